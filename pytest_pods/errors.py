@@ -1,0 +1,191 @@
+"""One exception tree for pytest-pods.
+
+    PodsError                          base: everything the plugin raises on purpose
+    ├── ClusterError                   a cluster could not be made, reached or torn down
+    │   ├── PreflightError             the machine lacks something (root, a kernel feature, a free port)
+    │   ├── BuildError                 building a binary or an image failed
+    │   └── ComponentError             a cluster process failed to start or died (names it, with its log tail)
+    ├── ManifestError                  a manifest is missing, is not YAML, or does not fit the schema
+    ├── PodError                       something about one pod (keeps namespace and pod)
+    │   ├── PodNotReadyError           a wait gave up: timeout, or a reason that will never heal
+    │   ├── ContainerNotFoundError     a container name that the pod does not have (lists the real ones)
+    │   ├── ExecError                  a command in a container exited non-zero
+    │   │   └── CommandNotFoundError   the command does not exist in the container
+    │   └── LogTimeoutError            a log line never appeared
+    └── ProviderError                  a provider cannot work here (e.g. kind without Docker)
+
+Configuration mistakes are not in this tree: they are ``pytest.UsageError``.
+Each exception keeps its structured fields and builds its message from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class PodsError(Exception):
+    """Base of every error pytest-pods raises on purpose."""
+
+
+class ClusterError(PodsError):
+    """A cluster could not be made, reached or torn down."""
+
+
+class PreflightError(ClusterError):
+    """The machine lacks something the cluster needs; ``fix`` says how to get it."""
+
+    def __init__(self, missing: str, fix: str) -> None:
+        self.missing = missing
+        self.fix = fix
+        super().__init__(f"{missing}\n  how to fix: {fix}")
+
+
+class BuildError(ClusterError):
+    """Building a binary or image failed; ``log_tail`` holds the end of the build output."""
+
+    def __init__(self, what: str, detail: str, log_tail: str = "") -> None:
+        self.what = what
+        self.detail = detail
+        self.log_tail = log_tail
+        msg = f"building {what} failed: {detail}"
+        if log_tail:
+            msg += "\n--- last lines of the build output ---\n" + log_tail
+        super().__init__(msg)
+
+
+class ComponentError(ClusterError):
+    """A cluster component failed to start, or died; names it and shows its log tail."""
+
+    def __init__(self, component: str, detail: str, log_path: str = "", log_tail: str = "") -> None:
+        self.component = component
+        self.detail = detail
+        self.log_path = log_path
+        self.log_tail = log_tail
+        msg = f"{component}: {detail}"
+        if log_path:
+            msg += f"\n  log: {log_path}"
+        if log_tail:
+            msg += f"\n--- last lines of {component}'s log ---\n{log_tail}"
+        super().__init__(msg)
+
+
+class ManifestError(PodsError):
+    """A manifest is missing, is not valid YAML, or does not fit the Kubernetes schema."""
+
+    def __init__(
+        self,
+        source: str,
+        detail: str,
+        *,
+        line: int | None = None,
+        obj: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source = source
+        self.detail = detail
+        self.line = line
+        self.obj = obj
+        self.field = field
+        where = source if line is None else f"{source}:{line}"
+        parts = [where]
+        if obj:
+            parts.append(obj)
+        if field:
+            parts.append(f"field {field}")
+        super().__init__(f"{': '.join(parts)}: {detail}")
+
+
+class PodError(PodsError):
+    """Something about one pod."""
+
+    def __init__(self, namespace: str, pod: str, detail: str) -> None:
+        self.namespace = namespace
+        self.pod = pod
+        self.detail = detail
+        super().__init__(f"pod {namespace}/{pod}: {detail}")
+
+
+class PodNotReadyError(PodError):
+    """A readiness wait gave up: on a reason that will not heal, or on timeout.
+
+    ``reason`` is the Kubernetes reason (ErrImagePull, CrashLoopBackOff, Unschedulable, ...) or
+    ``"Timeout"``; ``report`` is the rendered state of the pod (phase, containers, events).
+    """
+
+    def __init__(self, namespace: str, pod: str, reason: str, detail: str, report: str = "") -> None:
+        self.reason = reason
+        self.report = report
+        text = f"{reason}: {detail}"
+        if report:
+            text += "\n" + report
+        super().__init__(namespace, pod, text)
+
+
+class ContainerNotFoundError(PodError):
+    """A container name the pod does not have."""
+
+    def __init__(self, namespace: str, pod: str, container: str, available: Sequence[str]) -> None:
+        self.container = container
+        self.available = list(available)
+        super().__init__(
+            namespace,
+            pod,
+            f"no container named {container!r}; the pod has: {', '.join(self.available) or '(none)'}",
+        )
+
+
+class ExecError(PodError):
+    """A command run in a container exited non-zero."""
+
+    def __init__(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        command: Sequence[str],
+        returncode: int,
+        stdout: str,
+        stderr: str,
+    ) -> None:
+        self.container = container
+        self.command = list(command)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        detail = f"command {self.command!r} in container {container!r} exited {returncode}"
+        if stderr.strip():
+            detail += f"\n  stderr: {stderr.strip()[-2000:]}"
+        super().__init__(namespace, pod, detail)
+
+
+class CommandNotFoundError(ExecError):
+    """The command does not exist in the container."""
+
+    def __init__(
+        self, namespace: str, pod: str, container: str, command: Sequence[str], stderr: str
+    ) -> None:
+        super().__init__(namespace, pod, container, command, 127, "", stderr)
+        self.args = (
+            f"pod {namespace}/{pod}: command {command[0]!r} not found in container {container!r}"
+            + (f"\n  {stderr.strip()[-500:]}" if stderr.strip() else ""),
+        )
+
+
+class LogTimeoutError(PodError):
+    """A pattern never appeared in a container's log."""
+
+    def __init__(self, namespace: str, pod: str, container: str, pattern: str, timeout: float, tail: str) -> None:
+        self.container = container
+        self.pattern = pattern
+        self.timeout = timeout
+        self.tail = tail
+        super().__init__(
+            namespace,
+            pod,
+            f"no line matching {pattern!r} in container {container!r}'s log after {timeout:g}s"
+            + (f"\n--- last log lines ---\n{tail}" if tail else "\n  (the log is empty)"),
+        )
+
+
+class ProviderError(PodsError):
+    """A provider cannot work on this machine or with these settings."""
