@@ -1,0 +1,108 @@
+"""The ``pytest-pods`` command: a thin layer over ``pytest_pods.localcluster``.
+
+    pytest-pods cluster up [--kubernetes-version V]   start (or reuse) the local cluster
+    pytest-pods cluster status                        exit 0 only when it is healthy
+    pytest-pods cluster kubeconfig                    print the kubeconfig's path
+    pytest-pods cluster down                          stop it and remove everything of it
+    pytest-pods images build                          build the lab's stand-in images (offline)
+    pytest-pods images load ARCHIVE...                push image archives to the local registry
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from pytest_pods.errors import PodsError
+from pytest_pods.localcluster.progress import Stopwatch, to_stderr
+from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION, normalize_kubernetes_version
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pytest-pods", description="A Docker-free Kubernetes for pytest-pods.")
+    sub = p.add_subparsers(dest="group", required=True)
+    cluster = sub.add_parser("cluster", help="the local single-node cluster")
+    csub = cluster.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("up", "start the cluster (or reuse a healthy one); returns when pods can be created"),
+        ("status", "exit 0 only when every component runs and the node is Ready"),
+        ("kubeconfig", "print the path of the admin kubeconfig"),
+        ("down", "stop everything and remove all of it but the cache"),
+    ):
+        sp = csub.add_parser(name, help=text, description=text)
+        sp.add_argument("--name", default="local", help="cluster name (default: local)")
+        sp.add_argument(
+            "--kubernetes-version",
+            default=os.environ.get("PYTEST_PODS_KUBERNETES_VERSION", DEFAULT_KUBERNETES_VERSION),
+            type=_version,
+            help=f"Kubernetes version to build and run (default: {DEFAULT_KUBERNETES_VERSION})",
+        )
+    images = sub.add_parser("images", help="the lab's stand-in images and image archives")
+    isub = images.add_subparsers(dest="action", required=True)
+    isub.add_parser("build", help="build the stand-in images from Debian packages (cached)")
+    load = isub.add_parser("load", help="push docker-archive/OCI tars to the local cluster's registry")
+    load.add_argument("archives", nargs="+")
+    return p
+
+
+def _version(value: str) -> str:
+    try:
+        return normalize_kubernetes_version(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from pytest_pods.localcluster.cluster import ClusterConfig, LocalCluster
+
+    clock = Stopwatch(to_stderr)
+    try:
+        if args.group == "images":
+            from pytest_pods.localcluster import images
+
+            if args.action == "build":
+                for ref in images.build_images(_cache(), clock):
+                    print(ref)
+                return 0
+            for ref in LocalCluster().load_images(args.archives, clock):
+                print(ref)
+            return 0
+        cluster = LocalCluster(ClusterConfig(name=args.name, kubernetes_version=args.kubernetes_version))
+        if args.action == "up":
+            info = cluster.up(clock)
+            clock(f"cluster {info.name!r} is up: Kubernetes {info.kubernetes_version} at {info.server}")
+            print(info.kubeconfig)
+            return 0
+        if args.action == "status":
+            st = cluster.status()
+            print(f"cluster {args.name!r}: {'healthy' if st.healthy else 'NOT healthy'} ({st.phase})")
+            for name, state in st.components.items():
+                print(f"  {name:<24} {state}")
+            for problem in st.problems:
+                print(f"  problem: {problem}")
+            return 0 if st.healthy else 1
+        if args.action == "kubeconfig":
+            print(cluster.kubeconfig)
+            return 0 if cluster.kubeconfig.exists() else 1
+        cluster.down(clock)
+        clock(f"cluster {args.name!r} is down; nothing of it is left but the cache")
+        return 0
+    except PodsError as e:
+        print(f"pytest-pods: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pytest-pods: interrupted", file=sys.stderr)
+        return 130
+
+
+def _cache():  # type: ignore[no-untyped-def]
+    from pytest_pods.localcluster.paths import CachePaths
+
+    return CachePaths.default()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+"""``LocalCluster``: up, status, down, and image loading for the Docker-free single-node cluster.
+
+``up`` is idempotent: a healthy cluster is reused in well under a second; a cluster that was left
+behind by a killed run is cleaned up first. Everything but the cache is removed by ``down``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from pytest_pods.errors import ClusterError, ComponentError
+from pytest_pods.localcluster import cgroups, host
+from pytest_pods.localcluster.build import ensure_binaries
+from pytest_pods.localcluster.components import Plan, Ports, make_plan
+from pytest_pods.localcluster.configs import (
+    Network,
+    cni_conflist,
+    containerd_config,
+    kubelet_config,
+    write_kubeconfig,
+)
+from pytest_pods.localcluster.health import probe
+from pytest_pods.localcluster.paths import CachePaths, StatePaths
+from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
+from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
+from pytest_pods.localcluster.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
+
+_READY_TIMEOUT = 120.0
+PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+_STOP_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Everything that makes one local cluster; every field has a working default."""
+
+    name: str = "local"
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
+    etcd_version: str = DEFAULT_ETCD_VERSION
+    ports: Ports = field(default_factory=Ports)
+    registry_port: int = 5000
+    network: Network = field(default_factory=Network)
+
+    @property
+    def cgroup_root(self) -> str:
+        return f"/pytest-pods-{self.name}"
+
+    @property
+    def registry_addr(self) -> str:
+        return f"127.0.0.1:{self.registry_port}"
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    name: str
+    kubeconfig: Path
+    kubernetes_version: str
+    server: str
+    reused: bool
+
+
+@dataclass
+class ClusterStatus:
+    healthy: bool
+    phase: str
+    components: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    kubernetes_version: str = ""
+
+
+def _tail(path: str | Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class LocalCluster:
+    """A single-node Kubernetes made of host processes, supervised by one detached process."""
+
+    def __init__(self, config: ClusterConfig | None = None, cache: CachePaths | None = None,
+                 state: StatePaths | None = None) -> None:
+        self.config = config or ClusterConfig()
+        self.cache = cache or CachePaths.default()
+        self.state = state or StatePaths(self.config.name)
+        self.pki = PKI(self.state.pki)
+
+    # -- queries ------------------------------------------------------------------------------
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.config.ports.apiserver}"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state.admin_kubeconfig
+
+    def _read_status(self) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = json.loads(self.state.status_file.read_text())
+            return data
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def _api_get(self, path: str, timeout: float = 3.0) -> dict[str, Any] | None:
+        """GET from the API server as admin; ``None`` on 404."""
+        ctx = ssl.create_default_context(cafile=str(self.pki.ca_cert))
+        ctx.load_cert_chain(str(self.pki.cert("admin")), str(self.pki.key("admin")))
+        try:
+            with urllib.request.urlopen(self.server + path, timeout=timeout, context=ctx) as resp:  # noqa: S310
+                data: dict[str, Any] = json.loads(resp.read())
+                return data
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+
+    def status(self) -> ClusterStatus:
+        """Healthy only when the supervisor and every component run and the node is Ready."""
+        raw = self._read_status()
+        if raw is None:
+            return ClusterStatus(False, "absent", problems=["no cluster is running (run `pytest-pods cluster up`)"])
+        st = ClusterStatus(False, raw.get("phase", "unknown"), kubernetes_version=self.config.kubernetes_version)
+        if not _alive(int(raw["supervisor_pid"])):
+            st.problems.append(f"the supervisor (pid {raw['supervisor_pid']}) is gone: the cluster was killed")
+            st.phase = "dead"
+        for name, comp in raw.get("components", {}).items():
+            state = comp.get("state", "?")
+            if state == "running" and not _alive(int(comp["pid"])):
+                state = "dead"
+            st.components[name] = state
+            if state != "running":
+                detail = f"{name} is {state}"
+                if "exit_code" in comp:
+                    detail += f" (exit code {comp['exit_code']})"
+                tail = _tail(comp.get("log", ""), 10)
+                st.problems.append(detail + (f"; log {comp.get('log')}:\n{tail}" if tail else ""))
+        if raw.get("error"):
+            st.problems.append(f"{raw['error']['component']}: {raw['error']['reason']}")
+        if st.phase == "running" and not st.problems:
+            try:
+                node = self._api_get(f"/api/v1/nodes/{self.config.network.node_name}")
+            except (OSError, ValueError) as e:
+                st.problems.append(f"the API server does not answer: {e}")
+                node = None
+            if node is None and not st.problems:
+                st.problems.append("the node is not registered")
+            elif node is not None:
+                ready = [c for c in node["status"].get("conditions", []) if c["type"] == "Ready"]
+                if not ready or ready[0]["status"] != "True":
+                    msg = ready[0].get("message", "") if ready else "no Ready condition yet"
+                    st.problems.append(f"the node is not Ready: {msg}")
+                st.kubernetes_version = node["status"].get("nodeInfo", {}).get("kubeletVersion", "")
+        st.healthy = st.phase == "running" and not st.problems
+        return st
+
+    def info(self, reused: bool) -> ClusterInfo:
+        return ClusterInfo(self.config.name, self.kubeconfig, self.config.kubernetes_version, self.server, reused)
+
+    # -- up -------------------------------------------------------------------------------------
+    def up(self, progress: Progress = silent) -> ClusterInfo:
+        """Start the cluster, or reuse it if it is already healthy. Returns when pods can be created."""
+        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+        host.Preflight.check_root()
+        self.state.lib_root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.state.lock_file)):
+            st = self.status()
+            if st.healthy:
+                clock(f"cluster {self.config.name!r} is already up; reusing it")
+                return self.info(reused=True)
+            if st.phase != "absent" or self.state.lib.exists() or cgroups.exists(self.config.cgroup_root):
+                clock(f"cleaning up what an earlier cluster left ({st.phase})")
+                self._stop_supervisor()
+                self._cleanup(clock)
+            self._start(clock)
+            return self.info(reused=False)
+
+    def _start(self, clock: Stopwatch) -> None:
+        from pytest_pods.localcluster import images, registry
+
+        cfg, state, net = self.config, self.state, self.config.network
+        preflight = host.Preflight(net)
+        preflight.check_tools()
+        preflight.check_kernel()
+        ports = cfg.ports
+        preflight.check_ports([
+            ("kube-apiserver", ports.apiserver), ("etcd", ports.etcd_client), ("etcd peer", ports.etcd_peer),
+            ("kube-controller-manager", ports.controller_manager), ("kube-scheduler", ports.scheduler),
+            ("kubelet", ports.kubelet), ("kubelet healthz", ports.kubelet_healthz), ("registry", cfg.registry_port),
+        ])
+        bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
+
+        with clock.step("preparing the host, certificates and configuration"):
+            for d in (state.lib, state.run, state.logs, state.config_dir, state.cni_conf_dir, state.cni_data_dir):
+                d.mkdir(parents=True, exist_ok=True)
+            host.prepare(state, net, cfg.cgroup_root)
+            specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
+            self.pki.create(specs)
+            write_kubeconfig(state.admin_kubeconfig, self.server, self.pki, "admin")
+            for user in ("controller-manager", "scheduler", "kubelet-client"):
+                write_kubeconfig(state.config_dir / f"{user}.kubeconfig", self.server, self.pki, user)
+            reg = registry.Registry(self.cache.registry_storage, state.config_dir, cfg.registry_addr)
+            reg.write_config()
+            hosts_dir = state.config_dir / "certs.d"
+            registry.write_containerd_hosts(hosts_dir, cfg.registry_addr)
+            cni_dir = host.cni_bin_dir()
+            assert cni_dir is not None
+            (state.config_dir / "containerd.toml").write_text(
+                containerd_config(state, hosts_dir, PAUSE_IMAGE, cni_dir, not host.can_lower_oom_score()))
+            (state.cni_conf_dir / "10-pytest-pods.conflist").write_text(cni_conflist(state, net))
+            (state.config_dir / "resolv.conf").write_text("# pytest-pods: no DNS leaves this machine\nnameserver 127.0.0.1\n")
+            (state.config_dir / "kubelet.yaml").write_text(kubelet_config(state, self.pki, net, cfg.cgroup_root))
+            plan = make_plan(
+                state=state, bins=bins, pki=self.pki, net=net, ports=ports,
+                registry_argv=reg.argv(), registry_health_url=f"{reg.url}/v2/", registry_port=cfg.registry_port,
+                containerd_config=state.config_dir / "containerd.toml",
+                kubelet_config=state.config_dir / "kubelet.yaml", cgroup_root=cfg.cgroup_root,
+            )
+            state.plan_file.write_text(plan.to_json())
+
+        self._spawn_supervisor(plan, clock)
+        self._wait_usable(clock)
+        with clock.step("stand-in images in the local registry"):
+            images.ensure_images(self.cache, reg, clock)
+
+    def _spawn_supervisor(self, plan: Plan, clock: Stopwatch) -> None:
+        log = open(self.state.log("supervisor"), "ab")  # noqa: SIM115 - handed to the child
+        env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin"}
+        pkg_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = pkg_root + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest_pods.localcluster.supervisor", str(self.state.plan_file)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env, close_fds=True,
+        )
+        log.close()
+        seen: dict[str, str] = {}
+        deadline = time.monotonic() + sum(max(c.start_timeout for c in s) for s in plan.stages) + 30
+        while time.monotonic() < deadline:
+            raw = self._read_status()
+            if raw:
+                for name, comp in raw["components"].items():
+                    if seen.get(name) != comp["state"]:
+                        seen[name] = comp["state"]
+                        clock(f"{name}: {comp['state']}")
+                if raw["phase"] == "running":
+                    return
+                if raw["phase"] == "failed":
+                    err = raw["error"]
+                    comp = raw["components"].get(err["component"], {})
+                    log_path = comp.get("log", str(self.state.log("supervisor")))
+                    raise ComponentError(err["component"], err["reason"], log_path, _tail(log_path))
+            if proc.poll() is not None and not (raw and raw["phase"] in ("running", "failed")):
+                path = self.state.log("supervisor")
+                raise ComponentError("supervisor", f"exited with code {proc.returncode}", str(path), _tail(path))
+            time.sleep(0.1)
+        raise ComponentError("supervisor", "the components did not all start in time",
+                             str(self.state.log("supervisor")), _tail(self.state.log("supervisor")))
+
+    def _wait_usable(self, clock: Stopwatch) -> None:
+        """Node Ready, and the default ServiceAccount and root CA ConfigMap published."""
+        node = self.config.network.node_name
+        checks = {
+            f"node {node} Ready": lambda: _node_ready(self._api_get(f"/api/v1/nodes/{node}")),
+            "ServiceAccount default/default": lambda: self._api_get(
+                "/api/v1/namespaces/default/serviceaccounts/default") is not None,
+            "ConfigMap default/kube-root-ca.crt": lambda: self._api_get(
+                "/api/v1/namespaces/default/configmaps/kube-root-ca.crt") is not None,
+        }
+        deadline = time.monotonic() + _READY_TIMEOUT
+        for what, check in checks.items():
+            while not check():
+                if time.monotonic() > deadline:
+                    st = self.status()
+                    raise ComponentError("kubelet" if "node" in what else "kube-controller-manager",
+                                         f"{what}: not reached after {_READY_TIMEOUT:g}s; " + "; ".join(st.problems),
+                                         str(self.state.log("kubelet")), _tail(self.state.log("kubelet")))
+                time.sleep(0.2)
+            clock(f"{what}: ok")
+
+    # -- down -----------------------------------------------------------------------------------
+    def _stop_supervisor(self) -> None:
+        raw = self._read_status()
+        if not raw:
+            return
+        pid = int(raw["supervisor_pid"])
+        if not _alive(pid):
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    def _cleanup(self, clock: Stopwatch) -> None:
+        problems = host.cleanup(self.state, self.config.network, self.config.cgroup_root, clock)
+        if problems:
+            raise ClusterError("could not remove everything of the cluster:\n  " + "\n  ".join(problems))
+
+    def down(self, progress: Progress = silent) -> None:
+        """Stop every process and undo every host change; the cache stays."""
+        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+        host.Preflight.check_root()
+        self.state.lib_root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.state.lock_file)):
+            with clock.step("stopping the components"):
+                self._stop_supervisor()
+            with clock.step("removing namespaces, mounts, links, iptables rules and state"):
+                self._cleanup(clock)
+
+    # -- images ---------------------------------------------------------------------------------
+    def load_images(self, archives: Sequence[Path], progress: Progress = silent) -> list[str]:
+        """Push image archives (``docker save`` or OCI tars) to the cluster's registry."""
+        from pytest_pods.localcluster import images, registry
+
+        reg = registry.Registry(self.cache.registry_storage, self.state.config_dir, self.config.registry_addr)
+        refs: list[str] = []
+        for archive in archives:
+            progress(f"loading {archive}")
+            refs += images.push_archive(Path(archive), reg)
+        return refs
+
+
+def _node_ready(node: dict[str, Any] | None) -> bool:
+    if node is None:
+        return False
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))

@@ -1,0 +1,217 @@
+"""The cluster's processes: their command lines, health checks and start order.
+
+A ``Plan`` is plain data (JSON) handed to the supervisor, which starts each stage's components
+together and waits until every one of them is healthy before the next stage.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pytest_pods.localcluster.build import Binaries
+from pytest_pods.localcluster.configs import Network
+from pytest_pods.localcluster.paths import StatePaths
+from pytest_pods.localcluster.pki import PKI
+
+
+@dataclass(frozen=True)
+class Health:
+    """How the supervisor knows a component is up: ``http``/``https`` GET returning 200, or a unix socket."""
+
+    kind: str  # "http" | "https" | "unix"
+    target: str  # URL or socket path
+    ca_file: str = ""  # https: verify against this CA; empty means the component self-signs
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    argv: list[str]
+    health: Health
+    log: str
+    start_timeout: float = 60.0
+    env: dict[str, str] = field(default_factory=dict)
+    port: int | None = None  # checked free before start; None for unix sockets
+
+
+@dataclass(frozen=True)
+class Plan:
+    stages: list[list[Component]]
+    cgroup: str  # cgroup (v1, every hierarchy) the supervisor moves itself into
+    cgroup_root: str  # every process of the cluster lives below this one; stop kills them all
+    status_file: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        raw = json.loads(text)
+        stages = [
+            [Component(**{**c, "health": Health(**c["health"])}) for c in stage] for stage in raw["stages"]
+        ]
+        return cls(stages, raw["cgroup"], raw["cgroup_root"], raw["status_file"])
+
+    def components(self) -> list[Component]:
+        return [c for stage in self.stages for c in stage]
+
+
+@dataclass(frozen=True)
+class Ports:
+    apiserver: int = 6443
+    etcd_client: int = 2379
+    etcd_peer: int = 2380
+    controller_manager: int = 10257
+    scheduler: int = 10259
+    kubelet: int = 10250
+    kubelet_healthz: int = 10248
+
+
+def make_plan(
+    *,
+    state: StatePaths,
+    bins: Binaries,
+    pki: PKI,
+    net: Network,
+    ports: Ports,
+    registry_argv: list[str],
+    registry_health_url: str,
+    registry_port: int,
+    containerd_config: Path,
+    kubelet_config: Path,
+    cgroup_root: str,
+) -> Plan:
+    """Every component of the cluster, in three stages."""
+    log = lambda name: str(state.log(name))  # noqa: E731
+    kc = lambda name: str(state.config_dir / f"{name}.kubeconfig")  # noqa: E731
+    etcd_url = f"http://127.0.0.1:{ports.etcd_client}"
+    registry = Component(
+        "registry", registry_argv, Health("http", registry_health_url), log("registry"), 20, port=registry_port
+    )
+    etcd = Component(
+        "etcd",
+        [
+            str(bins.etcd),
+            "--name=pytest-pods",
+            f"--data-dir={state.etcd_data}",
+            f"--listen-client-urls={etcd_url}",
+            f"--advertise-client-urls={etcd_url}",
+            f"--listen-peer-urls=http://127.0.0.1:{ports.etcd_peer}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{ports.etcd_peer}",
+            f"--initial-cluster=pytest-pods=http://127.0.0.1:{ports.etcd_peer}",
+            "--listen-metrics-urls=",
+            "--unsafe-no-fsync",  # a throw-away test cluster: durability buys nothing, fsync costs seconds
+            "--log-level=warn",
+            "--quota-backend-bytes=1073741824",
+        ],
+        Health("http", f"{etcd_url}/health"),
+        log("etcd"),
+        30,
+        port=ports.etcd_client,
+    )
+    containerd = Component(
+        "containerd",
+        ["containerd", f"--config={containerd_config}"],
+        Health("unix", str(state.containerd_socket)),
+        log("containerd"),
+        30,
+    )
+    apiserver = Component(
+        "kube-apiserver",
+        [
+            str(bins.kube("kube-apiserver")),
+            f"--etcd-servers={etcd_url}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.apiserver}",
+            f"--advertise-address={net.node_ip}",
+            f"--service-cluster-ip-range={net.service_cidr}",
+            "--allow-privileged=true",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            f"--client-ca-file={pki.ca_cert}",
+            f"--tls-cert-file={pki.cert('apiserver')}",
+            f"--tls-private-key-file={pki.key('apiserver')}",
+            f"--kubelet-client-certificate={pki.cert('apiserver-kubelet-client')}",
+            f"--kubelet-client-key={pki.key('apiserver-kubelet-client')}",
+            f"--kubelet-certificate-authority={pki.ca_cert}",
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki.sa_pub}",
+            f"--service-account-signing-key-file={pki.sa_key}",
+            "--endpoint-reconciler-type=none",  # it binds 127.0.0.1 only; no Service can reach it anyway
+            "--profiling=false",
+            "--v=1",
+        ],
+        Health("https", f"https://127.0.0.1:{ports.apiserver}/readyz", str(pki.ca_cert)),
+        log("kube-apiserver"),
+        90,
+        port=ports.apiserver,
+    )
+    controller_manager = Component(
+        "kube-controller-manager",
+        [
+            str(bins.kube("kube-controller-manager")),
+            f"--kubeconfig={kc('controller-manager')}",
+            f"--authentication-kubeconfig={kc('controller-manager')}",
+            f"--authorization-kubeconfig={kc('controller-manager')}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.controller_manager}",
+            "--leader-elect=false",
+            "--use-service-account-credentials=true",
+            f"--root-ca-file={pki.ca_cert}",
+            f"--service-account-private-key-file={pki.sa_key}",
+            f"--cluster-signing-cert-file={pki.ca_cert}",
+            f"--cluster-signing-key-file={pki.key('ca')}",
+            f"--service-cluster-ip-range={net.service_cidr}",
+            "--controllers=*,-nodeipam,-cloud-node-lifecycle",
+            "--profiling=false",
+            "--v=1",
+        ],
+        Health("https", f"https://127.0.0.1:{ports.controller_manager}/healthz"),
+        log("kube-controller-manager"),
+        60,
+        port=ports.controller_manager,
+    )
+    scheduler = Component(
+        "kube-scheduler",
+        [
+            str(bins.kube("kube-scheduler")),
+            f"--kubeconfig={kc('scheduler')}",
+            f"--authentication-kubeconfig={kc('scheduler')}",
+            f"--authorization-kubeconfig={kc('scheduler')}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.scheduler}",
+            "--leader-elect=false",
+            "--profiling=false",
+            "--v=1",
+        ],
+        Health("https", f"https://127.0.0.1:{ports.scheduler}/healthz"),
+        log("kube-scheduler"),
+        60,
+        port=ports.scheduler,
+    )
+    kubelet = Component(
+        "kubelet",
+        [
+            str(bins.kube("kubelet")),
+            f"--config={kubelet_config}",
+            f"--kubeconfig={kc('kubelet-client')}",
+            f"--hostname-override={net.node_name}",
+            f"--node-ip={net.node_ip}",
+            f"--root-dir={state.kubelet_root}",
+            f"--cert-dir={state.kubelet_root / 'pki'}",
+            "--v=1",
+        ],
+        Health("http", f"http://127.0.0.1:{ports.kubelet_healthz}/healthz"),
+        log("kubelet"),
+        60,
+        port=ports.kubelet,
+    )
+    return Plan(
+        stages=[[registry, etcd, containerd], [apiserver], [controller_manager, scheduler, kubelet]],
+        cgroup=f"{cgroup_root}/system",
+        cgroup_root=cgroup_root,
+        status_file=str(state.status_file),
+    )

@@ -1,0 +1,668 @@
+"""Offline stand-ins for the images the lab uses, built from Debian packages, served by the local registry.
+
+A ``debootstrap --variant=minbase`` of bookworm (from the host's apt mirror) is the base of every
+Debian-based stand-in; the pause image is a static binary on its own. Each image is kept as an OCI
+layout under ``cache.images``, named by a hash of its recipe (the recipe fields and the files in
+``imagefiles/``), so nothing is rebuilt until something in the recipe changes, and it is pushed to
+the local registry under its upstream name (see :func:`.registry.local_repo`) only when the registry
+does not already serve that very manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from filelock import FileLock
+
+from pytest_pods.errors import BuildError, ComponentError, PreflightError
+from pytest_pods.localcluster.paths import CachePaths
+from pytest_pods.localcluster.progress import Progress, Stopwatch
+from pytest_pods.localcluster.registry import (
+    Registry,
+    free_port,
+    local_repo,
+    parse_ref,
+    running,
+    write_containerd_hosts,
+)
+
+#: Bump when the build steps change in a way the recipe files do not show.
+RECIPE_VERSION = "1"
+SUITE = "bookworm"
+IMAGEFILES = Path(__file__).parent / "imagefiles"
+APT_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
+LAYOUT_TAG = "image"
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+
+#: tool -> the Debian package that has it
+BUILD_TOOLS = {
+    "debootstrap": "debootstrap",
+    "umoci": "umoci",
+    "gcc": "gcc",
+    "chroot": "coreutils",
+    "tar": "tar",
+}
+PUSH_TOOLS = {"skopeo": "skopeo"}
+SERVE_TOOLS = {"docker-registry": "docker-registry"}
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """One stand-in: what goes in (``imagefiles/<name>/``, packages) and its image configuration."""
+
+    name: str
+    refs: tuple[str, ...]
+    description: str
+    base: str = "debian"  # or "scratch"
+    packages: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    env: tuple[str, ...] = (DEFAULT_PATH,)
+    workdir: str = ""
+    ports: tuple[str, ...] = ()
+    user: str = ""
+    stopsignal: str = ""
+    labels: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def files(self) -> Path:
+        return IMAGEFILES / self.name
+
+
+RECIPES: tuple[ImageRecipe, ...] = (
+    ImageRecipe(
+        name="nginx",
+        refs=("docker.io/library/nginx:latest",),
+        description="Debian's nginx serving /usr/share/nginx/html on port 80, logs to stdout/stderr",
+        packages=("nginx",),
+        entrypoint=("/docker-entrypoint.sh",),
+        cmd=("nginx", "-g", "daemon off;"),
+        ports=("80/tcp",),
+        stopsignal="SIGQUIT",
+    ),
+    ImageRecipe(
+        name="debian",
+        refs=("docker.io/library/debian:latest", "docker.io/library/debian:bookworm"),
+        description="Debian bookworm minbase: sh, bash, coreutils",
+        cmd=("bash",),
+    ),
+    ImageRecipe(
+        name="watcher",
+        refs=("docker.io/afakharany/watcher:latest",),
+        description="fetches http://127.0.0.1:80/ and reports how many letters n it has, every 5s",
+        packages=("curl",),
+        entrypoint=("/usr/local/bin/watcher",),
+    ),
+    ImageRecipe(
+        name="pause",
+        refs=("registry.k8s.io/pause:3.10",),
+        description="a static pause binary, nothing else",
+        base="scratch",
+        entrypoint=("/pause",),
+        env=(),
+        user="65535:65535",
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------- tools
+
+
+def _tail(output: str, lines: int = 40) -> str:
+    return "\n".join(output.rstrip().splitlines()[-lines:])
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=_SEARCH_PATH)
+    if found is None:
+        raise PreflightError(f"{name} is not installed", f"apt-get install -y {_package_of(name)}")
+    return found
+
+
+def _package_of(tool: str) -> str:
+    return {**BUILD_TOOLS, **PUSH_TOOLS, **SERVE_TOOLS}.get(tool, tool)
+
+
+def preflight(tools: Sequence[str], *, need_root: bool) -> None:
+    """Raise :class:`PreflightError` naming what is missing and the ``apt-get`` line that adds it."""
+    if need_root and os.geteuid() != 0:
+        raise PreflightError(
+            "building the stand-in images needs root (debootstrap and chroot)",
+            "run it as root, e.g. `sudo pytest-pods images build`",
+        )
+    missing = [tool for tool in tools if shutil.which(tool, path=_SEARCH_PATH) is None]
+    if "gcc" in tools and "gcc" not in missing:
+        libc = subprocess.run(["gcc", "-print-file-name=libc.a"], capture_output=True, text=True, check=False)
+        if not Path(libc.stdout.strip()).is_absolute():
+            missing.append("libc.a (for gcc -static)")
+    if missing:
+        packages = sorted(
+            {
+                _package_of(tool) if tool in {**BUILD_TOOLS, **PUSH_TOOLS, **SERVE_TOOLS} else "libc6-dev"
+                for tool in missing
+            }
+        )
+        raise PreflightError(f"missing: {', '.join(missing)}", f"apt-get install -y {' '.join(packages)}")
+
+
+def _run(
+    argv: Sequence[str | Path], what: str, *, env: dict[str, str] | None = None, timeout: float = 1800
+) -> str:
+    """Run a build step; :class:`BuildError` with the tail of its output when it fails."""
+    args = [str(arg) for arg in argv]
+    try:
+        proc = subprocess.run(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as err:
+        raise BuildError(
+            what, f"{args[0]} is not installed (apt-get install -y {_package_of(args[0])})"
+        ) from err
+    except subprocess.TimeoutExpired as err:
+        out = err.output.decode(errors="replace") if isinstance(err.output, bytes) else (err.output or "")
+        raise BuildError(
+            what, f"`{shlex.join(args)}` did not finish within {timeout:g}s", _tail(out)
+        ) from err
+    if proc.returncode != 0:
+        raise BuildError(what, f"`{shlex.join(args)}` exited {proc.returncode}", _tail(proc.stdout))
+    return proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------- recipes
+
+
+def debian_mirror(sources: Path = APT_SOURCES, suite: str = SUITE) -> str:
+    """The first ``deb`` URI for ``suite`` in the host's deb822 apt sources."""
+    try:
+        text = sources.read_text()
+    except OSError as err:
+        raise PreflightError(
+            f"cannot read the apt sources {sources}: {err}",
+            "configure a Debian mirror in /etc/apt/sources.list.d/debian.sources",
+        ) from err
+    for stanza in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        key = ""
+        for line in stanza.splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if line[0] in " \t" and key:
+                fields[key] += " " + line.strip()
+                continue
+            key, _, value = line.partition(":")
+            key = key.strip().lower()
+            fields[key] = value.strip()
+        if (
+            fields.get("enabled", "yes").lower() != "no"
+            and "deb" in fields.get("types", "").split()
+            and suite in fields.get("suites", "").split()
+            and fields.get("uris")
+        ):
+            return fields["uris"].split()[0]
+    raise PreflightError(
+        f"no `deb` source for {suite} in {sources}",
+        f"add a stanza with Types: deb, Suites: {suite} and your mirror's URIs to {sources}",
+    )
+
+
+def _hash_files(digest: hashlib._Hash, directory: Path) -> None:
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory).as_posix()
+        if path.is_symlink():
+            digest.update(f"L {rel} {os.readlink(path)}\n".encode())
+        elif path.is_file():
+            mode = "x" if os.access(path, os.X_OK) else "-"
+            digest.update(f"F {rel} {mode} {path.stat().st_size}\n".encode())
+            digest.update(path.read_bytes())
+
+
+def base_key(mirror: str, sources: Path = APT_SOURCES) -> str:
+    """The cache key of the debootstrap base: suite, mirror, apt sources and ``imagefiles/base``."""
+    digest = hashlib.sha256(f"base {RECIPE_VERSION} {SUITE} minbase {mirror}\n".encode())
+    if sources.is_file():
+        digest.update(sources.read_bytes())
+    _hash_files(digest, IMAGEFILES / "base")
+    return digest.hexdigest()[:16]
+
+
+def recipe_key(recipe: ImageRecipe, base: str) -> str:
+    """The cache key of one image: its recipe fields, its files and (for Debian ones) the base key."""
+    digest = hashlib.sha256(f"image {RECIPE_VERSION}\n".encode())
+    digest.update(json.dumps(asdict(recipe), sort_keys=True).encode())
+    if recipe.base == "debian":
+        digest.update(f"\nbase {base}\n".encode())
+    _hash_files(digest, recipe.files)
+    return digest.hexdigest()[:16]
+
+
+def layout_path(cache: CachePaths, recipe: ImageRecipe, key: str) -> Path:
+    return cache.images / f"{recipe.name}-{key}"
+
+
+def layout_digest(layout: Path, tag: str = LAYOUT_TAG) -> str:
+    """The manifest digest of ``tag`` in an OCI layout."""
+    index = json.loads((layout / "index.json").read_text())
+    for manifest in index.get("manifests", []):
+        if manifest.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            return str(manifest["digest"])
+    raise BuildError(str(layout), f"the OCI layout has no tag {tag!r}")
+
+
+def _prune(cache: CachePaths, prefix: str, keep: Path) -> None:
+    """Remove older builds of the same thing (``<prefix>-<otherkey>``)."""
+    for old in cache.images.glob(f"{prefix}-*"):
+        if old != keep and old.name.removeprefix(f"{prefix}-").removesuffix(".tar").isalnum():
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------- building
+
+
+def _chroot_env() -> dict[str, str]:
+    env = {
+        "PATH": DEFAULT_PATH.removeprefix("PATH="),
+        "DEBIAN_FRONTEND": "noninteractive",
+        "LC_ALL": "C",
+        "HOME": "/root",
+    }
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def _chroot(rootfs: Path, argv: Sequence[str], what: str, extra_env: dict[str, str] | None = None) -> str:
+    return _run([_tool("chroot"), rootfs, *argv], what, env={**_chroot_env(), **(extra_env or {})})
+
+
+@contextmanager
+def _networked_chroot(rootfs: Path) -> Iterator[None]:
+    """Give the chroot the host's DNS and keep package scripts from starting services, for the block."""
+    resolv = rootfs / "etc/resolv.conf"
+    policy = rootfs / "usr/sbin/policy-rc.d"
+    for path in (resolv, policy):
+        if path.is_symlink() or path.exists():
+            path.unlink()
+    shutil.copyfile("/etc/resolv.conf", resolv)
+    policy.write_text("#!/bin/sh\n# pytest-pods image build: start no services\nexit 101\n")
+    policy.chmod(0o755)
+    try:
+        yield
+    finally:
+        policy.unlink(missing_ok=True)
+        resolv.unlink(missing_ok=True)
+        resolv.write_text("")  # the runtime mounts the pod's own
+
+
+def _install_files(source: Path, rootfs: Path) -> None:
+    """Copy ``source``'s tree into ``rootfs`` as root-owned files, never through a symlink in ``rootfs``."""
+    if not source.is_dir():
+        return
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        target = rootfs / rel
+        for parent in rel.parents:
+            if parent != Path(".") and (rootfs / parent).is_symlink():
+                raise BuildError(str(rootfs), f"refusing to write through the symlink {rootfs / parent}")
+        if path.is_dir():
+            if target.is_symlink():
+                raise BuildError(str(rootfs), f"refusing to write through the symlink {target}")
+            target.mkdir(mode=0o755, exist_ok=True)
+        else:
+            target.unlink(missing_ok=True)
+            shutil.copyfile(path, target)
+            target.chmod(0o755 if os.access(path, os.X_OK) else 0o644)
+            os.chown(target, 0, 0)
+
+
+def _run_script(rootfs: Path, script: Path, what: str, extra_env: dict[str, str] | None = None) -> None:
+    inside = rootfs / "tmp" / f"pytest-pods-{script.name}"
+    shutil.copyfile(script, inside)
+    try:
+        _chroot(rootfs, ["/bin/sh", f"/tmp/{inside.name}"], what, extra_env)
+    finally:
+        inside.unlink(missing_ok=True)
+
+
+def _empty_dir(path: Path) -> None:
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def build_base(cache: CachePaths, mirror: str, key: str, watch: Stopwatch) -> Path:
+    """``debootstrap --variant=minbase`` into a tarball ``cache.images/base-<suite>-<key>.tar``."""
+    target = cache.images / f"base-{SUITE}-{key}.tar"
+    if target.exists():
+        return target
+    what = f"the {SUITE} base"
+    with tempfile.TemporaryDirectory(prefix="base-", dir=cache.images) as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        with watch.step(f"debootstrap --variant=minbase {SUITE} from {mirror}"):
+            _run([_tool("debootstrap"), "--variant=minbase", SUITE, rootfs, mirror], what)
+        with watch.step("base: apt sources, package lists, slimming"):
+            _install_files(IMAGEFILES / "base" / "rootfs", rootfs)
+            (rootfs / "etc/hostname").write_text("localhost\n")
+            if APT_SOURCES.is_file():
+                (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
+                shutil.copyfile(APT_SOURCES, rootfs / "etc/apt/sources.list.d" / APT_SOURCES.name)
+            with _networked_chroot(rootfs):
+                _chroot(rootfs, ["apt-get", "update", "-q"], what)
+                _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what, {"KEEP_APT_LISTS": "1"})
+        with watch.step(f"base: packing {target.name}"):
+            partial = Path(tmp) / "base.tar"
+            _run(
+                [
+                    _tool("tar"),
+                    "--numeric-owner",
+                    "--xattrs",
+                    "--xattrs-include=*",
+                    "-C",
+                    rootfs,
+                    "-cf",
+                    partial,
+                    ".",
+                ],
+                what,
+            )
+            partial.replace(target)
+    _prune(cache, f"base-{SUITE}", target)
+    return target
+
+
+def _umoci_config_args(recipe: ImageRecipe, key: str) -> list[str]:
+    args = ["--author", "pytest-pods", "--history.created_by", f"pytest-pods stand-in recipe {recipe.name}"]
+    args += [f"--config.entrypoint={part}" for part in recipe.entrypoint]
+    args += [f"--config.cmd={part}" for part in recipe.cmd]
+    args += [f"--config.env={item}" for item in recipe.env]
+    args += [f"--config.exposedports={port}" for port in recipe.ports]
+    if recipe.workdir:
+        args.append(f"--config.workingdir={recipe.workdir}")
+    if recipe.user:
+        args.append(f"--config.user={recipe.user}")
+    if recipe.stopsignal:
+        args.append(f"--config.stopsignal={recipe.stopsignal}")
+    labels = {
+        "io.pytest-pods.stand-in": "true",
+        "io.pytest-pods.stand-in-for": " ".join(recipe.refs),
+        "io.pytest-pods.recipe": f"{recipe.name}-{key}",
+        "org.opencontainers.image.description": f"pytest-pods stand-in: {recipe.description}",
+        **dict(recipe.labels),
+    }
+    args += [f"--config.label={name}={value}" for name, value in labels.items()]
+    return args
+
+
+def build_image(
+    cache: CachePaths, recipe: ImageRecipe, key: str, base_tar: Path | None, watch: Stopwatch
+) -> Path:
+    """Build one stand-in into the OCI layout ``cache.images/<name>-<key>`` (tag ``image``)."""
+    target = layout_path(cache, recipe, key)
+    if target.exists():
+        return target
+    what = f"the {recipe.refs[0]} stand-in"
+    umoci = _tool("umoci")
+    with tempfile.TemporaryDirectory(prefix=f"{recipe.name}-build-", dir=cache.images) as tmp:
+        work = Path(tmp)
+        layout = work / "oci"
+        image = f"{layout}:{LAYOUT_TAG}"
+        _run([umoci, "init", "--layout", layout], what)
+        _run([umoci, "new", "--image", image], what)
+        if recipe.base == "scratch":
+            with watch.step(f"{recipe.name}: compiling pause.c (gcc -Os -static)"):
+                binary = work / "pause"
+                _run(
+                    [
+                        _tool("gcc"),
+                        "-Os",
+                        "-Wall",
+                        "-Werror",
+                        "-static",
+                        '-DVERSION="3.10-pytest-pods"',
+                        "-o",
+                        binary,
+                        recipe.files / "pause.c",
+                    ],
+                    what,
+                )
+                _run(["strip", binary], what)
+                _run([umoci, "insert", "--image", image, binary, "/pause"], what)
+        else:
+            if base_tar is None:
+                raise BuildError(what, "a Debian-based image needs the base tarball")
+            rootfs = work / "rootfs"
+            rootfs.mkdir()
+            with watch.step(f"{recipe.name}: unpacking the base"):
+                _run(
+                    [
+                        _tool("tar"),
+                        "--numeric-owner",
+                        "--xattrs",
+                        "--xattrs-include=*",
+                        "-xpf",
+                        base_tar,
+                        "-C",
+                        rootfs,
+                    ],
+                    what,
+                )
+            with _networked_chroot(rootfs):
+                if recipe.packages:
+                    with watch.step(f"{recipe.name}: apt-get install {' '.join(recipe.packages)}"):
+                        install = [
+                            "apt-get",
+                            "install",
+                            "-y",
+                            "-q",
+                            "--no-install-recommends",
+                            *recipe.packages,
+                        ]
+                        try:
+                            _chroot(rootfs, install, what)
+                        except BuildError:  # the base's package lists may be out of date
+                            _chroot(rootfs, ["apt-get", "update", "-q"], what)
+                            _chroot(rootfs, install, what)
+                _install_files(recipe.files / "rootfs", rootfs)
+                if (recipe.files / "setup.sh").is_file():
+                    _run_script(rootfs, recipe.files / "setup.sh", what)
+                _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what)
+            _empty_dir(rootfs / "dev")
+            with watch.step(f"{recipe.name}: packing the OCI layer (umoci repack)"):
+                bundle = work / "bundle"
+                _run([umoci, "unpack", "--image", image, bundle], what)
+                shutil.rmtree(bundle / "rootfs")
+                rootfs.rename(bundle / "rootfs")
+                _run(
+                    [
+                        umoci,
+                        "repack",
+                        "--history.created_by",
+                        f"pytest-pods: {recipe.description}",
+                        "--image",
+                        image,
+                        bundle,
+                    ],
+                    what,
+                )
+        _run([umoci, "config", "--image", image, *_umoci_config_args(recipe, key)], what)
+        _run([umoci, "gc", "--layout", layout], what)
+        layout.rename(target)
+    _prune(cache, recipe.name, target)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------- pushing
+
+
+def _skopeo_copy(source: str, dest: str, what: str) -> None:
+    # --insecure-policy: these are our own images (or the user's archives) going to our own registry,
+    # whatever signature policy the host has in /etc/containers/policy.json.
+    _run(
+        [_tool("skopeo"), "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false", source, dest],
+        what,
+        timeout=600,
+    )
+
+
+def push_layout(layout: Path, ref: str, registry: Registry) -> None:
+    """Push the OCI layout to ``registry`` as ``ref`` (an upstream name)."""
+    tag = parse_ref(ref).tag
+    _skopeo_copy(
+        f"oci:{layout}:{LAYOUT_TAG}", f"docker://{registry.addr}/{local_repo(ref)}:{tag}", f"pushing {ref}"
+    )
+
+
+def ensure_images(cache: CachePaths, registry: Registry, progress: Progress) -> list[str]:
+    """Build the missing stand-ins and push what the registry lacks; returns the upstream refs served.
+
+    Idempotent: when every layout is cached and the registry serves the same manifests, it only
+    reads a few small files and makes one HEAD request per reference.
+    """
+    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    if not registry.is_healthy():
+        raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
+    need_debian = any(recipe.base == "debian" for recipe in RECIPES)
+    mirror = debian_mirror() if need_debian else ""
+    bkey = base_key(mirror) if need_debian else ""
+    planned = [(recipe, recipe_key(recipe, bkey)) for recipe in RECIPES]
+    missing = [(recipe, key) for recipe, key in planned if not layout_path(cache, recipe, key).exists()]
+    if missing:
+        preflight([*BUILD_TOOLS], need_root=True)
+        cache.images.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(cache.images / ".build.lock")):
+            base_tar = None
+            if any(recipe.base == "debian" for recipe, _ in missing):
+                base_tar = build_base(cache, mirror, bkey, watch)
+            for recipe, key in missing:
+                with watch.step(f"building {recipe.refs[0]} stand-in ({recipe.name}-{key})"):
+                    build_image(cache, recipe, key, base_tar, watch)
+    served: list[str] = []
+    for recipe, key in planned:
+        layout = layout_path(cache, recipe, key)
+        want = layout_digest(layout)
+        for ref in recipe.refs:
+            parsed = parse_ref(ref)
+            if registry.manifest_digest(local_repo(ref), parsed.tag) != want:
+                with watch.step(f"pushing {ref} to {registry.addr}/{local_repo(ref)}"):
+                    push_layout(layout, ref, registry)
+            served.append(str(parsed))
+    return served
+
+
+def archive_images(archive: Path) -> list[tuple[str, str]]:
+    """The images in a ``docker save`` or OCI archive: ``(skopeo source, upstream name)`` pairs."""
+    try:
+        with tarfile.open(archive) as tar:
+            members = {name.removeprefix("./"): name for name in tar.getnames()}
+
+            def load(name: str) -> object:
+                handle = tar.extractfile(members[name])
+                if handle is None:
+                    raise BuildError(str(archive), f"{name} in the archive is not a file")
+                return json.load(handle)
+
+            images: list[tuple[str, str]] = []
+            if "manifest.json" in members:
+                manifest = load("manifest.json")
+                for entry in manifest if isinstance(manifest, list) else []:
+                    for name in entry.get("RepoTags") or []:
+                        images.append((f"docker-archive:{archive}:{name}", name))
+            elif "index.json" in members:
+                index = load("index.json")
+                manifests = index.get("manifests", []) if isinstance(index, dict) else []
+                for entry in manifests:
+                    notes = entry.get("annotations") or {}
+                    ref_name = notes.get("org.opencontainers.image.ref.name", "")
+                    name = notes.get("io.containerd.image.name") or (
+                        ref_name if ("/" in ref_name or ":" in ref_name) else ""
+                    )
+                    if not name:
+                        continue
+                    if ref_name:
+                        images.append((f"oci-archive:{archive}:{ref_name}", name))
+                    elif len(manifests) == 1:
+                        images.append((f"oci-archive:{archive}", name))
+            else:
+                raise BuildError(
+                    str(archive), "neither a docker-archive (manifest.json) nor an OCI archive (index.json)"
+                )
+    except (OSError, tarfile.TarError, ValueError) as err:
+        raise BuildError(str(archive), f"cannot read the image archive: {err}") from err
+    if not images:
+        raise BuildError(
+            str(archive),
+            "the archive names no image, so there is nothing to push it as; "
+            "save it by name (`docker save app:1.0 -o app.tar`) or tag it first",
+        )
+    return images
+
+
+def push_archive(archive: Path, registry: Registry, hosts_dir: Path | None = None) -> list[str]:
+    """Push every named image in ``archive`` to ``registry`` at ``local_repo(name)``; returns the names.
+
+    With ``hosts_dir``, also write containerd's hosts.toml for any registry the names use.
+    """
+    preflight([*PUSH_TOOLS], need_root=False)
+    pushed: list[str] = []
+    for source, name in archive_images(archive):
+        try:
+            parsed = parse_ref(name)
+        except ValueError as err:
+            raise BuildError(str(archive), str(err)) from err
+        if not parsed.tag:
+            raise BuildError(str(archive), f"{name} has a digest but no tag; tag it to load it")
+        _skopeo_copy(source, f"docker://{registry.addr}/{local_repo(name)}:{parsed.tag}", f"pushing {name}")
+        pushed.append(str(parsed))
+    if hosts_dir is not None:
+        write_containerd_hosts(hosts_dir, registry.addr, {parse_ref(name).registry for name in pushed})
+    return pushed
+
+
+def build_and_push(
+    progress: Progress, cache: CachePaths | None = None, registry_addr: str = "127.0.0.1:5000"
+) -> list[str]:
+    """For ``pytest-pods images build``: build the stand-ins and push them to the cached registry storage.
+
+    Uses the registry at ``registry_addr`` when it answers (a running cluster); otherwise serves the
+    same storage for the duration from a registry on a free 127.0.0.1 port.
+    """
+    cache = cache or CachePaths.default()
+    watch = Stopwatch(progress)
+    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr)
+    if registry.is_healthy():
+        return ensure_images(cache, registry, watch)
+    preflight([*SERVE_TOOLS], need_root=False)
+    with tempfile.TemporaryDirectory(prefix="pytest-pods-registry-") as tmp:
+        temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}")
+        watch(
+            f"no registry at {registry_addr}; serving {cache.registry_storage} on {temporary.addr} meanwhile"
+        )
+        with running(temporary, Path(tmp) / "registry.log"):
+            return ensure_images(cache, temporary, watch)

@@ -1,0 +1,284 @@
+"""The local image registry (Debian's ``docker-registry``) and containerd's mirror configuration.
+
+Every image the cluster pulls comes from one registry on 127.0.0.1. Upstream names map to paths in
+it as follows (see :func:`local_repo`), and :func:`write_containerd_hosts` tells containerd the same:
+
+    ==================================  =================================
+    upstream reference                  local repository
+    ==================================  =================================
+    ``nginx``, ``nginx:latest``         ``library/nginx``
+    ``docker.io/afakharany/watcher``    ``afakharany/watcher``
+    ``registry.k8s.io/pause:3.10``      ``registry.k8s.io/pause``
+    ``quay.io/org/app``                 ``quay.io/org/app``
+    ``localhost:5001/app``              ``localhost-5001/app``
+    ==================================  =================================
+
+Docker Hub keeps its usual paths; every other registry gets its host name as the first path
+component (a Docker Hub namespace never contains ``.`` or ``-``, so the two cannot clash).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pytest_pods.errors import ComponentError
+
+DOCKER_HUB = "docker.io"
+#: Registries that get their own ``hosts.toml``; any other goes to ``_default``.
+KNOWN_REGISTRIES = ("docker.io", "registry.k8s.io", "quay.io", "ghcr.io", "gcr.io", "k8s.gcr.io")
+#: Where ``_default`` (a registry with no hosts.toml of its own) points: an empty repository
+#: prefix, so that such pulls fail at once with "not found" instead of reaching the internet.
+UNLISTED_PREFIX = "unlisted-registry"
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A normalized image reference: ``nginx`` is ``docker.io/library/nginx:latest``."""
+
+    registry: str
+    path: str
+    tag: str
+    digest: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.registry}/{self.path}"
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse_ref(ref: str) -> ImageRef:
+    """Normalize a reference the way Docker and containerd do; ``ValueError`` if it is not one."""
+    rest, _, digest = ref.strip().partition("@")
+    if digest and not _DIGEST.fullmatch(digest):
+        raise ValueError(f"invalid digest in image reference {ref!r}")
+    first, slash, remainder = rest.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        registry, path = first, remainder
+    else:
+        registry, path = DOCKER_HUB, rest
+    if registry in ("index.docker.io", "registry-1.docker.io"):
+        registry = DOCKER_HUB
+    tag = ""
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        path, tag = path.rsplit(":", 1)
+        if not _TAG.fullmatch(tag):
+            raise ValueError(f"invalid tag {tag!r} in image reference {ref!r}")
+    if registry == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
+    if not path or not all(_COMPONENT.fullmatch(part) for part in path.split("/")):
+        raise ValueError(f"invalid repository name {path!r} in image reference {ref!r}")
+    if not tag and not digest:
+        tag = "latest"
+    return ImageRef(registry, path, tag, digest)
+
+
+def registry_prefix(registry: str) -> str:
+    """The first path component under which ``registry``'s images live locally ("" for Docker Hub)."""
+    if registry == DOCKER_HUB:
+        return ""
+    prefix = registry.lower().replace(":", "-")
+    if not _COMPONENT.fullmatch(prefix):
+        raise ValueError(f"registry host {registry!r} cannot be mapped to a local repository")
+    return prefix
+
+
+def local_repo(ref: str) -> str:
+    """The repository in the local registry that serves ``ref`` (see the module docstring)."""
+    parsed = parse_ref(ref)
+    prefix = registry_prefix(parsed.registry)
+    return f"{prefix}/{parsed.path}" if prefix else parsed.path
+
+
+def _check_loopback(addr: str) -> None:
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host.startswith("127.") or not port.isdigit():
+        raise ValueError(f"the local registry must listen on 127.0.0.1:PORT, not {addr!r}")
+
+
+def hosts_toml(registry: str, registry_addr: str) -> str:
+    """The ``hosts.toml`` that sends every pull of ``registry`` (or ``_default``) to the local registry.
+
+    Both the root ``server`` and one ``[host]`` table point at the local registry: a missing
+    ``server`` makes containerd append the upstream host as a last resort, and a file without any
+    ``[host]`` table fails to parse in containerd 1.6, which then silently falls back to upstream.
+    """
+    _check_loopback(registry_addr)
+    if registry == "_default":
+        prefix: str | None = UNLISTED_PREFIX
+        what = "any registry without a directory of its own"
+    else:
+        prefix = registry_prefix(registry) or None
+        what = registry
+    endpoint = f"http://{registry_addr}" + (f"/v2/{prefix}" if prefix else "")
+    override = "override_path = true\n" if prefix else ""
+    return (
+        f"# Written by pytest-pods: {what} is served by the local registry only.\n"
+        f'server = "{endpoint}"\n'
+        f"{override}"
+        'capabilities = ["pull", "resolve"]\n'
+        "\n"
+        f'[host."{endpoint}"]\n'
+        '  capabilities = ["pull", "resolve"]\n' + (f"  {override}" if override else "")
+    )
+
+
+def host_directory(registry: str) -> str:
+    """containerd's directory name for ``registry``: ``host:port`` becomes ``host_port_``."""
+    host, sep, port = registry.rpartition(":")
+    return f"{host}_{port}_" if sep and host else registry
+
+
+def write_containerd_hosts(hosts_dir: Path, registry_addr: str, extra_registries: Iterable[str] = ()) -> None:
+    """Write ``hosts_dir/<registry>/hosts.toml`` for the known and ``extra_registries`` and ``_default``.
+
+    Point containerd's CRI plugin at it with ``config_path = hosts_dir`` (or ``ctr --hosts-dir``).
+    containerd reads these files on every pull, so adding a registry later needs no restart.
+    """
+    registries = {*KNOWN_REGISTRIES, *extra_registries, "_default"}
+    for registry in sorted(registries):
+        directory = hosts_dir / host_directory(registry)
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / "hosts.toml"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(hosts_toml(registry, registry_addr))
+        tmp.replace(target)
+
+
+class Registry:
+    """A ``docker-registry`` serving ``storage`` on ``addr`` (127.0.0.1 only), plain HTTP."""
+
+    def __init__(self, storage: Path, config_dir: Path, addr: str = "127.0.0.1:5000") -> None:
+        _check_loopback(addr)
+        self.storage = storage
+        self.config_dir = config_dir
+        self.addr = addr
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.addr}"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "registry.yml"
+
+    def config(self) -> dict[str, object]:
+        """The registry's configuration (distribution 2.8 format)."""
+        return {
+            "version": 0.1,
+            "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": True}},
+            "storage": {
+                "filesystem": {"rootdirectory": str(self.storage)},
+                "delete": {"enabled": True},
+                "cache": {"blobdescriptor": "inmemory"},
+            },
+            "http": {"addr": self.addr, "headers": {"X-Content-Type-Options": ["nosniff"]}},
+        }
+
+    def write_config(self) -> Path:
+        """Write the configuration file and create the storage directory; returns the file."""
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        self.storage.mkdir(parents=True, exist_ok=True)
+        tmp = self.config_file.with_suffix(".tmp")
+        tmp.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+        tmp.replace(self.config_file)
+        return self.config_file
+
+    def argv(self) -> list[str]:
+        """The command that runs the registry in the foreground (after :meth:`write_config`)."""
+        return ["docker-registry", "serve", str(self.config_file)]
+
+    def _request(self, method: str, path: str, headers: dict[str, str], timeout: float) -> int:
+        """The HTTP status of one request; 0 when nothing answers."""
+        request = urllib.request.Request(self.url + path, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as err:
+            return int(err.code)
+        except (OSError, ValueError):
+            return 0
+
+    def is_healthy(self, timeout: float = 1.0) -> bool:
+        """True when ``GET /v2/`` answers 200."""
+        return self._request("GET", "/v2/", {}, timeout) == 200
+
+    def manifest_digest(self, repo: str, tag: str, timeout: float = 2.0) -> str | None:
+        """The digest of ``repo:tag``'s manifest, or None when the registry does not have it."""
+        request = urllib.request.Request(
+            f"{self.url}/v2/{repo}/manifests/{tag}",
+            method="HEAD",
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return str(response.headers.get("Docker-Content-Digest", "")) or None
+        except (OSError, ValueError):
+            return None
+
+    def has(self, repo: str, tag: str) -> bool:
+        """True when the registry serves a manifest for ``repo:tag``."""
+        return self.manifest_digest(repo, tag) is not None
+
+
+@contextmanager
+def running(registry: Registry, log: Path, timeout: float = 15.0) -> Iterator[Registry]:
+    """Run ``registry`` as a child process for the duration of the block (for tests and one-off pushes)."""
+    registry.write_config()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            registry.argv(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not registry.is_healthy(timeout=0.5):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+                state = (
+                    f"exited {proc.returncode}"
+                    if proc.poll() is not None
+                    else f"not healthy after {timeout:g}s"
+                )
+                raise ComponentError("registry", f"{registry.url}/v2/ {state}", str(log), tail)
+            time.sleep(0.1)
+        yield registry
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
