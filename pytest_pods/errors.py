@@ -12,6 +12,7 @@
     │   ├── ExecError                  a command in a container exited non-zero
     │   │   └── CommandNotFoundError   the command does not exist in the container
     │   └── LogTimeoutError            a log line never appeared
+    ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
     └── ProviderError                  a provider cannot work here (e.g. kind without Docker)
 
 Configuration mistakes are not in this tree: they are ``pytest.UsageError``.
@@ -174,7 +175,9 @@ class CommandNotFoundError(ExecError):
 class LogTimeoutError(PodError):
     """A pattern never appeared in a container's log."""
 
-    def __init__(self, namespace: str, pod: str, container: str, pattern: str, timeout: float, tail: str) -> None:
+    def __init__(
+        self, namespace: str, pod: str, container: str, pattern: str, timeout: float, tail: str
+    ) -> None:
         self.container = container
         self.pattern = pattern
         self.timeout = timeout
@@ -185,6 +188,19 @@ class LogTimeoutError(PodError):
             f"no line matching {pattern!r} in container {container!r}'s log after {timeout:g}s"
             + (f"\n--- last log lines ---\n{tail}" if tail else "\n  (the log is empty)"),
         )
+
+
+class ApiError(PodsError):
+    """The API server answered a request with an error; keeps the HTTP status and the Status body."""
+
+    def __init__(self, method: str, path: str, status: int, body: dict[str, object] | None) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.body = body or {}
+        self.reason = str(self.body.get("reason", ""))
+        self.message = str(self.body.get("message", "")) or f"HTTP {status}"
+        super().__init__(f"{method} {path}: {status} {self.reason}: {self.message}".replace(" : ", ": "))
 
 
 class ProviderError(PodsError):

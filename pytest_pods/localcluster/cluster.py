@@ -40,6 +40,9 @@ from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 
 _READY_TIMEOUT = 120.0
+# Supervisors this process started: kept so they are not garbage-collected while they run, and
+# reaped by down() (this machine's PID 1 may never reap an orphan).
+_SPAWNED: dict[int, subprocess.Popen[bytes]] = {}
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 _STOP_TIMEOUT = 60.0
 
@@ -254,6 +257,7 @@ class LocalCluster:
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env, close_fds=True,
         )
         log.close()
+        _SPAWNED[proc.pid] = proc
         seen: dict[str, str] = {}
         deadline = time.monotonic() + sum(max(c.start_timeout for c in s) for s in plan.stages) + 30
         while time.monotonic() < deadline:
@@ -315,6 +319,8 @@ class LocalCluster:
             time.sleep(0.1)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+        if (ours := _SPAWNED.pop(pid, None)) is not None:
+            ours.wait()
 
     def _cleanup(self, clock: Stopwatch) -> None:
         problems = host.cleanup(self.state, self.config.network, self.config.cgroup_root, clock)

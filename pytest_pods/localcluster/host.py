@@ -123,6 +123,8 @@ class Preflight:
         taken = []
         for owner, port in ports:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # As Go's listeners do: connections in TIME_WAIT from a previous run do not block the port.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from filelock import FileLock
@@ -38,7 +38,7 @@ from pytest_pods.localcluster.registry import (
 )
 
 #: Bump when the build steps change in a way the recipe files do not show.
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 SUITE = "bookworm"
 IMAGEFILES = Path(__file__).parent / "imagefiles"
 APT_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
@@ -51,6 +51,7 @@ BUILD_TOOLS = {
     "debootstrap": "debootstrap",
     "umoci": "umoci",
     "gcc": "gcc",
+    "strip": "binutils",
     "chroot": "coreutils",
     "tar": "tar",
 }
@@ -74,7 +75,7 @@ class ImageRecipe:
     ports: tuple[str, ...] = ()
     user: str = ""
     stopsignal: str = ""
-    labels: tuple[tuple[str, str], ...] = field(default=())
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def files(self) -> Path:
@@ -420,10 +421,45 @@ def _umoci_config_args(recipe: ImageRecipe, key: str) -> list[str]:
     return args
 
 
+def _pause_rootfs(recipe: ImageRecipe, rootfs: Path, what: str) -> None:
+    """A FROM-scratch root: only ``/pause``, compiled statically from ``imagefiles/pause/pause.c``."""
+    binary = rootfs / "pause"
+    gcc = [_tool("gcc"), "-Os", "-Wall", "-Werror", "-static", '-DVERSION="3.10-pytest-pods"']
+    _run([*gcc, "-o", binary, recipe.files / "pause.c"], what)
+    _run([_tool("strip"), binary], what)
+    binary.chmod(0o755)
+
+
+def _debian_rootfs(recipe: ImageRecipe, base_tar: Path, rootfs: Path, what: str, watch: Stopwatch) -> None:
+    """The base, plus the recipe's packages, its files and its ``setup.sh``, cleaned up."""
+    tar_flags = ["--numeric-owner", "--xattrs", "--xattrs-include=*"]
+    with watch.step(f"{recipe.name}: unpacking the base"):
+        _run([_tool("tar"), *tar_flags, "-xpf", base_tar, "-C", rootfs], what)
+    with _networked_chroot(rootfs):
+        if recipe.packages:
+            with watch.step(f"{recipe.name}: apt-get install {' '.join(recipe.packages)}"):
+                install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *recipe.packages]
+                try:
+                    _chroot(rootfs, install, what)
+                except BuildError:  # the base's package lists may be out of date
+                    _chroot(rootfs, ["apt-get", "update", "-q"], what)
+                    _chroot(rootfs, install, what)
+        _install_files(recipe.files / "rootfs", rootfs)
+        if (recipe.files / "setup.sh").is_file():
+            _run_script(rootfs, recipe.files / "setup.sh", what)
+        _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what)
+    _empty_dir(rootfs / "dev")  # the runtime provides /dev
+
+
 def build_image(
     cache: CachePaths, recipe: ImageRecipe, key: str, base_tar: Path | None, watch: Stopwatch
 ) -> Path:
-    """Build one stand-in into the OCI layout ``cache.images/<name>-<key>`` (tag ``image``)."""
+    """Build one stand-in into the OCI layout ``cache.images/<name>-<key>`` (tag ``image``).
+
+    umoci unpacks the empty new image into a bundle, the recipe fills the bundle's rootfs, and
+    ``umoci repack`` turns it into one layer (``umoci insert`` would do for pause, but the 0.4.7 in
+    Debian writes a layer tar without its end-of-archive blocks).
+    """
     target = layout_path(cache, recipe, key)
     if target.exists():
         return target
@@ -431,88 +467,24 @@ def build_image(
     umoci = _tool("umoci")
     with tempfile.TemporaryDirectory(prefix=f"{recipe.name}-build-", dir=cache.images) as tmp:
         work = Path(tmp)
-        layout = work / "oci"
+        layout, bundle = work / "oci", work / "bundle"
         image = f"{layout}:{LAYOUT_TAG}"
         _run([umoci, "init", "--layout", layout], what)
         _run([umoci, "new", "--image", image], what)
+        _run([umoci, "unpack", "--image", image, bundle], what)
+        rootfs = bundle / "rootfs"
         if recipe.base == "scratch":
             with watch.step(f"{recipe.name}: compiling pause.c (gcc -Os -static)"):
-                binary = work / "pause"
-                _run(
-                    [
-                        _tool("gcc"),
-                        "-Os",
-                        "-Wall",
-                        "-Werror",
-                        "-static",
-                        '-DVERSION="3.10-pytest-pods"',
-                        "-o",
-                        binary,
-                        recipe.files / "pause.c",
-                    ],
-                    what,
-                )
-                _run(["strip", binary], what)
-                _run([umoci, "insert", "--image", image, binary, "/pause"], what)
+                _pause_rootfs(recipe, rootfs, what)
+        elif base_tar is None:
+            raise BuildError(what, "a Debian-based image needs the base tarball")
         else:
-            if base_tar is None:
-                raise BuildError(what, "a Debian-based image needs the base tarball")
-            rootfs = work / "rootfs"
-            rootfs.mkdir()
-            with watch.step(f"{recipe.name}: unpacking the base"):
-                _run(
-                    [
-                        _tool("tar"),
-                        "--numeric-owner",
-                        "--xattrs",
-                        "--xattrs-include=*",
-                        "-xpf",
-                        base_tar,
-                        "-C",
-                        rootfs,
-                    ],
-                    what,
-                )
-            with _networked_chroot(rootfs):
-                if recipe.packages:
-                    with watch.step(f"{recipe.name}: apt-get install {' '.join(recipe.packages)}"):
-                        install = [
-                            "apt-get",
-                            "install",
-                            "-y",
-                            "-q",
-                            "--no-install-recommends",
-                            *recipe.packages,
-                        ]
-                        try:
-                            _chroot(rootfs, install, what)
-                        except BuildError:  # the base's package lists may be out of date
-                            _chroot(rootfs, ["apt-get", "update", "-q"], what)
-                            _chroot(rootfs, install, what)
-                _install_files(recipe.files / "rootfs", rootfs)
-                if (recipe.files / "setup.sh").is_file():
-                    _run_script(rootfs, recipe.files / "setup.sh", what)
-                _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what)
-            _empty_dir(rootfs / "dev")
-            with watch.step(f"{recipe.name}: packing the OCI layer (umoci repack)"):
-                bundle = work / "bundle"
-                _run([umoci, "unpack", "--image", image, bundle], what)
-                shutil.rmtree(bundle / "rootfs")
-                rootfs.rename(bundle / "rootfs")
-                _run(
-                    [
-                        umoci,
-                        "repack",
-                        "--history.created_by",
-                        f"pytest-pods: {recipe.description}",
-                        "--image",
-                        image,
-                        bundle,
-                    ],
-                    what,
-                )
-        _run([umoci, "config", "--image", image, *_umoci_config_args(recipe, key)], what)
-        _run([umoci, "gc", "--layout", layout], what)
+            _debian_rootfs(recipe, base_tar, rootfs, what, watch)
+        with watch.step(f"{recipe.name}: packing the OCI layer (umoci repack)"):
+            created_by = f"pytest-pods: {recipe.description}"
+            _run([umoci, "repack", "--history.created_by", created_by, "--image", image, bundle], what)
+            _run([umoci, "config", "--image", image, *_umoci_config_args(recipe, key)], what)
+            _run([umoci, "gc", "--layout", layout], what)
         layout.rename(target)
     _prune(cache, recipe.name, target)
     return target
@@ -613,7 +585,7 @@ def archive_images(archive: Path) -> list[tuple[str, str]]:
                 raise BuildError(
                     str(archive), "neither a docker-archive (manifest.json) nor an OCI archive (index.json)"
                 )
-    except (OSError, tarfile.TarError, ValueError) as err:
+    except (OSError, tarfile.TarError, ValueError, AttributeError) as err:
         raise BuildError(str(archive), f"cannot read the image archive: {err}") from err
     if not images:
         raise BuildError(

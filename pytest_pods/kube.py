@@ -1,0 +1,109 @@
+"""A thin JSON client over the official kubernetes ``ApiClient``: plain dicts in, plain dicts out.
+
+Everything above this module works on the API's own JSON (camelCase keys), so that pure functions
+(waits, diagnostics) can be tested with literal dicts and nothing is lost in model conversion.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_pods.errors import ApiError
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class Kube:
+    """An API client bound to one kubeconfig and context; ``core`` is the typed CoreV1Api for streams."""
+
+    api_client: Any
+    kubeconfig: Path | None = None
+    context: str | None = None
+    _core: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_kubeconfig(cls, kubeconfig: Path, context: str | None = None) -> Kube:
+        from kubernetes import config
+
+        api = config.new_client_from_config(
+            config_file=str(kubeconfig), context=context, persist_config=False
+        )
+        return cls(api, kubeconfig, context)
+
+    @property
+    def core(self) -> Any:
+        if self._core is None:
+            from kubernetes import client
+
+            self._core = client.CoreV1Api(self.api_client)
+        return self._core
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str | int | bool] | None,
+        body: object,
+        content_type: str,
+        timeout: float,
+    ) -> tuple[int, bytes]:
+        params = [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (query or {}).items()]
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        m, url, hdrs, data, _ = self.api_client.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=params or None,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        resp = self.api_client.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout)
+        raw = resp.read()
+        return int(resp.status), raw if isinstance(raw, bytes) else bytes(raw or b"")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | int | bool] | None = None,
+        body: object = None,
+        content_type: str = "application/json",
+        timeout: float = 30,
+    ) -> JSON:
+        """Send one request; return the decoded JSON answer or raise :class:`ApiError`."""
+        status, raw = self._send(method, path, query, body, content_type, timeout)
+        decoded: Any = None
+        if raw:
+            try:
+                decoded = json.loads(raw)
+            except ValueError:
+                decoded = {"message": raw.decode(errors="replace")[:2000]}
+        if not 200 <= status < 300:
+            raise ApiError(method, path, status, decoded if isinstance(decoded, dict) else None)
+        return decoded if isinstance(decoded, dict) else {}
+
+    def text(
+        self, path: str, *, query: Mapping[str, str | int | bool] | None = None, timeout: float = 30
+    ) -> str:
+        """GET a plain-text resource (e.g. a pod's log)."""
+        status, raw = self._send("GET", path, query, None, "application/json", timeout)
+        if not 200 <= status < 300:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = {"message": raw.decode(errors="replace")[:2000]}
+            raise ApiError("GET", path, status, body if isinstance(body, dict) else None)
+        return raw.decode(errors="replace")
+
+    def server_version(self, timeout: float = 10) -> str:
+        """The API server's ``gitVersion``, e.g. ``v1.34.4``."""
+        return str(self.request("GET", "/version", timeout=timeout).get("gitVersion", "unknown"))
+
+    def close(self) -> None:
+        self.api_client.close()

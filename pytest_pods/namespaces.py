@@ -1,0 +1,115 @@
+"""A namespace per test: a unique name, labels that say which test, run and worker made it, a
+deletion that does not block, and a bounded wait for the deletions at the end of the session."""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import time
+from collections.abc import Mapping
+
+from pytest_pods.errors import ApiError
+from pytest_pods.kube import JSON, Kube
+
+LABEL_PREFIX = "pytest-pods"
+TEST_LABEL = f"{LABEL_PREFIX}/test"
+RUN_LABEL = f"{LABEL_PREFIX}/run"
+WORKER_LABEL = f"{LABEL_PREFIX}/worker"
+NODEID_ANNOTATION = f"{LABEL_PREFIX}/nodeid"
+
+
+def label_value(text: str) -> str:
+    """A valid label value (at most 63 of ``[A-Za-z0-9_.-]``, starting and ending alphanumeric) that
+    keeps the end of ``text``, where a test id is most specific."""
+    value = re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[-63:]
+    return value.strip("_.-") or "x"
+
+
+def namespace_name(nodeid: str, suffix: str | None = None) -> str:
+    """``pp-<test name>-<random>``: a DNS label of at most 63 characters, unique per call."""
+    test = nodeid.rsplit("::", 1)[-1]
+    base = re.sub(r"[^a-z0-9]+", "-", test.lower()).strip("-")[:44].strip("-") or "test"
+    return f"pp-{base}-{suffix or secrets.token_hex(4)}"
+
+
+def namespace_labels(nodeid: str, run_id: str, worker: str) -> dict[str, str]:
+    return {
+        TEST_LABEL: label_value(nodeid),
+        RUN_LABEL: label_value(run_id),
+        WORKER_LABEL: label_value(worker),
+    }
+
+
+def create(
+    kube: Kube, name: str, labels: Mapping[str, str], annotations: Mapping[str, str] | None = None
+) -> JSON:
+    """Create the namespace and its ``default`` ServiceAccount (instead of waiting for the controller
+    to make it: a pod created before it exists is refused)."""
+    ns = kube.request(
+        "POST",
+        "/api/v1/namespaces",
+        body={"metadata": {"name": name, "labels": dict(labels), "annotations": dict(annotations or {})}},
+    )
+    try:
+        kube.request(
+            "POST", f"/api/v1/namespaces/{name}/serviceaccounts", body={"metadata": {"name": "default"}}
+        )
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+    return ns
+
+
+def delete(kube: Kube, name: str) -> None:
+    """Ask for the namespace's deletion in the background and return at once. Its pods go first
+    with no grace period, so that a container that ignores SIGTERM does not hold the namespace."""
+    try:
+        kube.request(
+            "DELETE",
+            f"/api/v1/namespaces/{name}/pods",
+            body={"propagationPolicy": "Background", "gracePeriodSeconds": 0},
+        )
+        kube.request(
+            "DELETE",
+            f"/api/v1/namespaces/{name}",
+            body={"propagationPolicy": "Background", "gracePeriodSeconds": 0},
+        )
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+
+
+def wait_gone(kube: Kube, label_selector: str, timeout: float) -> list[str]:
+    """Wait (watching, bounded) until no namespace matches ``label_selector``; return the names of
+    those still there when the time is up."""
+    import urllib3
+    from kubernetes import watch
+    from kubernetes.client.exceptions import ApiException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        listing = kube.request("GET", "/api/v1/namespaces", query={"labelSelector": label_selector})
+        left = {item["metadata"]["name"] for item in listing.get("items") or []}
+        remaining = deadline - time.monotonic()
+        if not left or remaining <= 0:
+            return sorted(left)
+        w = watch.Watch()
+        try:
+            for event in w.stream(
+                kube.core.list_namespace,
+                label_selector=label_selector,
+                resource_version=listing["metadata"]["resourceVersion"],
+                timeout_seconds=max(1, math.ceil(remaining)),
+                _request_timeout=remaining + 10,
+            ):
+                if event.get("type") == "DELETED":
+                    left.discard(event["raw_object"]["metadata"]["name"])
+                    if not left:
+                        w.stop()
+                        return []
+        except (OSError, urllib3.exceptions.HTTPError):
+            pass
+        except ApiException as exc:
+            if exc.status != 410:  # 410 Gone: our resourceVersion is too old; list again
+                raise

@@ -1,0 +1,475 @@
+"""The pod handle: wait, exec, files, logs, /etc/hosts, port-forward, and the pod's state.
+
+Works outside pytest: ``Pod(Kube.from_kubeconfig(path), "default", "webserver").wait_ready()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import re
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_pods import etchosts, podstate, waits
+from pytest_pods.errors import (
+    ApiError,
+    CommandNotFoundError,
+    ContainerNotFoundError,
+    ExecError,
+    LogTimeoutError,
+    PodError,
+)
+from pytest_pods.etchosts import HostsEntry
+from pytest_pods.kube import JSON, Kube
+from pytest_pods.podstate import ContainerState
+
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+_NOT_FOUND = re.compile(r"executable file not found|no such file or directory|not found in \$PATH", re.I)
+
+Timing = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The outcome of :meth:`Pod.exec`, shaped like :class:`subprocess.CompletedProcess`."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    namespace: str
+    pod: str
+    container: str
+
+    def check_returncode(self) -> None:
+        """Raise :class:`ExecError` if the command exited non-zero."""
+        if self.returncode:
+            raise ExecError(
+                self.namespace, self.pod, self.container, self.args, self.returncode, self.stdout, self.stderr
+            )
+
+
+def exit_status(error_channel: str) -> tuple[int | None, str]:
+    """Read the exec error channel (a ``Status`` object): ``(returncode, message)``.
+
+    ``returncode`` is None where the command never ran (the message says why), 0 on success.
+    """
+    if not error_channel.strip():
+        return None, "the exec stream closed without an exit status"
+    try:
+        status = json.loads(error_channel)
+    except ValueError:
+        return None, error_channel.strip()
+    if status.get("status") == "Success":
+        return 0, ""
+    message = str(status.get("message") or "")
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            return int(cause.get("message")), message
+    return None, message
+
+
+def _close_websocket(resp: Any) -> None:
+    """Close a stream client and its socket: websocket-client skips the socket when the server
+    closed first, which leaks it."""
+    resp.close()
+    sock = getattr(resp, "sock", None)
+    if sock is not None:
+        sock.shutdown()
+
+
+class Pod:
+    """A handle on one pod. State accessors read the pod afresh on each call.
+
+    ``timeout`` is the default for waits and exec (seconds); ``on_timing`` receives
+    ``("ready", seconds)`` after each successful :meth:`wait_ready`.
+    """
+
+    def __init__(
+        self,
+        kube: Kube,
+        namespace: str,
+        name: str,
+        *,
+        timeout: float = 120.0,
+        on_timing: Timing | None = None,
+    ) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.name = name
+        self.timeout = timeout
+        self._on_timing = on_timing
+        self._spec: JSON | None = None
+
+    def __repr__(self) -> str:
+        return f"<Pod {self.namespace}/{self.name}>"
+
+    # --- state -------------------------------------------------------------------------------------
+    def get(self) -> JSON:
+        """The pod as the API server has it now (its JSON)."""
+        pod = self.kube.request("GET", f"/api/v1/namespaces/{self.namespace}/pods/{self.name}")
+        self._spec = pod.get("spec") or {}
+        return pod
+
+    @property
+    def phase(self) -> str:
+        return str((self.get().get("status") or {}).get("phase", "Unknown"))
+
+    @property
+    def ip(self) -> str | None:
+        ip = (self.get().get("status") or {}).get("podIP")
+        return str(ip) if ip else None
+
+    @property
+    def node(self) -> str | None:
+        node = (self.get().get("spec") or {}).get("nodeName")
+        return str(node) if node else None
+
+    @property
+    def conditions(self) -> dict[str, str]:
+        """Condition type -> status (``"True"``, ``"False"``, ``"Unknown"``)."""
+        return {t: str(c.get("status")) for t, c in podstate.conditions(self.get()).items()}
+
+    @property
+    def container_statuses(self) -> list[ContainerState]:
+        return podstate.container_states(self.get())
+
+    @property
+    def restart_counts(self) -> dict[str, int]:
+        return {c.name: c.restarts for c in self.container_statuses if not c.init}
+
+    @property
+    def containers(self) -> list[str]:
+        """The names of the pod's (non-init) containers, in spec order."""
+        return podstate.container_names({"spec": self._pod_spec()})
+
+    def _pod_spec(self) -> JSON:
+        if self._spec is None:
+            self.get()
+        return self._spec or {}
+
+    def container(self, name: str | None, *, init: bool = False) -> str:
+        """Resolve a container name: the given one if the pod has it (else
+        :class:`ContainerNotFoundError` listing the real ones), or the default container."""
+        spec = {"spec": self._pod_spec()}
+        names = podstate.container_names(spec, init=init)
+        if name is None:
+            meta_default = None
+            with contextlib.suppress(ApiError):
+                meta_default = (
+                    (self.get().get("metadata") or {})
+                    .get("annotations", {})
+                    .get(DEFAULT_CONTAINER_ANNOTATION)
+                )
+            plain = podstate.container_names(spec)
+            if meta_default in names:
+                return str(meta_default)
+            if plain:
+                return plain[0]
+            raise ContainerNotFoundError(self.namespace, self.name, "(default)", names)
+        if name not in names:
+            raise ContainerNotFoundError(self.namespace, self.name, name, names)
+        return name
+
+    # --- waits -------------------------------------------------------------------------------------
+    def wait_ready(self, timeout: float | None = None) -> Pod:
+        """Wait until the pod is Ready. Fails at once with :class:`PodNotReadyError` naming the reason
+        on ErrImagePull, ImagePullBackOff, InvalidImageName, CrashLoopBackOff,
+        CreateContainerConfigError and Unschedulable; on timeout it names the phase and each
+        container's state."""
+        began = time.monotonic()
+        pod = waits.wait_for_pod(
+            self.kube, self.namespace, self.name, timeout=self.timeout if timeout is None else timeout
+        )
+        self._spec = pod.get("spec") or {}
+        if self._on_timing:
+            self._on_timing("ready", time.monotonic() - began)
+        return self
+
+    def wait_running(self, timeout: float | None = None) -> Pod:
+        """Wait until the pod's phase is Running (readiness probes aside); fails fast like
+        :meth:`wait_ready`."""
+        waits.wait_for_pod(
+            self.kube,
+            self.namespace,
+            self.name,
+            timeout=self.timeout if timeout is None else timeout,
+            classify=waits.classify_running,
+            what="Running",
+        )
+        return self
+
+    # --- exec and files ----------------------------------------------------------------------------
+    def exec(
+        self,
+        command: Sequence[str] | str,
+        *,
+        container: str | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+    ) -> ExecResult:
+        """Run a command in a container and return its :class:`ExecResult`.
+
+        A ``str`` command runs through ``/bin/sh -c``. With ``check`` (the default) a non-zero exit
+        raises :class:`ExecError`; a command that does not exist raises
+        :class:`CommandNotFoundError` either way.
+        """
+        from kubernetes.stream import stream
+        from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+
+        argv = ("/bin/sh", "-c", command) if isinstance(command, str) else tuple(command)
+        if not argv:
+            raise ValueError("exec needs a command")
+        name = self.container(container)
+        limit = self.timeout if timeout is None else timeout
+        resp: Any = stream(
+            self.kube.core.connect_get_namespaced_pod_exec,
+            self.name,
+            self.namespace,
+            command=list(argv),
+            container=name,
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+        )
+        try:
+            resp.run_forever(timeout=limit)
+            still_open = resp.is_open()
+            stdout = resp.read_channel(STDOUT_CHANNEL)
+            stderr = resp.read_channel(STDERR_CHANNEL)
+            error = resp.read_channel(ERROR_CHANNEL)
+        finally:
+            _close_websocket(resp)
+        if still_open:
+            raise PodError(
+                self.namespace,
+                self.name,
+                f"command {list(argv)!r} in container {name!r} still running after {limit:g}s",
+            )
+        returncode, message = exit_status(error)
+        if returncode is None:
+            if _NOT_FOUND.search(message):
+                raise CommandNotFoundError(self.namespace, self.name, name, argv, message)
+            raise PodError(self.namespace, self.name, f"exec of {list(argv)!r} in {name!r} failed: {message}")
+        result = ExecResult(argv, returncode, stdout, stderr, self.namespace, self.name, name)
+        if returncode == 127 and check:
+            raise CommandNotFoundError(self.namespace, self.name, name, argv, stderr)
+        if check:
+            result.check_returncode()
+        return result
+
+    def read_file(self, path: str, *, container: str | None = None) -> str:
+        """The text of a file in a container (:class:`ExecError` if it cannot be read)."""
+        return self.exec(["cat", "--", path], container=container).stdout
+
+    def hosts(self, *, container: str | None = None) -> list[HostsEntry]:
+        """The container's ``/etc/hosts``, parsed."""
+        return etchosts.parse(self.read_file("/etc/hosts", container=container))
+
+    # --- logs --------------------------------------------------------------------------------------
+    def logs(self, *, container: str | None = None, previous: bool = False, tail: int | None = None) -> str:
+        """A container's log; ``previous`` gives the log of the container before its last restart."""
+        query: dict[str, str | int | bool] = {"container": self.container(container, init=True)}
+        if previous:
+            query["previous"] = True
+        if tail is not None:
+            query["tailLines"] = tail
+        return self.kube.text(f"/api/v1/namespaces/{self.namespace}/pods/{self.name}/log", query=query)
+
+    def wait_for_log(
+        self, pattern: str | re.Pattern[str], *, container: str | None = None, timeout: float | None = None
+    ) -> str:
+        """Follow a container's log until a line matches ``pattern`` (a regular expression, searched);
+        return that line, or raise :class:`LogTimeoutError` with the last lines seen."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        name = self.container(container, init=True)
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        seen: list[str] = []
+        from kubernetes.client.exceptions import ApiException
+
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                resp = self.kube.core.read_namespaced_pod_log(
+                    self.name,
+                    self.namespace,
+                    container=name,
+                    follow=True,
+                    _preload_content=False,
+                    _request_timeout=(10, max(remaining, 1) + 5),
+                )
+            except ApiException as exc:  # 400 while the container waits to start
+                if exc.status != 400 or remaining <= 0:
+                    raise
+                self.wait_running(timeout=remaining)
+                continue
+            seen.clear()
+            found = self._scan(resp, regex, deadline, seen)
+            if found is not None:
+                return found
+            if time.monotonic() >= deadline or not self._running(name):
+                raise LogTimeoutError(
+                    self.namespace, self.name, name, regex.pattern, limit, "\n".join(seen[-20:])
+                )
+
+    def _running(self, container: str) -> bool:
+        return any(c.name == container and c.state == "running" for c in self.container_statuses)
+
+    @staticmethod
+    def _scan(resp: Any, regex: re.Pattern[str], deadline: float, seen: list[str]) -> str | None:
+        """Read lines from a following log response in a helper thread until one matches or the
+        deadline passes; the response is closed either way."""
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def reader() -> None:
+            try:
+                buffer = b""
+                while chunk := resp.read1(65536):  # read1: what has arrived, without waiting for more
+                    buffer += chunk
+                    *complete, buffer = buffer.split(b"\n")
+                    for raw in complete:
+                        lines.put(raw.decode(errors="replace"))
+                if buffer:
+                    lines.put(buffer.decode(errors="replace"))
+            except Exception:
+                pass
+            finally:
+                lines.put(None)
+
+        thread = threading.Thread(target=reader, name="pytest-pods log follower", daemon=True)
+        thread.start()
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                try:
+                    line = lines.get(timeout=remaining)
+                except queue.Empty:
+                    return None
+                if line is None:
+                    return None  # the log ended (the container stopped): the caller decides
+                seen.append(line)
+                if regex.search(line):
+                    return line
+        finally:
+            resp.close()  # before release_conn: an unread stream must not go back to the pool
+            resp.release_conn()
+            thread.join(timeout=5)
+
+    # --- port-forward ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def port_forward(self, port: int) -> Iterator[int]:
+        """Forward a local port on 127.0.0.1 to ``port`` of the pod, through the API server (so it
+        works on every provider); yields the local port. Each connection gets its own stream;
+        every thread is stopped on exit."""
+        forwarder = _Forwarder(self, port)
+        try:
+            yield forwarder.local_port
+        finally:
+            forwarder.close()
+
+
+class _Forwarder:
+    """A 127.0.0.1 listener whose connections are piped through the portforward subresource."""
+
+    def __init__(self, pod: Pod, port: int) -> None:
+        self.pod = pod
+        self.port = port
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.local_port: int = self.listener.getsockname()[1]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self.errors: list[str] = []
+        self._accept = threading.Thread(
+            target=self._serve, name=f"pytest-pods port-forward :{port}", daemon=True
+        )
+        self._accept.start()
+
+    def _serve(self) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(self.listener, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    conn, _ = self.listener.accept()
+                    t = threading.Thread(target=self._pipe, args=(conn,), daemon=True)
+                    with self._lock:
+                        self._threads.append(t)
+                        t.start()
+        finally:
+            sel.close()
+
+    def _pipe(self, conn: socket.socket) -> None:
+        from kubernetes.stream import portforward
+
+        pf: Any = None
+        proxies: list[threading.Thread] = []
+        try:
+            with self._lock:  # so that the client's proxy thread is the only new one
+                before = set(threading.enumerate())
+                pf = portforward(
+                    self.pod.kube.core.connect_get_namespaced_pod_portforward,
+                    self.pod.name,
+                    self.pod.namespace,
+                    ports=str(self.port),
+                )
+                proxies = [t for t in threading.enumerate() if t not in before]
+            remote = pf.socket(self.port)
+            remote.setblocking(True)
+            sel = selectors.DefaultSelector()
+            sel.register(conn, selectors.EVENT_READ)
+            sel.register(remote, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            try:
+                while not self._stop.is_set():
+                    for key, _ in sel.select():
+                        if key.fileobj is self._wake_r:
+                            return
+                        src, dst = (conn, remote) if key.fileobj is conn else (remote, conn)
+                        data = src.recv(65536)
+                        if not data:
+                            return
+                        dst.sendall(data)
+            finally:
+                sel.close()
+        except Exception as exc:  # one broken connection must not take the listener down
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            conn.close()
+            if pf is not None:
+                if pf.error(self.port):
+                    self.errors.append(str(pf.error(self.port)))
+                pf.close()
+                for proxy in proxies:  # it closes the websocket once our end is closed
+                    proxy.join(timeout=5)
+                pf.websocket.shutdown()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake_w.send(b"x")
+        self._accept.join(timeout=5)
+        self.listener.close()
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads:
+            t.join(timeout=5)
+        self._wake_r.close()
+        self._wake_w.close()

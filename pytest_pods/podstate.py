@@ -1,0 +1,144 @@
+"""Pure readings of a pod's JSON: container states, conditions, events, as structured values and text.
+
+Waits use them for their messages and diagnostics for the failure report, so both say the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+JSON = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """One container's status, flattened: ``state`` is waiting, running, terminated or unknown."""
+
+    name: str
+    init: bool
+    state: str
+    reason: str
+    message: str
+    exit_code: int | None
+    restarts: int
+    ready: bool
+    last_reason: str
+    last_exit_code: int | None
+
+    def describe(self) -> str:
+        """One line: ``web: waiting (ImagePullBackOff: Back-off pulling ...), restarts 0``."""
+        what = self.state
+        detail = ": ".join(p for p in (self.reason, self.message) if p)
+        if self.exit_code is not None:
+            detail = f"exit code {self.exit_code}" + (f", {detail}" if detail else "")
+        if detail:
+            what += f" ({detail})"
+        text = f"{'init ' if self.init else ''}{self.name}: {what}, ready {str(self.ready).lower()}"
+        text += f", restarts {self.restarts}"
+        if self.last_reason or self.last_exit_code is not None:
+            text += f", last terminated: {self.last_reason or '?'} exit code {self.last_exit_code}"
+        return text
+
+
+def _state(raw: JSON | None) -> tuple[str, JSON]:
+    for kind in ("waiting", "running", "terminated"):
+        if raw and raw.get(kind) is not None:
+            return kind, raw[kind] or {}
+    return "unknown", {}
+
+
+def container_states(pod: JSON) -> list[ContainerState]:
+    """Every container's state, init containers first, in spec order; a container with no status
+    yet is ``unknown``."""
+    status = pod.get("status") or {}
+    spec = pod.get("spec") or {}
+    out = []
+    for init, spec_key, status_key in (
+        (True, "initContainers", "initContainerStatuses"),
+        (False, "containers", "containerStatuses"),
+    ):
+        by_name = {s.get("name"): s for s in status.get(status_key) or []}
+        for c in spec.get(spec_key) or []:
+            s = by_name.get(c.get("name"), {})
+            kind, detail = _state(s.get("state"))
+            _, last = _state(s.get("lastState"))
+            out.append(
+                ContainerState(
+                    name=str(c.get("name")),
+                    init=init,
+                    state=kind,
+                    reason=str(detail.get("reason") or ""),
+                    message=str(detail.get("message") or "").strip(),
+                    exit_code=detail.get("exitCode"),
+                    restarts=int(s.get("restartCount") or 0),
+                    ready=bool(s.get("ready")),
+                    last_reason=str(last.get("reason") or ""),
+                    last_exit_code=last.get("exitCode"),
+                )
+            )
+    return out
+
+
+def container_names(pod: JSON, *, init: bool = False) -> list[str]:
+    """The names in the pod's spec (regular containers; init containers too if ``init``)."""
+    spec = pod.get("spec") or {}
+    keys = ("initContainers", "containers") if init else ("containers",)
+    return [str(c.get("name")) for k in keys for c in spec.get(k) or []]
+
+
+def conditions(pod: JSON) -> dict[str, JSON]:
+    """The pod's conditions keyed by type."""
+    return {str(c.get("type")): c for c in (pod.get("status") or {}).get("conditions") or []}
+
+
+def describe_conditions(pod: JSON) -> list[str]:
+    lines = []
+    for ctype, c in conditions(pod).items():
+        extra = ": ".join(p for p in (c.get("reason"), c.get("message")) if p)
+        lines.append(f"{ctype}={c.get('status')}" + (f" ({extra})" if extra else ""))
+    return lines
+
+
+def event_time(event: JSON) -> str:
+    """The best timestamp an event has (RFC 3339 strings sort in time order)."""
+    series = event.get("series") or {}
+    return str(
+        series.get("lastObservedTime")
+        or event.get("lastTimestamp")
+        or event.get("eventTime")
+        or event.get("firstTimestamp")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+        or ""
+    )
+
+
+def describe_events(events: Iterable[JSON], *, limit: int | None = None) -> list[str]:
+    """Events sorted by time, one line each: time, type, reason, object, count, message."""
+    ordered = sorted(events, key=event_time)
+    if limit is not None:
+        ordered = ordered[-limit:]
+    lines = []
+    for ev in ordered:
+        obj = ev.get("involvedObject") or ev.get("regarding") or {}
+        count = int(ev.get("count") or (ev.get("series") or {}).get("count") or 1)
+        times = f" (x{count})" if count > 1 else ""
+        lines.append(
+            f"{event_time(ev) or '-':20} {ev.get('type', ''):7} {ev.get('reason', ''):22} "
+            f"{obj.get('kind', '')}/{obj.get('name', '')}{times}: {str(ev.get('message', '')).strip()}"
+        )
+    return lines
+
+
+def summary(pod: JSON) -> str:
+    """Phase, conditions and each container's state, several lines, for messages."""
+    status = pod.get("status") or {}
+    lines = [f"phase: {status.get('phase', 'Unknown')}"]
+    if status.get("reason") or status.get("message"):
+        lines[0] += f" ({': '.join(p for p in (status.get('reason'), status.get('message')) if p)})"
+    conds = describe_conditions(pod)
+    if conds:
+        lines.append("conditions: " + ", ".join(conds))
+    lines += ["container " + c.describe() for c in container_states(pod)]
+    return "\n".join(lines)

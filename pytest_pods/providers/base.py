@@ -1,0 +1,47 @@
+"""The one interface every cluster provider implements, and what starting a cluster gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+#: Receives one line of progress ("building kubelet ..."); the plugin shows it with the time so far.
+ProgressFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """A running cluster: how to reach it and what to say about it in the report header."""
+
+    provider: str
+    kubeconfig: Path
+    context: str | None
+    kubernetes_version: str
+    description: str
+    reused: bool = False
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A source of clusters. ``start`` is idempotent (under pytest-xdist every worker calls it, one at
+    a time, behind a file lock); ``stop`` undoes only what ``start`` created."""
+
+    name: str
+
+    def unavailable(self) -> str | None:
+        """None if the provider can work here, else what is missing and how to get it."""
+        ...
+
+    def start(self, progress: ProgressFn) -> ClusterInfo:
+        """Make or find the cluster and return how to reach it."""
+        ...
+
+    def stop(self, progress: ProgressFn) -> None:
+        """Stop the cluster this provider made (nothing for a cluster it only found)."""
+        ...
+
+    def load_images(self, archives: Sequence[Path], progress: ProgressFn) -> None:
+        """Make the images in these archives available to the cluster's nodes."""
+        ...

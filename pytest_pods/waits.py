@@ -1,0 +1,202 @@
+"""Watch-based waits that stop early: a pure verdict on each pod state, and the watch loop around it.
+
+``classify_ready`` knows the success condition and the conditions that will never heal; the loop
+starts from a fresh list (its resourceVersion), so no event between the GET and the watch is lost.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_pods import podstate
+from pytest_pods.errors import ApiError, PodNotReadyError
+from pytest_pods.kube import JSON, Kube
+
+#: Container waiting reasons that will not heal while the test waits: fail at once.
+FAIL_FAST_REASONS = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "ErrImageNeverPull",
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+    }
+)
+
+HINTS = {
+    "ErrImagePull": "the image cannot be pulled: check its name and tag, and that the cluster can reach "
+    "the registry (preload it with --pods-preload-image for offline runs)",
+    "ImagePullBackOff": "the image cannot be pulled: check its name and tag, and that the cluster can reach "
+    "the registry (preload it with --pods-preload-image for offline runs)",
+    "InvalidImageName": "the image reference is not valid (lower-case name, one optional :tag)",
+    "ErrImageNeverPull": "imagePullPolicy is Never and the image is not on the node",
+    "CrashLoopBackOff": "the container keeps exiting: read its previous log "
+    "(pod.logs(container=..., previous=True))",
+    "CreateContainerConfigError": "the container's configuration refers to something missing "
+    "(a Secret or ConfigMap, or a key in one)",
+    "Unschedulable": "no node can take the pod (nodeSelector, affinity, taints or resources)",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``done`` is False while the wait should go on; when done, ``ok`` says success or failure."""
+
+    done: bool
+    ok: bool = False
+    reason: str = ""
+    detail: str = ""
+
+
+PENDING = Verdict(done=False)
+Classifier = Callable[[JSON], Verdict]
+
+
+def classify_ready(pod: JSON) -> Verdict:
+    """The verdict on one state of a pod for "wait until Ready". Pure: no I/O."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    phase = status.get("phase", "")
+    if meta.get("deletionTimestamp"):
+        return Verdict(True, False, "Terminating", "the pod is being deleted")
+    conds = podstate.conditions(pod)
+    if conds.get("Ready", {}).get("status") == "True":
+        return Verdict(True, True, "Ready")
+    sched = conds.get("PodScheduled", {})
+    if sched.get("status") == "False" and sched.get("reason") == "Unschedulable":
+        return Verdict(True, False, "Unschedulable", str(sched.get("message") or "no node fits"))
+    for c in podstate.container_states(pod):
+        if c.state == "waiting" and c.reason in FAIL_FAST_REASONS:
+            detail = f"container {c.name!r}: {c.reason}" + (f": {c.message}" if c.message else "")
+            if c.reason == "CrashLoopBackOff" and c.last_exit_code is not None:
+                detail += f" (last exit code {c.last_exit_code}, restarts {c.restarts})"
+            return Verdict(True, False, c.reason, detail)
+    if phase == "Succeeded":
+        return Verdict(True, False, "Completed", "the pod ran to completion, so it will never be Ready")
+    if phase == "Failed":
+        reason = str(status.get("reason") or "Failed")
+        failed = [
+            f"container {c.name!r} exited {c.exit_code} ({c.reason})"
+            for c in podstate.container_states(pod)
+            if c.state == "terminated" and c.exit_code
+        ]
+        return Verdict(True, False, reason, "; ".join(failed) or str(status.get("message") or "phase Failed"))
+    return PENDING
+
+
+def classify_running(pod: JSON) -> Verdict:
+    """Like :func:`classify_ready`, but content with phase Running (no readiness probe needed)."""
+    if (pod.get("status") or {}).get("phase") == "Running" and not (pod.get("metadata") or {}).get(
+        "deletionTimestamp"
+    ):
+        return Verdict(True, True, "Running")
+    return classify_ready(pod)
+
+
+def pod_events(kube: Kube, namespace: str, name: str) -> list[JSON]:
+    """The events about one pod (best effort: an error gives an empty list)."""
+    try:
+        listing = kube.request(
+            "GET",
+            f"/api/v1/namespaces/{namespace}/events",
+            query={"fieldSelector": f"involvedObject.name={name}"},
+        )
+    except ApiError:
+        return []
+    return list(listing.get("items") or [])
+
+
+def failure_report(pod: JSON | None, events: list[JSON], hint: str = "") -> str:
+    """What a failed wait says beyond its first line: state, recent events, a hint."""
+    lines = [podstate.summary(pod) if pod else "the pod does not exist"]
+    ev = podstate.describe_events(events, limit=10)
+    if ev:
+        lines.append("recent events:")
+        lines += ["  " + e for e in ev]
+    if hint:
+        lines.append(f"hint: {hint}")
+    return "\n".join(lines)
+
+
+def wait_for_pod(
+    kube: Kube,
+    namespace: str,
+    name: str,
+    *,
+    timeout: float,
+    classify: Classifier = classify_ready,
+    what: str = "Ready",
+) -> JSON:
+    """Watch one pod until ``classify`` says done; return the pod, or raise :class:`PodNotReadyError`
+    at once on failure and on timeout (naming the phase and each container's state)."""
+    import urllib3
+    from kubernetes import watch
+    from kubernetes.client.exceptions import ApiException
+
+    deadline = time.monotonic() + timeout
+    path = f"/api/v1/namespaces/{namespace}/pods"
+    selector = f"metadata.name={name}"
+    last: JSON | None = None
+
+    def finish(pod: JSON, verdict: Verdict) -> JSON:
+        if verdict.ok:
+            return pod
+        report = failure_report(pod, pod_events(kube, namespace, name), HINTS.get(verdict.reason, ""))
+        raise PodNotReadyError(namespace, name, verdict.reason, verdict.detail, report)
+
+    while True:
+        listing = kube.request("GET", path, query={"fieldSelector": selector})
+        items = listing.get("items") or []
+        if items:
+            last = items[0]
+            verdict = classify(last)
+            if verdict.done:
+                return finish(last, verdict)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        w = watch.Watch()
+        try:
+            stream: Any = w.stream(
+                kube.core.list_namespaced_pod,
+                namespace,
+                field_selector=selector,
+                resource_version=listing["metadata"]["resourceVersion"],
+                timeout_seconds=max(1, math.ceil(remaining)),
+                _request_timeout=remaining + 10,
+            )
+            for event in stream:
+                pod = event.get("raw_object") or {}
+                if event.get("type") == "DELETED":
+                    w.stop()
+                    raise PodNotReadyError(
+                        namespace,
+                        name,
+                        "Deleted",
+                        f"the pod was deleted while waiting for {what}",
+                        failure_report(pod, pod_events(kube, namespace, name)),
+                    )
+                if event.get("type") in ("ADDED", "MODIFIED"):
+                    last = pod
+                    verdict = classify(pod)
+                    if verdict.done:
+                        w.stop()
+                        return finish(pod, verdict)
+        except ApiException as exc:
+            if exc.status != 410:  # 410 Gone: our resourceVersion is too old; list again
+                raise
+        except (OSError, urllib3.exceptions.HTTPError):
+            pass  # the watch connection dropped or timed out on our side: list again
+        if time.monotonic() >= deadline:
+            break
+
+    phase = ((last or {}).get("status") or {}).get("phase", "unknown") if last else "no such pod"
+    report = failure_report(last, pod_events(kube, namespace, name))
+    raise PodNotReadyError(
+        namespace, name, "Timeout", f"not {what} after {timeout:g}s (phase: {phase})", report
+    )

@@ -1,0 +1,121 @@
+"""Faults and teardown of the real local cluster: a dead component is reported, a killed cluster
+is cleaned up by the next ``up``, and ``down`` leaves nothing of ours behind.
+
+Each test leaves a healthy cluster behind it, so that tests running later still have one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_pods.localcluster import cgroups
+from pytest_pods.localcluster.cluster import LocalCluster
+
+from .conftest import EXAMPLES, Kubectl, needs_root
+
+pytestmark = [pytest.mark.cluster, needs_root]
+
+
+def _component_pid(cluster: LocalCluster, name: str) -> int:
+    status = json.loads(cluster.state.status_file.read_text())
+    return int(status["components"][name]["pid"])
+
+
+def test_a_component_that_dies_is_reported_by_status(local_cluster: LocalCluster) -> None:
+    os.kill(_component_pid(local_cluster, "kube-scheduler"), signal.SIGKILL)
+    cli = subprocess.run(["pytest-pods", "cluster", "status"], capture_output=True, text=True, timeout=30)
+    assert cli.returncode == 1
+    assert "kube-scheduler" in cli.stdout and "exit" in cli.stdout, cli.stdout
+    assert not local_cluster.status().healthy
+    # The next up notices and starts a new cluster.
+    info = local_cluster.up()
+    assert not info.reused and local_cluster.status().healthy
+
+
+def test_a_killed_cluster_is_cleaned_up_by_the_next_up(local_cluster: LocalCluster) -> None:
+    kubectl = Kubectl(local_cluster)
+    kubectl("apply", "-n", "default", "-f", str(EXAMPLES / "pods03.yaml"))
+    kubectl("wait", "-n", "default", "--for=condition=Ready", "pod/mc1", "--timeout=120s")
+    # kill -9 of everything, as after a crash: no teardown of any kind runs.
+    status = json.loads(local_cluster.state.status_file.read_text())
+    os.kill(int(status["supervisor_pid"]), signal.SIGKILL)
+    cgroups.kill_all(local_cluster.config.cgroup_root)
+    assert not local_cluster.status().healthy
+
+    info = local_cluster.up()
+    assert not info.reused
+    assert local_cluster.status().healthy
+    pods = kubectl("get", "pods", "-A", "-o", "name").stdout
+    assert "mc1" not in pods  # a new cluster, with a fresh etcd
+
+
+def _leftovers(cluster: LocalCluster, netns_before: set[str]) -> dict[str, object]:
+    net = cluster.config.network
+    marks = (str(cluster.state.lib), str(cluster.state.run), cluster.config.cgroup_root)
+    procs = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if any(m in cmd for m in marks) and int(proc.name) != os.getpid():
+                procs.append(cmd[:120])
+    mounts = [
+        line.split()[4]
+        for line in Path("/proc/self/mountinfo").read_text().splitlines()
+        if "pytest-pods" in line.split()[4]
+    ]
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    netns = set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
+    rules = ""
+    for tool in ("iptables-save", "ip6tables-save"):
+        rules += subprocess.run([tool], capture_output=True, text=True).stdout
+    return {
+        "processes": procs,
+        "processes in our cgroup": sorted(cgroups.pids(cluster.config.cgroup_root)),
+        "mounts": mounts,
+        "links": [ln for ln in links.splitlines() if net.bridge in ln or net.node_link in ln],
+        "network namespaces": sorted(n for n in netns - netns_before if n.startswith("cni-")),
+        "iptables": [r for r in rules.splitlines() if "KUBE-" in r or "CNI-" in r or "pytest-pods" in r],
+        "cgroups": cgroups.exists(cluster.config.cgroup_root),
+        "state": [str(p) for p in (cluster.state.lib, cluster.state.run) if p.exists()],
+    }
+
+
+def test_down_leaves_nothing_behind(local_cluster: LocalCluster) -> None:
+    netns_before = set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
+    kubectl = Kubectl(local_cluster)
+    kubectl("apply", "-n", "default", "-f", str(EXAMPLES / "pods03.yaml"))
+    kubectl("wait", "-n", "default", "--for=condition=Ready", "pod/mc1", "--timeout=120s")
+    assert subprocess.run(["ip", "link", "show", local_cluster.config.network.bridge]).returncode == 0
+
+    cli = subprocess.run(["pytest-pods", "cluster", "down"], capture_output=True, text=True, timeout=180)
+    assert cli.returncode == 0, cli.stderr
+    left = _leftovers(local_cluster, netns_before)
+    assert not any(left.values()), left
+    cli = subprocess.run(["pytest-pods", "cluster", "status"], capture_output=True, text=True)
+    assert cli.returncode == 1
+
+    local_cluster.up()  # leave a cluster for the tests after this one
+
+
+def test_up_without_root_fails_at_once_and_says_why() -> None:
+    # The interpreter lives under /root, which nobody may read: import first, then drop to nobody.
+    script = (
+        "import os, sys; from pytest_pods.cli import main; "
+        "os.setegid(65534); os.seteuid(65534); sys.exit(main(['cluster', 'up']))"
+    )
+    began = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - began < 10
+    assert proc.returncode == 1
+    assert "must run as root" in proc.stderr and "how to fix" in proc.stderr, proc.stderr

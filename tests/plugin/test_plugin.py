@@ -1,0 +1,288 @@
+"""The plugin through pytester: options, ini, usage errors, header, markers, sections, xdist.
+
+No cluster here: where a session cluster is needed, a provider added through the plugin's own hooks
+stands in, and no test in this file talks to an API server.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+FAKE_PROVIDER = '''
+import json, os, time
+from pathlib import Path
+from pytest_pods.providers.base import ClusterInfo
+
+LOG = Path({log!r})
+KUBECONFIG = Path({kubeconfig!r})
+
+class FakeProvider:
+    name = "fake"
+    def __init__(self, settings):
+        self.settings = settings
+    def unavailable(self):
+        return None
+    def start(self, progress):
+        began = time.time()
+        progress("fake step one")
+        time.sleep(0.3)
+        with LOG.open("a") as f:
+            f.write(json.dumps({{"event": "start", "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+                                 "began": began, "ended": time.time()}}) + "\\n")
+        return ClusterInfo("fake", KUBECONFIG, None, "v1.99.0", "a fake for plugin tests", reused={reused})
+    def stop(self, progress):
+        with LOG.open("a") as f:
+            f.write(json.dumps({{"event": "stop"}}) + "\\n")
+    def load_images(self, archives, progress):
+        pass
+
+def pytest_pods_provider_names():
+    return ["fake"]
+
+def pytest_pods_make_provider(name, settings):
+    return FakeProvider(settings) if name == "fake" else None
+'''
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:9"}
+contexts:
+- name: only
+  context: {cluster: c, user: u}
+current-context: only
+users:
+- name: u
+  user: {token: "x"}
+"""
+
+
+@pytest.fixture
+def fake(pytester: pytest.Pytester) -> Path:
+    """A conftest.py with the fake provider; returns its event log."""
+    log = pytester.path / "events.jsonl"
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    pytester.makeconftest(FAKE_PROVIDER.format(log=str(log), kubeconfig=str(kubeconfig), reused=False))
+    return log
+
+
+def events(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*Kubernetes pods (pytest-pods)*"])
+    for flag in ("--pods-provider", "--pods-kubeconfig", "--pods-context", "--pods-kubernetes-version",
+                 "--pods-keep-cluster", "--pods-keep-namespace", "--pods-timeout", "--pods-preload-image",
+                 "--pods-kind-binary"):
+        result.stdout.fnmatch_lines([f"*{flag}*"])
+    for key in ("pods_provider", "pods_kubeconfig", "pods_keep_namespace", "pods_timeout", "pods_preload_images"):
+        result.stdout.fnmatch_lines([f"*{key} *"])
+
+
+def test_bad_provider_is_a_usage_error_listing_valid_ones(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--pods-provider=minikube")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--pods-provider: 'minikube' is not a provider; valid: auto, existing, kind, local*"])
+
+
+def test_bad_ini_value_names_the_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npods_keep_namespace = sometimes\n")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini pods_keep_namespace: 'sometimes' is not valid; valid: always, never, on-failure*"])
+
+
+def test_command_line_beats_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npods_timeout = 30\npods_keep_namespace = always\n")
+    pytester.makepyfile("""
+        def test_x(pods_settings):
+            assert pods_settings.timeout == 5.0
+            assert pods_settings.keep_namespace == "always"
+    """)
+    pytester.runpytest("--pods-timeout=5").assert_outcomes(passed=1)
+
+
+def test_fixture_layer_is_below_ini_and_command_line(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npods_keep_namespace = on-failure\n")
+    pytester.makeconftest("""
+        import pytest
+        @pytest.fixture(scope="session")
+        def pods_defaults():
+            return {"timeout": 7, "keep_namespace": "always", "kubernetes_version": "1.33"}
+    """)
+    pytester.makepyfile("""
+        def test_x(pods_settings):
+            assert pods_settings.timeout == 7.0
+            assert pods_settings.keep_namespace == "on-failure"
+            assert pods_settings.kubernetes_version == "v1.30.1"
+    """)
+    pytester.runpytest("--pods-kubernetes-version=1.30.1").assert_outcomes(passed=1)
+
+
+def test_bad_fixture_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        import pytest
+        @pytest.fixture(scope="session")
+        def pods_defaults():
+            return {"keep_namespace": "sometimes"}
+    """)
+    pytester.makepyfile("def test_x(pods_settings): pass")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    assert "pods_defaults['keep_namespace']: 'sometimes' is not valid; valid: always, never" in result.stdout.str()
+
+
+def test_header_shows_provider_cluster_and_version(pytester: pytest.Pytester, fake: Path) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--pods-provider=fake", "--pods-kubernetes-version=v1.34.4", "--pods-timeout=9")
+    result.stdout.fnmatch_lines([
+        "pods: provider fake (asked for), cluster: from a plugin, Kubernetes v1.34.4",
+        "pods: kubernetes_version=v1.34.4, timeout=9.0",
+    ])
+
+
+def test_header_for_existing_names_kubeconfig_and_context(pytester: pytest.Pytester) -> None:
+    kubeconfig = pytester.path / "kc"
+    kubeconfig.write_text(KUBECONFIG)
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest(f"--pods-kubeconfig={kubeconfig}", "--pods-provider=existing", "--pods-context=only")
+    result.stdout.fnmatch_lines([f"pods: provider existing (asked for), cluster: kubeconfig {kubeconfig}, context only*"])
+
+
+def test_existing_without_kubeconfig_says_what_is_missing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(pods_cluster): pass")
+    result = pytester.runpytest("--pods-provider=existing")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*existing provider needs --pods-kubeconfig PATH*never falls back to $KUBECONFIG*"])
+
+
+def test_plugin_provider_progress_and_summary(pytester: pytest.Pytester, fake: Path) -> None:
+    pytester.makepyfile("""
+        def test_x(pods_cluster):
+            assert pods_cluster.info.provider == "fake"
+            assert pods_cluster.info.kubernetes_version == "v1.99.0"
+            assert pods_cluster.worker == "main"
+    """)
+    result = pytester.runpytest("--pods-provider=fake")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "pytest-pods: [[]*s] provider fake (asked for): starting the cluster",
+        "pytest-pods: [[]*s] fake step one",
+        "pytest-pods: [[]*s] cluster ready in *s: a fake for plugin tests, Kubernetes v1.99.0",
+        "*- pytest-pods -*",
+        "cluster: a fake for plugin tests, Kubernetes v1.99.0, ready in *",
+    ])
+
+
+@pytest.mark.parametrize(("keep", "stops"), [("no", 1), ("yes", 0)])
+def test_keep_cluster_no_stops_a_cluster_this_run_started(
+    pytester: pytest.Pytester, fake: Path, keep: str, stops: int
+) -> None:
+    pytester.makepyfile("def test_x(pods_cluster): pass")
+    pytester.runpytest("--pods-provider=fake", f"--pods-keep-cluster={keep}").assert_outcomes(passed=1)
+    assert [e["event"] for e in events(fake)].count("stop") == stops
+
+
+def test_a_reused_cluster_is_never_stopped(pytester: pytest.Pytester) -> None:
+    log = pytester.path / "events.jsonl"
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    pytester.makeconftest(FAKE_PROVIDER.format(log=str(log), kubeconfig=str(kubeconfig), reused=True))
+    pytester.makepyfile("def test_x(pods_cluster): pass")
+    pytester.runpytest("--pods-provider=fake", "--pods-keep-cluster=no").assert_outcomes(passed=1)
+    assert [e["event"] for e in events(log)] == ["start"]
+
+
+MARKER_TEST = """
+import pytest
+
+@pytest.mark.pods_manifest({args})
+def test_x():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("", "*pods_manifest: pods_manifest() needs at least one manifest*"),
+        ("'pod.yaml', wiat=True", "*pods_manifest: *unexpected keyword argument 'wiat'*"),
+        ("'pod.yaml', timeout='soon'", "*pods_manifest(timeout=...) must be a number of seconds > 0, not 'soon'*"),
+        ("'pod.yaml', wait='yes'", "*pods_manifest(wait=...) must be True or False, not 'yes'*"),
+    ],
+)
+def test_marker_with_wrong_arguments(pytester: pytest.Pytester, fake: Path, args: str, message: str) -> None:
+    pytester.makepyfile(MARKER_TEST.format(args=args))
+    result = pytester.runpytest("--pods-provider=fake")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([message])
+    assert events(fake) == [], "a wrong marker must fail before the cluster is started"
+
+
+def test_marker_is_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.pods_manifest(*manifests, wait=True, timeout=None):*"])
+
+
+def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
+    # Only the hook's wiring: the diagnostics collector is replaced; tests/cluster checks real content.
+    pytester.makeconftest("""
+        import types, pytest
+        from pytest_pods import diagnostics, fixtures
+        from pytest_pods.settings import Settings
+
+        @pytest.fixture(autouse=True)
+        def fake_namespace(request, monkeypatch):
+            monkeypatch.setattr(diagnostics, "collect", lambda kube, where: [
+                (f"pod {where.namespace}/web", f"phase Running kept={where.kept}"),
+                (f"pod {where.namespace}/db", "phase Pending"),
+            ])
+            cluster = types.SimpleNamespace(settings=Settings(keep_namespace="on-failure"))
+            request.node.stash[fixtures.NAMESPACE_KEY] = types.SimpleNamespace(
+                name="ns1", kube=None, cluster=cluster,
+                where=lambda kept: types.SimpleNamespace(namespace="ns1", kept=kept))
+    """)
+    pytester.makepyfile("""
+        def test_fails():
+            assert False
+        def test_passes():
+            pass
+    """)
+    result = pytester.runpytest("-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*- pods: pod ns1/web -*", "phase Running kept=True",
+        "*- pods: pod ns1/db -*", "phase Pending",
+    ])
+    assert result.stdout.str().count("pods: pod ns1/web") == 1
+
+
+def test_xdist_workers_share_one_cluster_behind_a_lock(pytester: pytest.Pytester, fake: Path) -> None:
+    out = pytester.path / "runs"
+    out.mkdir()
+    pytester.makepyfile(f"""
+        import pytest
+        @pytest.mark.parametrize("i", range(4))
+        def test_x(pods_cluster, i):
+            (__import__("pathlib").Path({str(out)!r}) / f"{{pods_cluster.worker}}-{{i}}").write_text(pods_cluster.run_id)
+    """)
+    result = pytester.runpytest("-n", "2", "--pods-provider=fake", "--pods-keep-cluster=no")
+    result.assert_outcomes(passed=4)
+    starts = [e for e in events(fake) if e["event"] == "start"]
+    assert sorted(e["worker"] for e in starts) == ["gw0", "gw1"]
+    first, second = sorted(starts, key=lambda e: float(e["began"]))  # type: ignore[arg-type]
+    assert float(second["began"]) >= float(first["ended"]), "start() ran in two workers at once"  # type: ignore[arg-type]
+    assert len({p.read_text() for p in out.iterdir()}) == 1, "workers disagree on the run id"
+    assert {p.name.split("-")[0] for p in out.iterdir()} <= {"gw0", "gw1"}
+    assert [e["event"] for e in events(fake)].count("stop") == 1

@@ -1,0 +1,64 @@
+"""Literal pod JSON for the pure unit tests (shaped as the API server sends it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pod(
+    *,
+    phase: str = "Pending",
+    containers: tuple[str, ...] = ("web",),
+    statuses: list[dict[str, Any]] | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+    init: tuple[str, ...] = (),
+    init_statuses: list[dict[str, Any]] | None = None,
+    deleting: bool = False,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "p", "namespace": "ns"}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {
+        "metadata": meta,
+        "spec": {
+            "containers": [{"name": c, "image": "nginx"} for c in containers],
+            "initContainers": [{"name": c, "image": "debian"} for c in init],
+            "nodeName": "node1",
+        },
+        "status": {
+            "phase": phase,
+            "conditions": conditions or [],
+            "containerStatuses": statuses or [],
+            "initContainerStatuses": init_statuses or [],
+            "podIP": "10.0.0.5",
+        },
+    }
+
+
+def waiting(name: str, reason: str, message: str = "", restarts: int = 0, last_exit: int | None = None) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "name": name,
+        "ready": False,
+        "restartCount": restarts,
+        "state": {"waiting": {"reason": reason, "message": message}},
+    }
+    if last_exit is not None:
+        status["lastState"] = {"terminated": {"exitCode": last_exit, "reason": "Error"}}
+    return status
+
+
+def running(name: str, ready: bool = True) -> dict[str, Any]:
+    return {"name": name, "ready": ready, "restartCount": 0, "state": {"running": {"startedAt": "x"}}}
+
+
+def terminated(name: str, code: int, reason: str = "Error") -> dict[str, Any]:
+    return {
+        "name": name,
+        "ready": False,
+        "restartCount": 0,
+        "state": {"terminated": {"exitCode": code, "reason": reason}},
+    }
+
+
+def cond(ctype: str, status: str, reason: str = "", message: str = "") -> dict[str, Any]:
+    return {"type": ctype, "status": status, "reason": reason, "message": message}

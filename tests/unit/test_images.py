@@ -1,0 +1,266 @@
+"""Pure logic of the stand-in images: recipe keys, apt sources, archives, umoci arguments, preflight."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pytest_pods.errors import BuildError, PreflightError
+from pytest_pods.localcluster import images
+from pytest_pods.localcluster.images import RECIPES, ImageRecipe
+from pytest_pods.localcluster.registry import parse_ref
+
+SOURCES = """\
+Types: deb-src
+URIs: http://src.example/debian
+Suites: bookworm
+Components: main
+
+# a disabled stanza
+Types: deb
+URIs: http://disabled.example/debian
+Suites: bookworm
+Components: main
+Enabled: no
+
+Types: deb
+# http://snapshot.debian.org/archive/debian/20250520T000000Z
+URIs: http://mirror.example/debian
+ http://second.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+"""
+
+
+def _recipe(name: str) -> ImageRecipe:
+    return next(recipe for recipe in RECIPES if recipe.name == name)
+
+
+@pytest.fixture
+def imagefiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of imagefiles/ that a test may change."""
+    copy = tmp_path / "imagefiles"
+    shutil.copytree(images.IMAGEFILES, copy)
+    monkeypatch.setattr(images, "IMAGEFILES", copy)
+    return copy
+
+
+def test_debian_mirror_reads_the_first_enabled_deb_stanza(tmp_path: Path) -> None:
+    sources = tmp_path / "debian.sources"
+    sources.write_text(SOURCES)
+    assert images.debian_mirror(sources) == "http://mirror.example/debian"
+    assert images.debian_mirror(sources, suite="bookworm-security") == "http://mirror.example/debian-security"
+
+
+def test_debian_mirror_says_what_is_missing(tmp_path: Path) -> None:
+    sources = tmp_path / "debian.sources"
+    sources.write_text("Types: deb\nURIs: http://m.example/debian\nSuites: trixie\n")
+    with pytest.raises(PreflightError, match="no `deb` source for bookworm"):
+        images.debian_mirror(sources)
+    with pytest.raises(PreflightError, match="cannot read"):
+        images.debian_mirror(tmp_path / "absent.sources")
+
+
+def test_recipe_key_follows_the_recipe_files(imagefiles: Path) -> None:
+    nginx = _recipe("nginx")
+    before = images.recipe_key(nginx, "base1")
+    assert images.recipe_key(nginx, "base1") == before
+    conf = imagefiles / "nginx" / "rootfs" / "etc" / "nginx" / "conf.d" / "default.conf"
+    conf.write_text(conf.read_text() + "# changed\n")
+    changed = images.recipe_key(nginx, "base1")
+    assert changed != before
+    conf.chmod(0o755)
+    assert images.recipe_key(nginx, "base1") != changed
+
+
+def test_recipe_key_follows_packages_config_and_base() -> None:
+    watcher = _recipe("watcher")
+    key = images.recipe_key(watcher, "base1")
+    assert images.recipe_key(replace(watcher, packages=("curl", "jq")), "base1") != key
+    assert images.recipe_key(replace(watcher, cmd=("--once",)), "base1") != key
+    assert images.recipe_key(watcher, "base2") != key
+    pause = _recipe("pause")
+    assert images.recipe_key(pause, "base1") == images.recipe_key(pause, "base2")  # FROM scratch
+
+
+def test_recipe_key_of_one_image_ignores_the_files_of_another(imagefiles: Path) -> None:
+    pause_key = images.recipe_key(_recipe("pause"), "b")
+    (imagefiles / "nginx" / "setup.sh").write_text("#!/bin/sh\ntrue\n")
+    assert images.recipe_key(_recipe("pause"), "b") == pause_key
+    (imagefiles / "pause" / "pause.c").write_text("int main(void) { return 0; }\n")
+    assert images.recipe_key(_recipe("pause"), "b") != pause_key
+
+
+def test_base_key_follows_mirror_sources_and_base_files(tmp_path: Path, imagefiles: Path) -> None:
+    sources = tmp_path / "debian.sources"
+    sources.write_text(SOURCES)
+    key = images.base_key("http://a.example/debian", sources)
+    assert images.base_key("http://b.example/debian", sources) != key
+    sources.write_text(SOURCES + "\n")
+    changed = images.base_key("http://a.example/debian", sources)
+    assert changed != key
+    (imagefiles / "base" / "cleanup.sh").write_text("#!/bin/sh\n")
+    assert images.base_key("http://a.example/debian", sources) != changed
+
+
+def test_recipes_name_valid_upstream_refs_and_existing_files() -> None:
+    refs = [ref for recipe in RECIPES for ref in recipe.refs]
+    assert len(refs) == len(set(refs))
+    assert {str(parse_ref(ref)) for ref in refs} >= {
+        "docker.io/library/nginx:latest",
+        "docker.io/library/debian:latest",
+        "docker.io/afakharany/watcher:latest",
+        "registry.k8s.io/pause:3.10",
+    }
+    for recipe in RECIPES:
+        if recipe.name != "debian":
+            assert recipe.files.is_dir(), recipe.name
+    assert (_recipe("pause").files / "pause.c").is_file()
+    assert (_recipe("watcher").files / "rootfs/usr/local/bin/watcher").stat().st_mode & 0o111
+
+
+def test_umoci_config_of_pause_and_nginx() -> None:
+    pause = images._umoci_config_args(_recipe("pause"), "k1")
+    assert "--config.user=65535:65535" in pause
+    assert "--config.entrypoint=/pause" in pause
+    assert not any(arg.startswith("--config.env=") for arg in pause)
+    nginx = images._umoci_config_args(_recipe("nginx"), "k2")
+    assert [a for a in nginx if a.startswith("--config.cmd=")] == [
+        "--config.cmd=nginx",
+        "--config.cmd=-g",
+        "--config.cmd=daemon off;",
+    ]
+    assert "--config.entrypoint=/docker-entrypoint.sh" in nginx
+    assert "--config.exposedports=80/tcp" in nginx
+    assert "--config.stopsignal=SIGQUIT" in nginx
+    assert "--config.label=io.pytest-pods.stand-in=true" in nginx
+    assert "--config.label=io.pytest-pods.recipe=nginx-k2" in nginx
+
+
+def test_layout_digest_reads_the_tag(tmp_path: Path) -> None:
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {"digest": "sha256:aa", "annotations": {"org.opencontainers.image.ref.name": "other"}},
+            {"digest": "sha256:bb", "annotations": {"org.opencontainers.image.ref.name": "image"}},
+        ],
+    }
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    assert images.layout_digest(tmp_path) == "sha256:bb"
+    with pytest.raises(BuildError, match="no tag 'missing'"):
+        images.layout_digest(tmp_path, "missing")
+
+
+def _tar(path: Path, files: dict[str, object]) -> Path:
+    with tarfile.open(path, "w") as tar:
+        for name, content in files.items():
+            data = json.dumps(content).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_archive_images_of_a_docker_save(tmp_path: Path) -> None:
+    manifest = [
+        {"Config": "c1.json", "RepoTags": ["myapp:1.0", "quay.io/me/myapp:1.0"], "Layers": []},
+        {"Config": "c2.json", "RepoTags": None, "Layers": []},
+    ]
+    archive = _tar(tmp_path / "app.tar", {"manifest.json": manifest, "repositories": {}})
+    assert images.archive_images(archive) == [
+        (f"docker-archive:{archive}:myapp:1.0", "myapp:1.0"),
+        (f"docker-archive:{archive}:quay.io/me/myapp:1.0", "quay.io/me/myapp:1.0"),
+    ]
+
+
+def test_archive_images_of_an_oci_archive(tmp_path: Path) -> None:
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {"digest": "sha256:1", "annotations": {"org.opencontainers.image.ref.name": "ghcr.io/me/tool:2"}},
+            {
+                "digest": "sha256:2",
+                "annotations": {
+                    "org.opencontainers.image.ref.name": "3",
+                    "io.containerd.image.name": "docker.io/me/tool:3",
+                },
+            },
+            {"digest": "sha256:3", "annotations": {"org.opencontainers.image.ref.name": "only-a-tag"}},
+        ],
+    }
+    archive = _tar(
+        tmp_path / "tool.tar", {"./oci-layout": {"imageLayoutVersion": "1.0.0"}, "./index.json": index}
+    )
+    assert images.archive_images(archive) == [
+        (f"oci-archive:{archive}:ghcr.io/me/tool:2", "ghcr.io/me/tool:2"),
+        (f"oci-archive:{archive}:3", "docker.io/me/tool:3"),
+    ]
+
+
+def test_archive_without_a_name_is_a_clear_error(tmp_path: Path) -> None:
+    archive = _tar(tmp_path / "anon.tar", {"manifest.json": [{"Config": "c.json", "RepoTags": None}]})
+    with pytest.raises(BuildError, match="names no image"):
+        images.archive_images(archive)
+    not_an_image = _tar(tmp_path / "other.tar", {"hello.json": {}})
+    with pytest.raises(BuildError, match="neither a docker-archive"):
+        images.archive_images(not_an_image)
+    garbage = tmp_path / "garbage.tar"
+    garbage.write_bytes(b"not a tar at all")
+    with pytest.raises(BuildError, match="cannot read the image archive"):
+        images.archive_images(garbage)
+
+
+def test_preflight_names_the_tool_and_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(images, "_SEARCH_PATH", str(tmp_path))
+    with pytest.raises(PreflightError) as info:
+        images.preflight(["debootstrap", "skopeo", "docker-registry"], need_root=False)
+    assert "debootstrap" in info.value.missing
+    assert info.value.fix == "apt-get install -y debootstrap docker-registry skopeo"
+
+
+def test_preflight_wants_root_for_building(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(PreflightError, match="needs root"):
+        images.preflight([], need_root=True)
+
+
+def test_install_files_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    source = tmp_path / "files"
+    (source / "etc" / "app").mkdir(parents=True)
+    (source / "etc" / "app" / "conf").write_text("x")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "etc").symlink_to(outside)
+    with pytest.raises(BuildError, match="symlink"):
+        images._install_files(source, rootfs)
+    assert not any(outside.iterdir())
+
+
+def test_install_files_replaces_a_symlinked_file(tmp_path: Path) -> None:
+    source = tmp_path / "files"
+    source.mkdir()
+    (source / "run.sh").write_text("#!/bin/sh\n")
+    (source / "run.sh").chmod(0o755)
+    outside = tmp_path / "outside.sh"
+    outside.write_text("keep")
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "run.sh").symlink_to(outside)
+    images._install_files(source, rootfs)
+    assert outside.read_text() == "keep"
+    assert not (rootfs / "run.sh").is_symlink()
+    assert (rootfs / "run.sh").stat().st_mode & 0o777 == 0o755

@@ -1,0 +1,175 @@
+"""Pure logic of the local cluster: PKI, build inputs, configs, plan, versions, preflight."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pytest_pods.errors import PreflightError
+from pytest_pods.localcluster.build import _version_ldflags, staging_modules
+from pytest_pods.localcluster.components import Health, Plan, Ports, make_plan
+from pytest_pods.localcluster.configs import (
+    Network,
+    cni_conflist,
+    containerd_config,
+    kubelet_config,
+    write_kubeconfig,
+)
+from pytest_pods.localcluster.build import Binaries
+from pytest_pods.localcluster.host import Preflight, _is_ours
+from pytest_pods.localcluster.paths import StatePaths
+from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
+from pytest_pods.localcluster.versions import normalize_kubernetes_version
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    p = PKI(tmp_path_factory.mktemp("pki"))
+    p.create(cluster_cert_specs("node-a", "10.250.0.1", "10.96.0.1"))
+    return p
+
+
+def _load(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def test_every_leaf_is_signed_by_the_ca(pki: PKI) -> None:
+    ca = _load(pki.ca_cert)
+    for spec in cluster_cert_specs("node-a", "10.250.0.1", "10.96.0.1"):
+        cert = _load(pki.cert(spec.name))
+        cert.verify_directly_issued_by(ca)
+
+
+def test_apiserver_cert_has_the_sans_clients_use(pki: PKI) -> None:
+    san = _load(pki.cert("apiserver")).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "kubernetes.default.svc" in san.get_values_for_type(x509.DNSName)
+    assert {str(ip) for ip in san.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "10.96.0.1", "10.250.0.1"}
+    eku = _load(pki.cert("apiserver")).extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in eku
+
+
+def test_kubelet_client_identity_matches_node_restriction(pki: PKI) -> None:
+    subject = _load(pki.cert("kubelet-client")).subject
+    assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "system:node:node-a"
+    assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "system:nodes"
+
+
+def test_private_keys_are_private(pki: PKI) -> None:
+    for key in pki.dir.glob("*.key"):
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
+
+
+def test_kubeconfig_is_0600_and_embeds_credentials(pki: PKI, tmp_path: Path) -> None:
+    path = write_kubeconfig(tmp_path / "kc", "https://127.0.0.1:6443", pki, "admin")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    doc = yaml.safe_load(path.read_text())
+    assert doc["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
+    assert doc["users"][0]["user"]["client-key-data"]
+
+
+def test_staging_modules_come_from_the_replace_lines() -> None:
+    go_mod = """module k8s.io/kubernetes
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+\tk8s.io/client-go => ./staging/src/k8s.io/client-go
+\tgithub.com/foo/bar => github.com/foo/bar v1.0.0
+)
+"""
+    assert staging_modules(go_mod) == ["k8s.io/api", "k8s.io/client-go"]
+
+
+def test_version_is_stamped_into_both_version_packages() -> None:
+    flags = _version_ldflags("v1.34.4")
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        assert f"-X {pkg}.gitVersion=v1.34.4" in flags
+        assert f"-X {pkg}.gitMinor=34" in flags
+
+
+@pytest.mark.parametrize(("given", "expected"), [("1.34.4", "v1.34.4"), ("v1.37.2", "v1.37.2")])
+def test_versions_are_normalized(given: str, expected: str) -> None:
+    assert normalize_kubernetes_version(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["1.33.9", "latest", "v2.0.0", "1.34"])
+def test_bad_versions_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        normalize_kubernetes_version(bad)
+
+
+def test_containerd_config_is_valid_toml_with_cri_settings(tmp_path: Path) -> None:
+    state = StatePaths("t", tmp_path / "lib", tmp_path / "run")
+    doc = tomllib.loads(containerd_config(state, tmp_path / "hosts", "registry.k8s.io/pause:3.10", "/usr/lib/cni", True))
+    cri = doc["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri["restrict_oom_score_adj"] is True
+    assert cri["registry"]["config_path"] == str(tmp_path / "hosts")
+    assert cri["stream_server_address"] == "127.0.0.1"
+    assert doc["grpc"]["address"] == str(state.containerd_socket)
+
+
+def test_pod_network_never_masquerades_and_routes_only_the_pod_cidr(tmp_path: Path) -> None:
+    net = Network()
+    conf = json.loads(cni_conflist(StatePaths("t", tmp_path, tmp_path), net))
+    bridge = conf["plugins"][0]
+    assert bridge["ipMasq"] is False
+    assert bridge["ipam"]["routes"] == [{"dst": net.pod_cidr}]
+
+
+def test_kubelet_config_allows_cgroup_v1_and_binds_health_to_loopback(pki: PKI, tmp_path: Path) -> None:
+    doc = yaml.safe_load(kubelet_config(StatePaths("t", tmp_path, tmp_path), pki, Network(), "/pp"))
+    assert doc["failCgroupV1"] is False
+    assert doc["healthzBindAddress"] == "127.0.0.1"
+    assert doc["cgroupRoot"] == "/pp"
+    assert doc["authentication"]["anonymous"]["enabled"] is False
+
+
+def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path: Path) -> None:
+    state = StatePaths("t", tmp_path, tmp_path)
+    plan = make_plan(
+        state=state, bins=Binaries(tmp_path / "k", tmp_path / "etcd"), pki=pki, net=Network(), ports=Ports(),
+        registry_argv=["docker-registry", "serve", "x"], registry_health_url="http://127.0.0.1:5000/v2/",
+        registry_port=5000, containerd_config=tmp_path / "c.toml", kubelet_config=tmp_path / "k.yaml",
+        cgroup_root="/pp",
+    )
+    again = Plan.from_json(plan.to_json())
+    assert again == plan
+    names = [[c.name for c in stage] for stage in plan.stages]
+    assert names[0] == ["registry", "etcd", "containerd"]
+    assert names[1] == ["kube-apiserver"]
+    assert again.cgroup == "/pp/system"
+    assert isinstance(again.stages[0][0].health, Health)
+
+
+def test_a_taken_port_is_named() -> None:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    try:
+        with pytest.raises(PreflightError, match=rf"{port} \(thing\)"):
+            Preflight.check_ports([("thing", port)])
+    finally:
+        s.close()
+
+
+def test_non_root_is_refused_with_a_way_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(PreflightError, match="must run as root") as info:
+        Preflight.check_root()
+    assert "--pods-provider=kind" in info.value.fix
+
+
+@pytest.mark.parametrize(
+    ("rule", "ours"),
+    [("-N KUBE-KUBELET-CANARY", True), ("-A POSTROUTING -j CNI-abc", True), ("-A INPUT -j ACCEPT", False)],
+)
+def test_iptables_rules_of_ours_are_recognised(rule: str, ours: bool) -> None:
+    assert _is_ours(rule) is ours

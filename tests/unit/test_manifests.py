@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_pods import manifests
+from pytest_pods.errors import ApiError, ManifestError
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: webserver
+spec:
+  containers:
+  - name: webserver
+    image: nginx:latest
+    ports:
+    - containerPort: 80
+"""
+
+
+def test_load_path_yaml_text_dict_and_list(tmp_path: Path) -> None:
+    f = tmp_path / "pod.yaml"
+    f.write_text(POD)
+    for source in (f, str(f), POD, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "webserver"}}):
+        (doc,) = manifests.load(source)
+        assert doc.label == "Pod/webserver"
+    docs = manifests.load([{"kind": "A", "metadata": {"name": "a"}}, {"kind": "B", "metadata": {"name": "b"}}])
+    assert [d.label for d in docs] == ["A/a", "B/b"]
+
+
+def test_relative_path_from_base_dir(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(POD)
+    assert manifests.load("pod.yaml", base_dir=tmp_path)[0].source == str(tmp_path / "pod.yaml")
+
+
+def test_multi_document_keeps_lines_and_skips_empty_documents() -> None:
+    text = "---\n" + POD + "---\n---\n" + POD.replace("webserver", "second") + "---\n"
+    docs = manifests.load(text)
+    assert [d.label for d in docs] == ["Pod/webserver", "Pod/second"]
+    assert [d.line for d in docs] == [2, 14]
+    assert docs[1].line_of(["spec", "containers", 0, "image"]) == 21
+
+
+def test_missing_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="no such file") as info:
+        manifests.load(tmp_path / "absent.yaml")
+    assert info.value.source == str(tmp_path / "absent.yaml")
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels: [a, b\n")
+    with pytest.raises(ManifestError) as info:
+        manifests.load(f)
+    assert info.value.line == 6
+    assert str(info.value).startswith(f"{f}:6: not valid YAML")
+
+
+def test_tab_indentation_is_a_yaml_error_with_line() -> None:
+    with pytest.raises(ManifestError) as info:
+        manifests.load("apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n")
+    assert info.value.line == 4
+
+
+def test_scalar_document_is_refused() -> None:
+    with pytest.raises(ManifestError, match="must be a mapping"):
+        manifests.load("- a\n- b\n")
+
+
+def test_unknown_field_names_object_field_and_line() -> None:
+    docs = manifests.load(POD.replace("    image: nginx:latest\n", "    image: nginx:latest\n    imagePolicy: x\n"))
+    with pytest.raises(ManifestError) as info:
+        manifests.check(docs, kubernetes_version="v1.34.4")
+    err = info.value
+    assert (err.obj, err.field, err.line) == ("Pod/webserver", "spec.containers[0].imagePolicy", 9)
+    assert "unknown field 'imagePolicy'" in str(err)
+
+
+def test_wrong_type_names_the_field() -> None:
+    docs = manifests.load(POD.replace("containerPort: 80", "containerPort: eighty"))
+    with pytest.raises(ManifestError) as info:
+        manifests.check(docs)
+    assert info.value.field == "spec.containers[0].ports[0].containerPort"
+    assert info.value.line == 10
+    assert "'eighty' is not of type 'integer'" in str(info.value)
+
+
+def test_unknown_builtin_kind() -> None:
+    with pytest.raises(ManifestError, match="unknown kind 'Pood'") as info:
+        manifests.check(manifests.load(POD.replace("kind: Pod", "kind: Pood")))
+    assert info.value.line == 2
+
+
+def test_custom_resources_are_left_to_the_server() -> None:
+    manifests.check(manifests.load({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}))
+
+
+def test_missing_name_and_kind() -> None:
+    with pytest.raises(ManifestError, match="metadata.name is missing"):
+        manifests.check(manifests.load({"apiVersion": "v1", "kind": "Pod", "metadata": {}}))
+    with pytest.raises(ManifestError, match="kind is missing"):
+        manifests.check(manifests.load({"apiVersion": "v1", "metadata": {"name": "x"}}))
+
+
+def test_valid_pod_passes() -> None:
+    manifests.check(manifests.load(POD), kubernetes_version="1.34")
+
+
+def test_images_from_pods_templates_and_init_containers() -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"initContainers": [{"name": "i", "image": "debian"}],
+                                       "containers": [{"name": "c", "image": "nginx"}]}}},
+    }
+    docs = manifests.load(POD) + manifests.load(deployment)
+    assert manifests.images(docs) == ["debian", "nginx", "nginx:latest"]
+
+
+def test_field_paths_round_trip() -> None:
+    path: list[str | int] = ["spec", "containers", 0, "ports", 1, "containerPort"]
+    assert manifests.field_path(path) == "spec.containers[0].ports[1].containerPort"
+    assert manifests.parse_field_path(".spec.containers[0].ports[1].containerPort") == path
+
+
+def test_server_error_maps_unknown_field_to_line() -> None:
+    (doc,) = manifests.load(POD)
+    exc = ApiError("PATCH", "/api/v1/x", 400, {
+        "reason": "BadRequest",
+        "message": 'failed to create typed patch object (ns/webserver; /v1, Kind=Pod): '
+                   '.spec.containers[0].ports[0].bogus: field not declared in schema',
+    })
+    err = manifests.server_error(doc, exc)
+    assert (err.field, err.line) == ("spec.containers[0].ports[0].bogus", 10)
+
+
+def test_server_error_maps_causes() -> None:
+    (doc,) = manifests.load(POD)
+    exc = ApiError("PATCH", "/x", 422, {"reason": "Invalid", "message": "Pod is invalid", "details": {
+        "causes": [{"field": "spec.containers[0].image", "message": "Required value"}]}})
+    err = manifests.server_error(doc, exc)
+    assert (err.field, err.line, err.obj) == ("spec.containers[0].image", 8, "Pod/webserver")
+    assert "Required value" in str(err)
