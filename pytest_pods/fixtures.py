@@ -203,8 +203,8 @@ def cluster_session(
         try:
             left = cluster.wait_deletions()
             if left:
-                cluster.cleanup_problem = f"namespaces still being deleted after {DELETE_WAIT_SECONDS:g}s: " + \
-                    ", ".join(left)
+                waited = f"{DELETE_WAIT_SECONDS:g}s"
+                cluster.cleanup_problem = f"namespaces still being deleted after {waited}: {', '.join(left)}"
         except (PodsError, OSError, urllib3.exceptions.HTTPError) as exc:
             cluster.cleanup_problem = f"could not confirm the namespace deletions: {exc}"
         finally:

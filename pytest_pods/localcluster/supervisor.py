@@ -28,7 +28,7 @@ from pytest_pods.localcluster.components import Component, Plan
 from pytest_pods.localcluster.health import probe
 
 _PR_SET_CHILD_SUBREAPER = 36
-_STOP_GRACE_SECONDS = 10.0
+_STOP_GRACE_SECONDS = 5.0  # a throw-away cluster: nothing to flush that matters
 
 
 class Supervisor:
@@ -105,18 +105,22 @@ class Supervisor:
         return None
 
     def stop_all(self) -> None:
-        for c in reversed(self.plan.components()):
-            proc = self.procs.get(c.name)
-            if proc is None or proc.returncode is not None:
-                continue
-            proc.send_signal(signal.SIGTERM)
+        """Stop stage by stage, last stage first; a stage's components get SIGTERM together."""
+        for stage in reversed(self.plan.stages):
+            procs = [(c, self.procs[c.name]) for c in stage if c.name in self.procs]
+            live = [(c, p) for c, p in procs if p.returncode is None]
+            for _, proc in live:
+                proc.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + _STOP_GRACE_SECONDS
-            while proc.returncode is None and time.monotonic() < deadline:
+            while any(p.returncode is None for _, p in live) and time.monotonic() < deadline:
                 self.reap()
                 time.sleep(0.05)
-            if proc.returncode is None:
-                proc.kill()
-            self.set_component(c.name, state="stopped")
+            for c, proc in live:
+                if proc.returncode is None:
+                    proc.kill()
+                    self.set_component(c.name, state="killed")
+                else:
+                    self.set_component(c.name, state="stopped")
         # Shims, containers and anything else the components left: kill them all, and reap.
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -15,7 +15,12 @@ MANIFESTS = Path(__file__).parent / "manifests"
 @pytest.fixture
 def existing_args(pods_cluster: Cluster) -> list[str]:
     """Options that point an inner pytest run at this same cluster through the existing provider."""
-    args = ["-p", "no:cacheprovider", "--pods-provider=existing", f"--pods-kubeconfig={pods_cluster.info.kubeconfig}"]
+    args = [
+        "-p",
+        "no:cacheprovider",
+        "--pods-provider=existing",
+        f"--pods-kubeconfig={pods_cluster.info.kubeconfig}",
+    ]
     if pods_cluster.info.context:
         args.append(f"--pods-context={pods_cluster.info.context}")
     return args

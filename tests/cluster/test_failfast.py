@@ -25,18 +25,35 @@ def pod(name: str, container: dict[str, Any], **spec: Any) -> dict[str, Any]:
 
 
 CASES = {
-    "ErrImagePull": (pod("pull", {"image": "pytest-pods.invalid/nope:1"}), {"ErrImagePull", "ImagePullBackOff"}),
+    "ErrImagePull": (
+        pod("pull", {"image": "pytest-pods.invalid/nope:1"}),
+        {"ErrImagePull", "ImagePullBackOff"},
+    ),
     "InvalidImageName": (pod("invalid", {"image": "UPPER/case::bad"}), {"InvalidImageName"}),
-    "CrashLoopBackOff": (pod("crash", {"image": "debian", "command": ["sh", "-c", "echo dying; exit 1"]}),
-                         {"CrashLoopBackOff"}),
+    "CrashLoopBackOff": (
+        pod("crash", {"image": "debian", "command": ["sh", "-c", "echo dying; exit 1"]}),
+        {"CrashLoopBackOff"},
+    ),
     "CreateContainerConfigError": (
-        pod("config", {"image": "debian", "command": ["sleep", "600"],
-                       "env": [{"name": "PASSWORD",
-                                "valueFrom": {"secretKeyRef": {"name": "missing-secret", "key": "password"}}}]}),
+        pod(
+            "config",
+            {
+                "image": "debian",
+                "command": ["sleep", "600"],
+                "env": [
+                    {
+                        "name": "PASSWORD",
+                        "valueFrom": {"secretKeyRef": {"name": "missing-secret", "key": "password"}},
+                    }
+                ],
+            },
+        ),
         {"CreateContainerConfigError"},
     ),
-    "Unschedulable": (pod("nowhere", {"image": "nginx"}, nodeSelector={"pytest-pods/no-such-node": "true"}),
-                      {"Unschedulable"}),
+    "Unschedulable": (
+        pod("nowhere", {"image": "nginx"}, nodeSelector={"pytest-pods/no-such-node": "true"}),
+        {"Unschedulable"},
+    ),
 }
 
 
@@ -68,8 +85,9 @@ def test_wait_ready_fails_fast_naming_the_reason(pods_namespace: Namespace, case
 
 
 def test_timeout_names_phase_and_each_container_state(pods_namespace: Namespace) -> None:
-    never_ready = pod("slow", {"image": "nginx", "readinessProbe": {"exec": {"command": ["false"]},
-                                                                     "periodSeconds": 1}})
+    never_ready = pod(
+        "slow", {"image": "nginx", "readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1}}
+    )
     pods_namespace.apply(never_ready)
     began = time.monotonic()
     with pytest.raises(PodNotReadyError) as info:

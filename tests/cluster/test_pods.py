@@ -26,8 +26,10 @@ def test_apply_returns_the_stored_objects_and_wait_ready(pods_namespace: Namespa
     assert obj["kind"] == "Pod"
     assert obj["metadata"]["namespace"] == pods_namespace.name
     assert obj["metadata"]["uid"]
-    assert any(m.get("manager") == "pytest-pods" and m.get("operation") == "Apply"
-               for m in obj["metadata"]["managedFields"])
+    assert any(
+        m.get("manager") == "pytest-pods" and m.get("operation") == "Apply"
+        for m in obj["metadata"]["managedFields"]
+    )
     pod = pods_namespace.pod("webserver").wait_ready(timeout=120)
     assert pod.phase == "Running"
     assert pod.conditions["Ready"] == "True"
@@ -42,10 +44,14 @@ def test_apply_returns_the_stored_objects_and_wait_ready(pods_namespace: Namespa
 def test_apply_yaml_text_dict_and_reapply(pods_namespace: Namespace) -> None:
     text = (MANIFESTS / "pods01.yaml").read_text()
     first = pods_namespace.apply(text)
-    again = pods_namespace.apply(text.replace("name: webserver\nspec", "name: webserver\n  labels: {tier: web}\nspec"))
+    again = pods_namespace.apply(
+        text.replace("name: webserver\nspec", "name: webserver\n  labels: {tier: web}\nspec")
+    )
     assert again[0]["metadata"]["uid"] == first[0]["metadata"]["uid"]
     assert again[0]["metadata"]["labels"] == {"tier": "web"}
-    cm = pods_namespace.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}})
+    cm = pods_namespace.apply(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}
+    )
     assert cm[0]["data"] == {"k": "v"}
 
 
@@ -65,7 +71,9 @@ def test_exec(pods_namespace: Namespace) -> None:
     with pytest.raises(ExecError, match="exited 4") as info:
         pod.exec("echo bad >&2; exit 4")
     assert (info.value.returncode, info.value.stderr) == (4, "bad\n")
-    with pytest.raises(CommandNotFoundError, match="command 'no-such-command' not found in container 'webserver'"):
+    with pytest.raises(
+        CommandNotFoundError, match="command 'no-such-command' not found in container 'webserver'"
+    ):
         pod.exec(["no-such-command"], check=False)
     with pytest.raises(CommandNotFoundError):
         pod.exec("no-such-command")  # through a shell: exit 127
@@ -82,7 +90,7 @@ def test_named_containers_and_hosts(pods_namespace: Namespace) -> None:
     assert [e.names for e in entries if e.ip == pod.ip] == [("webserver",)]
     assert assert_hosts_entry(pod, "webserver", pod.ip, container="webwatcher") == [pod.ip]
     assert assert_hosts_entry(pod, "localhost") == ["127.0.0.1", "::1"]
-    with pytest.raises(AssertionError, match="'nope.example' is not in /etc/hosts"):
+    with pytest.raises(AssertionError, match=r"'nope.example' is not in /etc/hosts"):
         assert_hosts_entry(pod, "nope.example")
     with pytest.raises(ContainerNotFoundError, match="the pod has: webserver, webwatcher"):
         pod.hosts(container="watcher")
@@ -91,10 +99,14 @@ def test_named_containers_and_hosts(pods_namespace: Namespace) -> None:
 @pytest.mark.pods_manifest("manifests/pods03.yaml")
 def test_shared_empty_dir_files_logs_and_port_forward(pods_namespace: Namespace) -> None:
     pod = pods_namespace.pod("mc1")
-    pod.exec(["sh", "-c", "for i in $(seq 50); do [ -s /html/index.html ] && exit 0; sleep 0.1; done; exit 1"],
-             container="2nd")
+    pod.exec(
+        ["sh", "-c", "for i in $(seq 50); do [ -s /html/index.html ] && exit 0; sleep 0.1; done; exit 1"],
+        container="2nd",
+    )
     written = pod.read_file("/html/index.html", container="2nd")
-    served = assert_file_contains(pod, "/usr/share/nginx/html/index.html", written.splitlines()[0], container="1st")
+    served = assert_file_contains(
+        pod, "/usr/share/nginx/html/index.html", written.splitlines()[0], container="1st"
+    )
     assert "UTC" in served
     with pytest.raises(ExecError, match="No such file"):
         pod.read_file("/nope", container="1st")
@@ -115,9 +127,11 @@ def test_port_forward_cleans_up_its_threads(pods_namespace: Namespace) -> None:
     pods_namespace.apply(MANIFESTS / "pods01.yaml", wait=True)
     pod = pods_namespace.pod("webserver")
     before = {t.ident for t in threading.enumerate()}
-    with pod.port_forward(80) as port:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=20) as response:
-            assert b"Welcome to nginx" in response.read()
+    with (
+        pod.port_forward(80) as port,
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=20) as response,
+    ):
+        assert b"Welcome to nginx" in response.read()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         left = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
@@ -142,11 +156,22 @@ def test_wait_for_log_timeout_shows_the_tail(pods_namespace: Namespace) -> None:
 
 
 def test_logs_of_the_previous_container(pods_namespace: Namespace) -> None:
-    pods_namespace.apply({
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "flaky"},
-        "spec": {"containers": [{"name": "main", "image": "debian",
-                                 "command": ["sh", "-c", "echo run $(date +%s%N); sleep 1; exit 1"]}]},
-    })
+    pods_namespace.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "flaky"},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": "debian",
+                        "command": ["sh", "-c", "echo run $(date +%s%N); sleep 1; exit 1"],
+                    }
+                ]
+            },
+        }
+    )
     pod = pods_namespace.pod("flaky")
     pod.wait_for_log("^run ", timeout=60)
     deadline = time.monotonic() + 60
@@ -160,10 +185,14 @@ def test_bad_manifests_are_refused_before_anything_is_applied(pods_namespace: Na
     bad_field = (MANIFESTS / "pods01.yaml").read_text().replace("    ports:", "    prots:")
     with pytest.raises(ManifestError, match="unknown field 'prots'") as info:
         pods_namespace.apply(bad_field)
-    assert (info.value.obj, info.value.field, info.value.line) == ("Pod/webserver", "spec.containers[0].prots", 9)
+    assert (info.value.obj, info.value.field, info.value.line) == (
+        "Pod/webserver",
+        "spec.containers[0].prots",
+        9,
+    )
     crd = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
     two = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "first"}}, crd]
-    with pytest.raises(ManifestError, match="does not serve apiVersion 'example.com/v1'") as info2:
+    with pytest.raises(ManifestError, match=r"does not serve apiVersion 'example.com/v1'") as info2:
         pods_namespace.apply(two)
     assert info2.value.obj == "Widget/w"
     assert pods_namespace.pods() == []
@@ -172,9 +201,13 @@ def test_bad_manifests_are_refused_before_anything_is_applied(pods_namespace: Na
 
 
 def test_server_dry_run_catches_what_the_schema_cannot(pods_namespace: Namespace) -> None:
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-           "spec": {"containers": [{"name": "Bad_Name", "image": "nginx"}]}}
-    with pytest.raises(ManifestError, match="spec.containers\\[0\\].name") as info:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "Bad_Name", "image": "nginx"}]},
+    }
+    with pytest.raises(ManifestError, match=r"spec.containers\\[0\\].name") as info:
         pods_namespace.dry_run(pod)
     assert info.value.obj == "Pod/p"
     assert pods_namespace.pods() == []

@@ -55,7 +55,9 @@ def test_failure_report_sections_and_kept_namespace(
 ) -> None:
     out = pytester.path / "namespace.txt"
     pytester.makepyfile(
-        test_inner=FAILING.replace("__MANIFEST__", repr(str(MANIFESTS / "pods01.yaml"))).replace("__OUT__", repr(str(out)))
+        test_inner=FAILING.replace("__MANIFEST__", repr(str(MANIFESTS / "pods01.yaml"))).replace(
+            "__OUT__", repr(str(out))
+        )
     )
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest(*existing_args, "--pods-keep-namespace=on-failure", f"--junitxml={junit}")
@@ -63,28 +65,38 @@ def test_failure_report_sections_and_kept_namespace(
     ns = out.read_text()
     kubeconfig = str(pods_cluster.info.kubeconfig)
     text = result.stdout.str()
-    result.stdout.fnmatch_lines([
-        f"*- pods: pod {ns}/crasher -*",
-        f"pod {ns}/crasher: phase Running, node *, IP *",
-        "conditions: *Ready=*PodScheduled=True*",
-        "containers:",
-        "  boom: running, ready true, restarts [1-9]*, last terminated: Error exit code 2",
-        f"events in namespace {ns} (oldest first):",
-    ])
-    result.stdout.fnmatch_lines([
-        "log of boom (last 30 lines):", "  crash-output-crasher",
-        "log of boom before its last restart (last 30 lines):", "  crash-output-crasher",
-        "look at it yourself:",
-        f"  kubectl --kubeconfig {kubeconfig} --context * -n {ns} describe pod crasher",
-        f"  kubectl --kubeconfig {kubeconfig} --context * -n {ns} get events --sort-by=.lastTimestamp",
-        f"  kubectl --kubeconfig {kubeconfig} --context * -n {ns} logs crasher -c boom",
-        f"  kubectl --kubeconfig {kubeconfig} --context * -n {ns} logs crasher -c boom --previous",
-    ])
-    result.stdout.fnmatch_lines([f"*- pods: pod {ns}/webserver -*", "  webserver: running, ready true, restarts 0"])
+    result.stdout.fnmatch_lines(
+        [
+            f"*- pods: pod {ns}/crasher -*",
+            f"pod {ns}/crasher: phase Running, node *, IP *",
+            "conditions: *Ready=*PodScheduled=True*",
+            "containers:",
+            "  boom: running, ready true, restarts [1-9]*, last terminated: Error exit code 2",
+            f"events in namespace {ns} (oldest first):",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "log of boom (last 30 lines):",
+            "  crash-output-crasher",
+            "log of boom before its last restart (last 30 lines):",
+            "  crash-output-crasher",
+            "look at it yourself:",
+            f"  kubectl --kubeconfig {kubeconfig} --context * -n {ns} describe pod crasher",
+            f"  kubectl --kubeconfig {kubeconfig} --context * -n {ns} get events --sort-by=.lastTimestamp",
+            f"  kubectl --kubeconfig {kubeconfig} --context * -n {ns} logs crasher -c boom",
+            f"  kubectl --kubeconfig {kubeconfig} --context * -n {ns} logs crasher -c boom --previous",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [f"*- pods: pod {ns}/webserver -*", "  webserver: running, ready true, restarts 0"]
+    )
     assert "BackOff" in text or "Started" in text
     assert "the test's own failure" in text
     # kept, and said so with the command that deletes it
-    result.stdout.fnmatch_lines([f"kept namespace {ns}: kubectl --kubeconfig {kubeconfig} delete namespace {ns}"])
+    result.stdout.fnmatch_lines(
+        [f"kept namespace {ns}: kubectl --kubeconfig {kubeconfig} delete namespace {ns}"]
+    )
     try:
         assert _namespace_exists(pods_cluster, ns)
     finally:
@@ -100,17 +112,20 @@ def test_namespace_is_labelled_and_cleaned_up(
     pytester: pytest.Pytester, pods_cluster: Cluster, existing_args: list[str]
 ) -> None:
     out = pytester.path / "namespace.txt"
-    pytester.makepyfile(test_inner=f"""
+    pytester.makepyfile(
+        test_inner=f"""
         def test_passes(pods_namespace, pods_cluster):
             ns = pods_namespace.kube.request("GET", f"/api/v1/namespaces/{{pods_namespace.name}}")
             labels = ns["metadata"]["labels"]
             assert labels[{TEST_LABEL!r}] == "test_inner.py_test_passes"
             assert labels[{RUN_LABEL!r}] == pods_cluster.run_id
             assert labels[{WORKER_LABEL!r}] == "main"
-            sa = pods_namespace.kube.request("GET", f"/api/v1/namespaces/{{pods_namespace.name}}/serviceaccounts/default")
+            path = f"/api/v1/namespaces/{{pods_namespace.name}}/serviceaccounts/default"
+            sa = pods_namespace.kube.request("GET", path)
             assert sa["metadata"]["name"] == "default"
             __import__("pathlib").Path({str(out)!r}).write_text(pods_namespace.name)
-    """)
+    """
+    )
     pytester.runpytest(*existing_args).assert_outcomes(passed=1)
     assert not _namespace_exists(pods_cluster, out.read_text())
 
@@ -118,7 +133,8 @@ def test_namespace_is_labelled_and_cleaned_up(
 def test_existing_provider_against_the_local_clusters_kubeconfig(
     pytester: pytest.Pytester, pods_cluster: Cluster, existing_args: list[str]
 ) -> None:
-    pytester.makepyfile(test_inner=f"""
+    pytester.makepyfile(
+        test_inner=f"""
         import pytest
 
         @pytest.mark.pods_manifest({str(MANIFESTS / "pods01.yaml")!r})
@@ -126,12 +142,16 @@ def test_existing_provider_against_the_local_clusters_kubeconfig(
             assert pods_cluster.info.provider == "existing"
             assert pods_cluster.info.kubernetes_version == {pods_cluster.info.kubernetes_version!r}
             assert pods_namespace.pod("webserver").exec(["nginx", "-v"]).stderr.startswith("nginx version")
-    """)
+    """
+    )
     result = pytester.runpytest(*existing_args)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        f"pods: provider existing (asked for), cluster: kubeconfig {pods_cluster.info.kubeconfig}, context *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"pods: provider existing (asked for), cluster: kubeconfig {pods_cluster.info.kubeconfig}, "
+            "context *",
+        ]
+    )
 
 
 def test_xdist_workers_share_the_cluster_with_a_namespace_each(
@@ -139,7 +159,8 @@ def test_xdist_workers_share_the_cluster_with_a_namespace_each(
 ) -> None:
     out = pytester.path / "seen"
     out.mkdir()
-    pytester.makepyfile(test_inner=f"""
+    pytester.makepyfile(
+        test_inner=f"""
         import pytest
 
         @pytest.mark.parametrize("i", range(4))
@@ -148,7 +169,8 @@ def test_xdist_workers_share_the_cluster_with_a_namespace_each(
             worker = ns["metadata"]["labels"][{WORKER_LABEL!r}]
             run = ns["metadata"]["labels"][{RUN_LABEL!r}]
             (__import__("pathlib").Path({str(out)!r}) / pods_namespace.name).write_text(worker + " " + run)
-    """)
+    """
+    )
     pytester.runpytest(*existing_args, "-n", "2").assert_outcomes(passed=4)
     seen = {p.name: p.read_text().split() for p in out.iterdir()}
     assert len(seen) == 4
@@ -173,5 +195,5 @@ def test_kind_without_docker_is_a_clear_error() -> None:
         pytest.skip("a Docker engine answers here")
     provider = KindProvider(Settings(provider="kind"))
     assert "kind needs a Docker engine" in (provider.unavailable() or "")
-    with pytest.raises(ProviderError, match="kind needs a Docker engine.*--pods-provider=local"):
+    with pytest.raises(ProviderError, match=r"kind needs a Docker engine.*--pods-provider=local"):
         provider.start(lambda message: None)

@@ -111,7 +111,7 @@ def test_down_leaves_nothing_behind(local_cluster: LocalCluster) -> None:
 def test_up_without_root_fails_at_once_and_says_why() -> None:
     # The interpreter lives under /root, which nobody may read: import first, then drop to nobody.
     script = (
-        "import os, sys; from pytest_pods.cli import main; "
+        "import os, sys; from pytest_pods.cli import main; import pytest_pods.localcluster.cluster; "
         "os.setegid(65534); os.seteuid(65534); sys.exit(main(['cluster', 'up']))"
     )
     began = time.monotonic()

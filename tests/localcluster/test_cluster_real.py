@@ -137,7 +137,7 @@ def test_port_forward_from_kubectl(kubectl_ns: Kubectl) -> None:
         try:
             assert proc.stdout is not None
             assert "Forwarding from 127.0.0.1" in proc.stdout.readline()
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
                 assert "Welcome to nginx" in resp.read().decode()
         finally:
             proc.terminate()

@@ -13,7 +13,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-FAKE_PROVIDER = '''
+FAKE_PROVIDER = """
 import json, os, time
 from pathlib import Path
 from pytest_pods.providers.base import ClusterInfo
@@ -46,7 +46,7 @@ def pytest_pods_provider_names():
 
 def pytest_pods_make_provider(name, settings):
     return FakeProvider(settings) if name == "fake" else None
-'''
+"""
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -80,11 +80,25 @@ def events(log: Path) -> list[dict[str, object]]:
 def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*Kubernetes pods (pytest-pods)*"])
-    for flag in ("--pods-provider", "--pods-kubeconfig", "--pods-context", "--pods-kubernetes-version",
-                 "--pods-keep-cluster", "--pods-keep-namespace", "--pods-timeout", "--pods-preload-image",
-                 "--pods-kind-binary"):
+    for flag in (
+        "--pods-provider",
+        "--pods-kubeconfig",
+        "--pods-context",
+        "--pods-kubernetes-version",
+        "--pods-keep-cluster",
+        "--pods-keep-namespace",
+        "--pods-timeout",
+        "--pods-preload-image",
+        "--pods-kind-binary",
+    ):
         result.stdout.fnmatch_lines([f"*{flag}*"])
-    for key in ("pods_provider", "pods_kubeconfig", "pods_keep_namespace", "pods_timeout", "pods_preload_images"):
+    for key in (
+        "pods_provider",
+        "pods_kubeconfig",
+        "pods_keep_namespace",
+        "pods_timeout",
+        "pods_preload_images",
+    ):
         result.stdout.fnmatch_lines([f"*{key} *"])
 
 
@@ -92,7 +106,9 @@ def test_bad_provider_is_a_usage_error_listing_valid_ones(pytester: pytest.Pytes
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--pods-provider=minikube")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--pods-provider: 'minikube' is not a provider; valid: auto, existing, kind, local*"])
+    result.stderr.fnmatch_lines(
+        ["*--pods-provider: 'minikube' is not a provider; valid: auto, existing, kind, local*"]
+    )
 
 
 def test_bad_ini_value_names_the_key(pytester: pytest.Pytester) -> None:
@@ -100,7 +116,9 @@ def test_bad_ini_value_names_the_key(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*ini pods_keep_namespace: 'sometimes' is not valid; valid: always, never, on-failure*"])
+    result.stderr.fnmatch_lines(
+        ["*ini pods_keep_namespace: 'sometimes' is not valid; valid: always, never, on-failure*"]
+    )
 
 
 def test_command_line_beats_ini(pytester: pytest.Pytester) -> None:
@@ -140,31 +158,44 @@ def test_bad_fixture_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(pods_settings): pass")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    assert "pods_defaults['keep_namespace']: 'sometimes' is not valid; valid: always, never" in result.stdout.str()
+    assert (
+        "pods_defaults['keep_namespace']: 'sometimes' is not valid; valid: always, never"
+        in result.stdout.str()
+    )
 
 
 def test_header_shows_provider_cluster_and_version(pytester: pytest.Pytester, fake: Path) -> None:
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest("--pods-provider=fake", "--pods-kubernetes-version=v1.34.4", "--pods-timeout=9")
-    result.stdout.fnmatch_lines([
-        "pods: provider fake (asked for), cluster: from a plugin, Kubernetes v1.34.4",
-        "pods: kubernetes_version=v1.34.4, timeout=9.0",
-    ])
+    result = pytester.runpytest(
+        "--pods-provider=fake", "--pods-kubernetes-version=v1.34.4", "--pods-timeout=9"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "pods: provider fake (asked for), cluster: from a plugin, Kubernetes v1.34.4",
+            "pods: kubernetes_version=v1.34.4, timeout=9.0",
+        ]
+    )
 
 
 def test_header_for_existing_names_kubeconfig_and_context(pytester: pytest.Pytester) -> None:
     kubeconfig = pytester.path / "kc"
     kubeconfig.write_text(KUBECONFIG)
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest(f"--pods-kubeconfig={kubeconfig}", "--pods-provider=existing", "--pods-context=only")
-    result.stdout.fnmatch_lines([f"pods: provider existing (asked for), cluster: kubeconfig {kubeconfig}, context only*"])
+    result = pytester.runpytest(
+        f"--pods-kubeconfig={kubeconfig}", "--pods-provider=existing", "--pods-context=only"
+    )
+    result.stdout.fnmatch_lines(
+        [f"pods: provider existing (asked for), cluster: kubeconfig {kubeconfig}, context only*"]
+    )
 
 
 def test_existing_without_kubeconfig_says_what_is_missing(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(pods_cluster): pass")
     result = pytester.runpytest("--pods-provider=existing")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*existing provider needs --pods-kubeconfig PATH*never falls back to $KUBECONFIG*"])
+    result.stdout.fnmatch_lines(
+        ["*existing provider needs --pods-kubeconfig PATH*never falls back to $KUBECONFIG*"]
+    )
 
 
 def test_plugin_provider_progress_and_summary(pytester: pytest.Pytester, fake: Path) -> None:
@@ -176,13 +207,15 @@ def test_plugin_provider_progress_and_summary(pytester: pytest.Pytester, fake: P
     """)
     result = pytester.runpytest("--pods-provider=fake")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        "pytest-pods: [[]*s] provider fake (asked for): starting the cluster",
-        "pytest-pods: [[]*s] fake step one",
-        "pytest-pods: [[]*s] cluster ready in *s: a fake for plugin tests, Kubernetes v1.99.0",
-        "*- pytest-pods -*",
-        "cluster: a fake for plugin tests, Kubernetes v1.99.0, ready in *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-pods: [[]*s] provider fake (asked for): starting the cluster",
+            "pytest-pods: [[]*s] fake step one",
+            "pytest-pods: [[]*s] cluster ready in *s: a fake for plugin tests, Kubernetes v1.99.0",
+            "*- pytest-pods -*",
+            "cluster: a fake for plugin tests, Kubernetes v1.99.0, ready in *",
+        ]
+    )
 
 
 @pytest.mark.parametrize(("keep", "stops"), [("no", 1), ("yes", 0)])
@@ -218,7 +251,10 @@ def test_x():
     [
         ("", "*pods_manifest: pods_manifest() needs at least one manifest*"),
         ("'pod.yaml', wiat=True", "*pods_manifest: *unexpected keyword argument 'wiat'*"),
-        ("'pod.yaml', timeout='soon'", "*pods_manifest(timeout=...) must be a number of seconds > 0, not 'soon'*"),
+        (
+            "'pod.yaml', timeout='soon'",
+            "*pods_manifest(timeout=...) must be a number of seconds > 0, not 'soon'*",
+        ),
         ("'pod.yaml', wait='yes'", "*pods_manifest(wait=...) must be True or False, not 'yes'*"),
     ],
 )
@@ -261,10 +297,14 @@ def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
     """)
     result = pytester.runpytest("-rA")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        "*- pods: pod ns1/web -*", "phase Running kept=True",
-        "*- pods: pod ns1/db -*", "phase Pending",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*- pods: pod ns1/web -*",
+            "phase Running kept=True",
+            "*- pods: pod ns1/db -*",
+            "phase Pending",
+        ]
+    )
     assert result.stdout.str().count("pods: pod ns1/web") == 1
 
 
@@ -275,14 +315,15 @@ def test_xdist_workers_share_one_cluster_behind_a_lock(pytester: pytest.Pytester
         import pytest
         @pytest.mark.parametrize("i", range(4))
         def test_x(pods_cluster, i):
-            (__import__("pathlib").Path({str(out)!r}) / f"{{pods_cluster.worker}}-{{i}}").write_text(pods_cluster.run_id)
+            path = __import__("pathlib").Path({str(out)!r}) / f"{{pods_cluster.worker}}-{{i}}"
+            path.write_text(pods_cluster.run_id)
     """)
     result = pytester.runpytest("-n", "2", "--pods-provider=fake", "--pods-keep-cluster=no")
     result.assert_outcomes(passed=4)
     starts = [e for e in events(fake) if e["event"] == "start"]
-    assert sorted(e["worker"] for e in starts) == ["gw0", "gw1"]
-    first, second = sorted(starts, key=lambda e: float(e["began"]))  # type: ignore[arg-type]
-    assert float(second["began"]) >= float(first["ended"]), "start() ran in two workers at once"  # type: ignore[arg-type]
+    assert sorted(str(e["worker"]) for e in starts) == ["gw0", "gw1"]
+    first, second = sorted(starts, key=lambda e: float(str(e["began"])))
+    assert float(str(second["began"])) >= float(str(first["ended"])), "start() ran in two workers at once"
     assert len({p.read_text() for p in out.iterdir()}) == 1, "workers disagree on the run id"
     assert {p.name.split("-")[0] for p in out.iterdir()} <= {"gw0", "gw1"}
     assert [e["event"] for e in events(fake)].count("stop") == 1

@@ -35,7 +35,9 @@ def pod(
     }
 
 
-def waiting(name: str, reason: str, message: str = "", restarts: int = 0, last_exit: int | None = None) -> dict[str, Any]:
+def waiting(
+    name: str, reason: str, message: str = "", restarts: int = 0, last_exit: int | None = None
+) -> dict[str, Any]:
     status: dict[str, Any] = {
         "name": name,
         "ready": False,

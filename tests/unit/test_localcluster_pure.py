@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pytest_pods.errors import PreflightError
-from pytest_pods.localcluster.build import _version_ldflags, staging_modules
+from pytest_pods.localcluster.build import Binaries, _version_ldflags, staging_modules
 from pytest_pods.localcluster.components import Health, Plan, Ports, make_plan
 from pytest_pods.localcluster.configs import (
     Network,
@@ -24,7 +24,6 @@ from pytest_pods.localcluster.configs import (
     kubelet_config,
     write_kubeconfig,
 )
-from pytest_pods.localcluster.build import Binaries
 from pytest_pods.localcluster.host import Preflight, _is_ours
 from pytest_pods.localcluster.paths import StatePaths
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
@@ -52,7 +51,11 @@ def test_every_leaf_is_signed_by_the_ca(pki: PKI) -> None:
 def test_apiserver_cert_has_the_sans_clients_use(pki: PKI) -> None:
     san = _load(pki.cert("apiserver")).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "kubernetes.default.svc" in san.get_values_for_type(x509.DNSName)
-    assert {str(ip) for ip in san.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "10.96.0.1", "10.250.0.1"}
+    assert {str(ip) for ip in san.get_values_for_type(x509.IPAddress)} == {
+        "127.0.0.1",
+        "10.96.0.1",
+        "10.250.0.1",
+    }
     eku = _load(pki.cert("apiserver")).extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ExtendedKeyUsageOID.SERVER_AUTH in eku
 
@@ -107,7 +110,9 @@ def test_bad_versions_are_refused(bad: str) -> None:
 
 def test_containerd_config_is_valid_toml_with_cri_settings(tmp_path: Path) -> None:
     state = StatePaths("t", tmp_path / "lib", tmp_path / "run")
-    doc = tomllib.loads(containerd_config(state, tmp_path / "hosts", "registry.k8s.io/pause:3.10", "/usr/lib/cni", True))
+    doc = tomllib.loads(
+        containerd_config(state, tmp_path / "hosts", "registry.k8s.io/pause:3.10", "/usr/lib/cni", True)
+    )
     cri = doc["plugins"]["io.containerd.grpc.v1.cri"]
     assert cri["restrict_oom_score_adj"] is True
     assert cri["registry"]["config_path"] == str(tmp_path / "hosts")
@@ -134,9 +139,16 @@ def test_kubelet_config_allows_cgroup_v1_and_binds_health_to_loopback(pki: PKI, 
 def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path: Path) -> None:
     state = StatePaths("t", tmp_path, tmp_path)
     plan = make_plan(
-        state=state, bins=Binaries(tmp_path / "k", tmp_path / "etcd"), pki=pki, net=Network(), ports=Ports(),
-        registry_argv=["docker-registry", "serve", "x"], registry_health_url="http://127.0.0.1:5000/v2/",
-        registry_port=5000, containerd_config=tmp_path / "c.toml", kubelet_config=tmp_path / "k.yaml",
+        state=state,
+        bins=Binaries(tmp_path / "k", tmp_path / "etcd"),
+        pki=pki,
+        net=Network(),
+        ports=Ports(),
+        registry_argv=["docker-registry", "serve", "x"],
+        registry_health_url="http://127.0.0.1:5000/v2/",
+        registry_port=5000,
+        containerd_config=tmp_path / "c.toml",
+        kubelet_config=tmp_path / "k.yaml",
         cgroup_root="/pp",
     )
     again = Plan.from_json(plan.to_json())

@@ -9,9 +9,9 @@ import pytest
 
 import pytest_pods
 from pytest_pods import namespaces
+from pytest_pods.errors import ExecError
 from pytest_pods.fixtures import validate_pods_manifest
 from pytest_pods.pods import ExecResult, exit_status
-from pytest_pods.errors import ExecError
 from pytest_pods.providers import BUILTIN
 from pytest_pods.providers.base import Provider
 from pytest_pods.providers.existing import choose_context
@@ -20,11 +20,15 @@ from pytest_pods.settings import Settings
 
 def test_exit_status_success_nonzero_and_not_started() -> None:
     assert exit_status('{"metadata":{},"status":"Success"}') == (0, "")
-    nonzero = ('{"status":"Failure","message":"command terminated with non-zero exit code",'
-               '"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}')
+    nonzero = (
+        '{"status":"Failure","message":"command terminated with non-zero exit code",'
+        '"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}'
+    )
     assert exit_status(nonzero)[0] == 3
-    not_found = ('{"status":"Failure","message":"exec: \\"nope\\": executable file not found in $PATH: unknown",'
-                 '"reason":"InternalError"}')
+    not_found = (
+        '{"status":"Failure","message":"exec: \\"nope\\": executable file not found in $PATH: unknown",'
+        '"reason":"InternalError"}'
+    )
     code, message = exit_status(not_found)
     assert code is None
     assert "executable file not found" in message
@@ -42,7 +46,9 @@ def test_exec_result_is_frozen_and_checks() -> None:
 
 
 def test_namespace_names_are_unique_dns_labels() -> None:
-    nodeid = "tests/cluster/test_x.py::TestThing::test_a_very_long_name_with_Params[nginx:latest-" + "x" * 80 + "]"
+    nodeid = (
+        "tests/cluster/test_x.py::TestThing::test_a_very_long_name_with_Params[nginx:latest-" + "x" * 80 + "]"
+    )
     names = {namespaces.namespace_name(nodeid) for _ in range(20)}
     assert len(names) == 20
     for name in names:
@@ -79,11 +85,11 @@ def test_context_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert choose_context(one, None) == "only"
     assert choose_context(several, "a") == "a"
     assert choose_context(several, "current") == "b"
-    with pytest.raises(pytest.UsageError, match="has 2 contexts.*valid: a, b"):
+    with pytest.raises(pytest.UsageError, match=r"has 2 contexts.*valid: a, b"):
         choose_context(several, None)
-    with pytest.raises(pytest.UsageError, match="'c' is not a context.*valid: a, b, or 'current'"):
+    with pytest.raises(pytest.UsageError, match=r"'c' is not a context.*valid: a, b, or 'current'"):
         choose_context(several, "c")
-    with pytest.raises(pytest.UsageError, match="your default kubeconfig.*--pods-context=current"):
+    with pytest.raises(pytest.UsageError, match=r"your default kubeconfig.*--pods-context=current"):
         choose_context(default, None)
     assert choose_context(default, "current") == "prod"
 
@@ -105,7 +111,11 @@ def test_public_api_is_sorted_and_honest() -> None:
     assert pytest_pods.__all__ == sorted(pytest_pods.__all__)
     for name in pytest_pods.__all__:
         assert getattr(pytest_pods, name) is not None
-    public = {n for n in vars(pytest_pods) if not n.startswith("_") and not isinstance(getattr(pytest_pods, n), type(re))}
+    public = {
+        n
+        for n in vars(pytest_pods)
+        if not n.startswith("_") and not isinstance(getattr(pytest_pods, n), type(re))
+    }
     assert public - {"pytest"} == set(pytest_pods.__all__)
 
 

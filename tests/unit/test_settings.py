@@ -7,8 +7,12 @@ import pytest
 from pytest_pods.settings import BUILTIN_PROVIDERS, Settings, describe, resolve
 
 
-def _resolve(cli: dict[str, object] | None = None, ini: dict[str, object] | None = None,
-             defaults: dict[str, object] | None = None, base: Path = Path("/")) -> Settings:
+def _resolve(
+    cli: dict[str, object] | None = None,
+    ini: dict[str, object] | None = None,
+    defaults: dict[str, object] | None = None,
+    base: Path = Path("/"),
+) -> Settings:
     return resolve(cli or {}, ini or {}, defaults, cli_base=base, ini_base=base)
 
 
@@ -20,8 +24,11 @@ def test_builtin_defaults() -> None:
 
 
 def test_command_line_beats_ini_beats_fixture() -> None:
-    s = _resolve({"timeout": "5"}, {"timeout": "6", "keep_namespace": "always"},
-                 {"timeout": 7, "keep_namespace": "never", "provider": "local"})
+    s = _resolve(
+        {"timeout": "5"},
+        {"timeout": "6", "keep_namespace": "always"},
+        {"timeout": 7, "keep_namespace": "never", "provider": "local"},
+    )
     assert (s.timeout, s.keep_namespace, s.provider) == (5.0, "always", "local")
 
 
@@ -48,13 +55,14 @@ def test_bad_ini_value_names_the_ini_key() -> None:
 
 
 def test_bad_fixture_key() -> None:
-    with pytest.raises(pytest.UsageError, match="unknown key.*timout.*valid:.*timeout"):
+    with pytest.raises(pytest.UsageError, match=r"unknown key.*timout.*valid:.*timeout"):
         _resolve(defaults={"timout": 3})
 
 
 def test_extra_providers_from_plugins_are_valid() -> None:
-    s = resolve({"provider": "k3d"}, {}, cli_base=Path("/"), ini_base=Path("/"),
-                providers=(*BUILTIN_PROVIDERS, "k3d"))
+    s = resolve(
+        {"provider": "k3d"}, {}, cli_base=Path("/"), ini_base=Path("/"), providers=(*BUILTIN_PROVIDERS, "k3d")
+    )
     assert s.provider == "k3d"
 
 
@@ -62,8 +70,9 @@ def test_paths_relative_to_their_layer(tmp_path: Path) -> None:
     (tmp_path / "cfg").mkdir()
     (tmp_path / "cfg" / "kubeconfig").write_text("{}")
     (tmp_path / "a.tar").write_text("")
-    s = resolve({"preload_images": ["a.tar"]}, {"kubeconfig": "cfg/kubeconfig"},
-                cli_base=tmp_path, ini_base=tmp_path)
+    s = resolve(
+        {"preload_images": ["a.tar"]}, {"kubeconfig": "cfg/kubeconfig"}, cli_base=tmp_path, ini_base=tmp_path
+    )
     assert s.kubeconfig == tmp_path / "cfg" / "kubeconfig"
     assert s.preload_images == (tmp_path / "a.tar",)
 

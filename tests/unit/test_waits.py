@@ -24,10 +24,18 @@ def test_container_creating_keeps_waiting() -> None:
 
 @pytest.mark.parametrize(
     "reason",
-    ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff", "CreateContainerConfigError"],
+    [
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+    ],
 )
 def test_fail_fast_reasons(reason: str) -> None:
-    v = classify_ready(pod(statuses=[running("a"), waiting("web", reason, "details here")], containers=("a", "web")))
+    v = classify_ready(
+        pod(statuses=[running("a"), waiting("web", reason, "details here")], containers=("a", "web"))
+    )
     assert (v.done, v.ok, v.reason) == (True, False, reason)
     assert "container 'web'" in v.detail
     assert "details here" in v.detail
@@ -46,7 +54,11 @@ def test_crashloop_names_last_exit_code() -> None:
 
 
 def test_unschedulable() -> None:
-    p = pod(conditions=[cond("PodScheduled", "False", "Unschedulable", "0/1 nodes are available: 1 node(s) didn't match")])
+    p = pod(
+        conditions=[
+            cond("PodScheduled", "False", "Unschedulable", "0/1 nodes are available: 1 node(s) didn't match")
+        ]
+    )
     v = classify_ready(p)
     assert (v.done, v.ok, v.reason) == (True, False, "Unschedulable")
     assert "didn't match" in v.detail
@@ -86,10 +98,20 @@ def test_classify_running_accepts_running_without_readiness() -> None:
 def test_failure_report_lists_phase_containers_events_and_hint() -> None:
     p = pod(statuses=[waiting("web", "ImagePullBackOff", "Back-off pulling image")])
     events = [
-        {"type": "Warning", "reason": "Failed", "message": "pull failed", "lastTimestamp": "2026-01-01T00:00:02Z",
-         "involvedObject": {"kind": "Pod", "name": "p"}},
-        {"type": "Normal", "reason": "Scheduled", "message": "assigned", "lastTimestamp": "2026-01-01T00:00:01Z",
-         "involvedObject": {"kind": "Pod", "name": "p"}},
+        {
+            "type": "Warning",
+            "reason": "Failed",
+            "message": "pull failed",
+            "lastTimestamp": "2026-01-01T00:00:02Z",
+            "involvedObject": {"kind": "Pod", "name": "p"},
+        },
+        {
+            "type": "Normal",
+            "reason": "Scheduled",
+            "message": "assigned",
+            "lastTimestamp": "2026-01-01T00:00:01Z",
+            "involvedObject": {"kind": "Pod", "name": "p"},
+        },
     ]
     text = failure_report(p, events, "check the image")
     assert "phase: Pending" in text
