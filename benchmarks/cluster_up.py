@@ -69,11 +69,16 @@ def pods03_ready_seconds(cluster: LocalCluster, kubectl: Path) -> float:
         for _ in w.stream(core.list_namespaced_service_account, ns, timeout_seconds=30):
             w.stop()
         began = time.perf_counter()
-        subprocess.run([str(kubectl), f"--kubeconfig={cluster.kubeconfig}", "-n", ns, "apply", "-f", str(PODS03)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(kubectl), f"--kubeconfig={cluster.kubeconfig}", "-n", ns, "apply", "-f", str(PODS03)],
+            check=True,
+            capture_output=True,
+        )
         w = watch.Watch()
         ready_at = None
-        for event in w.stream(core.list_namespaced_pod, ns, field_selector="metadata.name=mc1", timeout_seconds=120):
+        for event in w.stream(
+            core.list_namespaced_pod, ns, field_selector="metadata.name=mc1", timeout_seconds=120
+        ):
             conds = event["object"].status.conditions or []
             if any(c.type == "Ready" and c.status == "True" for c in conds):
                 ready_at = time.perf_counter()
@@ -93,7 +98,9 @@ def main() -> int:
 
     cluster = LocalCluster(ClusterConfig(kubernetes_version=args.kubernetes_version))
     kubectl = cluster.cache.bin_dir("kubernetes", args.kubernetes_version) / "kubectl"
-    print(f"Kubernetes {args.kubernetes_version}; first up (builds whatever is not cached yet) ...", flush=True)
+    print(
+        f"Kubernetes {args.kubernetes_version}; first up (builds whatever is not cached yet) ...", flush=True
+    )
     first = _timed(cluster.up)
     print(f"first up (not counted):                {first:7.2f} s", flush=True)
 
@@ -109,15 +116,21 @@ def main() -> int:
     sampler.join()
     cg_peak = Path(f"/sys/fs/cgroup/memory{cluster.config.cgroup_root}/memory.max_usage_in_bytes")
 
-    print(f"up, binaries and images cached (median of {args.runs}): {statistics.median(cached_up):7.2f} s   "
-          f"runs: {', '.join(f'{x:.2f}' for x in cached_up)}")
+    print(
+        f"up, binaries and images cached (median of {args.runs}): {statistics.median(cached_up):7.2f} s   "
+        f"runs: {', '.join(f'{x:.2f}' for x in cached_up)}"
+    )
     print(f"up, cluster already running (median of 5):   {statistics.median(running_up):7.2f} s")
-    print(f"pods03 apply -> Ready (median of {args.pod_runs}):         {statistics.median(ready):7.2f} s   "
-          f"runs: {', '.join(f'{x:.2f}' for x in ready)}")
+    print(
+        f"pods03 apply -> Ready (median of {args.pod_runs}):         {statistics.median(ready):7.2f} s   "
+        f"runs: {', '.join(f'{x:.2f}' for x in ready)}"
+    )
     print(f"peak RSS of all cluster processes:          {sampler.peak_kib / 1024:7.0f} MiB")
     if cg_peak.exists():
-        print(f"peak of the cluster's memory cgroup:        {int(cg_peak.read_text()) / 2**20:7.0f} MiB "
-              "(includes page cache; since the last up)")
+        print(
+            f"peak of the cluster's memory cgroup:        {int(cg_peak.read_text()) / 2**20:7.0f} MiB "
+            "(includes page cache; since the last up)"
+        )
     return 0
 
 

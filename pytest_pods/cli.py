@@ -1,11 +1,11 @@
 """The ``pytest-pods`` command: a thin layer over ``pytest_pods.localcluster``.
 
-    pytest-pods cluster up [--kubernetes-version V]   start (or reuse) the local cluster
-    pytest-pods cluster status                        exit 0 only when it is healthy
-    pytest-pods cluster kubeconfig                    print the kubeconfig's path
-    pytest-pods cluster down                          stop it and remove everything of it
-    pytest-pods images build                          build the lab's stand-in images (offline)
-    pytest-pods images load ARCHIVE...                push image archives to the local registry
+pytest-pods cluster up [--kubernetes-version V]   start (or reuse) the local cluster
+pytest-pods cluster status                        exit 0 only when it is healthy
+pytest-pods cluster kubeconfig                    print the kubeconfig's path
+pytest-pods cluster down                          stop it and remove everything of it
+pytest-pods images build                          build the lab's stand-in images (offline)
+pytest-pods images load ARCHIVE...                push image archives to the local registry
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         )
     images = sub.add_parser("images", help="the lab's stand-in images and image archives")
     isub = images.add_subparsers(dest="action", required=True)
-    isub.add_parser("build", help="build the stand-in images from Debian packages (cached)")
+    isub.add_parser(
+        "build",
+        help="build the stand-in images from Debian packages (cached) and push them "
+        "to the local registry (a temporary one when the cluster is down)",
+    )
     load = isub.add_parser("load", help="push docker-archive/OCI tars to the local cluster's registry")
     load.add_argument("archives", nargs="+")
     return p
@@ -64,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pytest_pods.localcluster import images
 
             if args.action == "build":
-                for ref in images.build_images(_cache(), clock):
+                for ref in images.build_and_push(clock):
                     print(ref)
                 return 0
             for ref in LocalCluster().load_images(args.archives, clock):
@@ -96,12 +100,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pytest-pods: interrupted", file=sys.stderr)
         return 130
-
-
-def _cache():  # type: ignore[no-untyped-def]
-    from pytest_pods.localcluster.paths import CachePaths
-
-    return CachePaths.default()
 
 
 if __name__ == "__main__":

@@ -148,24 +148,45 @@ def build_kubernetes(
         work.mkdir(parents=True, exist_ok=True)
         (work / "go.mod").write_text(_wrapper_go_mod("pytest-pods.local/k8sbins"))
         with progress.step(f"downloading k8s.io/kubernetes@{version} through the Go module proxy"):
-            info = json.loads(go.run(["mod", "download", "-json", f"k8s.io/kubernetes@{version}"], work, log,
-                                     f"downloading k8s.io/kubernetes@{version}"))
+            info = json.loads(
+                go.run(
+                    ["mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
+                    work,
+                    log,
+                    f"downloading k8s.io/kubernetes@{version}",
+                )
+            )
             staging = staging_modules(Path(info["GoMod"]).read_text())
             v0 = "v0." + version.removeprefix("v1.")
             edits = [f"-replace={m}={m}@{v0}" for m in staging]
-            go.run(["mod", "edit", *edits, f"-require=k8s.io/kubernetes@{version}"], work, log, "editing go.mod")
+            go.run(
+                ["mod", "edit", *edits, f"-require=k8s.io/kubernetes@{version}"], work, log, "editing go.mod"
+            )
             with progress.step(f"resolving dependencies of {len(commands)} commands"):
-                go.run(["get", "-tool", *(f"k8s.io/kubernetes/cmd/{c}@{version}" for c in commands)],
-                       work, log, "resolving dependencies")
+                go.run(
+                    ["get", "-tool", *(f"k8s.io/kubernetes/cmd/{c}@{version}" for c in commands)],
+                    work,
+                    log,
+                    "resolving dependencies",
+                )
     out.mkdir(parents=True, exist_ok=True)
     ldflags = _version_ldflags(version)
     for command in missing:
         tmp = out / f".{command}.tmp"
         with progress.step(f"compiling {command} {version}"):
             go.run(
-                ["build", "-trimpath", "-tags=selinux,notest", f"-ldflags={ldflags}", "-o", str(tmp),
-                 f"k8s.io/kubernetes/cmd/{command}"],
-                work, log, f"compiling {command}",
+                [
+                    "build",
+                    "-trimpath",
+                    "-tags=selinux,notest",
+                    f"-ldflags={ldflags}",
+                    "-o",
+                    str(tmp),
+                    f"k8s.io/kubernetes/cmd/{command}",
+                ],
+                work,
+                log,
+                f"compiling {command}",
             )
         tmp.rename(out / command)
     return out
@@ -188,9 +209,17 @@ def build_etcd(cache: CachePaths, version: str, progress: Stopwatch) -> Path:
     tmp = out.parent / ".etcd.tmp"
     with progress.step(f"compiling etcd {version}"):
         go.run(
-            ["build", "-trimpath", f"-ldflags=-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA={version}",
-             "-o", str(tmp), "go.etcd.io/etcd/server/v3"],
-            work, log, "compiling etcd",
+            [
+                "build",
+                "-trimpath",
+                f"-ldflags=-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA={version}",
+                "-o",
+                str(tmp),
+                "go.etcd.io/etcd/server/v3",
+            ],
+            work,
+            log,
+            "compiling etcd",
         )
     tmp.rename(out)
     return out
@@ -210,6 +239,7 @@ def ensure_binaries(
 
 def binaries_present(cache: CachePaths, kubernetes_version: str, etcd_version: str) -> bool:
     kube = cache.bin_dir("kubernetes", kubernetes_version)
-    return all((kube / c).exists() for c in KUBERNETES_COMMANDS) and (
-        cache.bin_dir("etcd", etcd_version) / "etcd"
-    ).exists()
+    return (
+        all((kube / c).exists() for c in KUBERNETES_COMMANDS)
+        and (cache.bin_dir("etcd", etcd_version) / "etcd").exists()
+    )

@@ -5,6 +5,7 @@ That makes "stop everything of ours" exact: kill every pid under it, then remove
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -73,10 +74,8 @@ def kill_all(path: str, exclude: set[int] | None = None, timeout: float = 10.0) 
         if not left or time.monotonic() > deadline:
             return left
         for p in left:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.05)
 
 

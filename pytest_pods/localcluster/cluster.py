@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,6 @@ from pytest_pods.localcluster.configs import (
     kubelet_config,
     write_kubeconfig,
 )
-from pytest_pods.localcluster.health import probe
 from pytest_pods.localcluster.paths import CachePaths, StatePaths
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
@@ -103,8 +102,12 @@ def _alive(pid: int) -> bool:
 class LocalCluster:
     """A single-node Kubernetes made of host processes, supervised by one detached process."""
 
-    def __init__(self, config: ClusterConfig | None = None, cache: CachePaths | None = None,
-                 state: StatePaths | None = None) -> None:
+    def __init__(
+        self,
+        config: ClusterConfig | None = None,
+        cache: CachePaths | None = None,
+        state: StatePaths | None = None,
+    ) -> None:
         self.config = config or ClusterConfig()
         self.cache = cache or CachePaths.default()
         self.state = state or StatePaths(self.config.name)
@@ -131,7 +134,7 @@ class LocalCluster:
         ctx = ssl.create_default_context(cafile=str(self.pki.ca_cert))
         ctx.load_cert_chain(str(self.pki.cert("admin")), str(self.pki.key("admin")))
         try:
-            with urllib.request.urlopen(self.server + path, timeout=timeout, context=ctx) as resp:  # noqa: S310
+            with urllib.request.urlopen(self.server + path, timeout=timeout, context=ctx) as resp:
                 data: dict[str, Any] = json.loads(resp.read())
                 return data
         except urllib.error.HTTPError as e:
@@ -143,10 +146,16 @@ class LocalCluster:
         """Healthy only when the supervisor and every component run and the node is Ready."""
         raw = self._read_status()
         if raw is None:
-            return ClusterStatus(False, "absent", problems=["no cluster is running (run `pytest-pods cluster up`)"])
-        st = ClusterStatus(False, raw.get("phase", "unknown"), kubernetes_version=self.config.kubernetes_version)
+            return ClusterStatus(
+                False, "absent", problems=["no cluster is running (run `pytest-pods cluster up`)"]
+            )
+        st = ClusterStatus(
+            False, raw.get("phase", "unknown"), kubernetes_version=self.config.kubernetes_version
+        )
         if not _alive(int(raw["supervisor_pid"])):
-            st.problems.append(f"the supervisor (pid {raw['supervisor_pid']}) is gone: the cluster was killed")
+            st.problems.append(
+                f"the supervisor (pid {raw['supervisor_pid']}) is gone: the cluster was killed"
+            )
             st.phase = "dead"
         for name, comp in raw.get("components", {}).items():
             state = comp.get("state", "?")
@@ -179,7 +188,9 @@ class LocalCluster:
         return st
 
     def info(self, reused: bool) -> ClusterInfo:
-        return ClusterInfo(self.config.name, self.kubeconfig, self.config.kubernetes_version, self.server, reused)
+        return ClusterInfo(
+            self.config.name, self.kubeconfig, self.config.kubernetes_version, self.server, reused
+        )
 
     # -- up -------------------------------------------------------------------------------------
     def up(self, progress: Progress = silent) -> ClusterInfo:
@@ -207,15 +218,29 @@ class LocalCluster:
         preflight.check_tools()
         preflight.check_kernel()
         ports = cfg.ports
-        preflight.check_ports([
-            ("kube-apiserver", ports.apiserver), ("etcd", ports.etcd_client), ("etcd peer", ports.etcd_peer),
-            ("kube-controller-manager", ports.controller_manager), ("kube-scheduler", ports.scheduler),
-            ("kubelet", ports.kubelet), ("kubelet healthz", ports.kubelet_healthz), ("registry", cfg.registry_port),
-        ])
+        preflight.check_ports(
+            [
+                ("kube-apiserver", ports.apiserver),
+                ("etcd", ports.etcd_client),
+                ("etcd peer", ports.etcd_peer),
+                ("kube-controller-manager", ports.controller_manager),
+                ("kube-scheduler", ports.scheduler),
+                ("kubelet", ports.kubelet),
+                ("kubelet healthz", ports.kubelet_healthz),
+                ("registry", cfg.registry_port),
+            ]
+        )
         bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
 
         with clock.step("preparing the host, certificates and configuration"):
-            for d in (state.lib, state.run, state.logs, state.config_dir, state.cni_conf_dir, state.cni_data_dir):
+            for d in (
+                state.lib,
+                state.run,
+                state.logs,
+                state.config_dir,
+                state.cni_conf_dir,
+                state.cni_data_dir,
+            ):
                 d.mkdir(parents=True, exist_ok=True)
             host.prepare(state, net, cfg.cgroup_root)
             specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
@@ -230,15 +255,27 @@ class LocalCluster:
             cni_dir = host.cni_bin_dir()
             assert cni_dir is not None
             (state.config_dir / "containerd.toml").write_text(
-                containerd_config(state, hosts_dir, PAUSE_IMAGE, cni_dir, not host.can_lower_oom_score()))
+                containerd_config(state, hosts_dir, PAUSE_IMAGE, cni_dir, not host.can_lower_oom_score())
+            )
             (state.cni_conf_dir / "10-pytest-pods.conflist").write_text(cni_conflist(state, net))
-            (state.config_dir / "resolv.conf").write_text("# pytest-pods: no DNS leaves this machine\nnameserver 127.0.0.1\n")
-            (state.config_dir / "kubelet.yaml").write_text(kubelet_config(state, self.pki, net, cfg.cgroup_root))
+            (state.config_dir / "resolv.conf").write_text(
+                "# pytest-pods: no DNS leaves this machine\nnameserver 127.0.0.1\n"
+            )
+            (state.config_dir / "kubelet.yaml").write_text(
+                kubelet_config(state, self.pki, net, cfg.cgroup_root)
+            )
             plan = make_plan(
-                state=state, bins=bins, pki=self.pki, net=net, ports=ports,
-                registry_argv=reg.argv(), registry_health_url=f"{reg.url}/v2/", registry_port=cfg.registry_port,
+                state=state,
+                bins=bins,
+                pki=self.pki,
+                net=net,
+                ports=ports,
+                registry_argv=reg.argv(),
+                registry_health_url=f"{reg.url}/v2/",
+                registry_port=cfg.registry_port,
                 containerd_config=state.config_dir / "containerd.toml",
-                kubelet_config=state.config_dir / "kubelet.yaml", cgroup_root=cfg.cgroup_root,
+                kubelet_config=state.config_dir / "kubelet.yaml",
+                cgroup_root=cfg.cgroup_root,
             )
             state.plan_file.write_text(plan.to_json())
 
@@ -254,7 +291,12 @@ class LocalCluster:
         env["PYTHONPATH"] = pkg_root + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest_pods.localcluster.supervisor", str(self.state.plan_file)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env, close_fds=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=env,
+            close_fds=True,
         )
         log.close()
         _SPAWNED[proc.pid] = proc
@@ -276,29 +318,40 @@ class LocalCluster:
                     raise ComponentError(err["component"], err["reason"], log_path, _tail(log_path))
             if proc.poll() is not None and not (raw and raw["phase"] in ("running", "failed")):
                 path = self.state.log("supervisor")
-                raise ComponentError("supervisor", f"exited with code {proc.returncode}", str(path), _tail(path))
+                raise ComponentError(
+                    "supervisor", f"exited with code {proc.returncode}", str(path), _tail(path)
+                )
             time.sleep(0.1)
-        raise ComponentError("supervisor", "the components did not all start in time",
-                             str(self.state.log("supervisor")), _tail(self.state.log("supervisor")))
+        raise ComponentError(
+            "supervisor",
+            "the components did not all start in time",
+            str(self.state.log("supervisor")),
+            _tail(self.state.log("supervisor")),
+        )
 
     def _wait_usable(self, clock: Stopwatch) -> None:
         """Node Ready, and the default ServiceAccount and root CA ConfigMap published."""
         node = self.config.network.node_name
-        checks = {
+        checks: dict[str, Callable[[], bool]] = {
             f"node {node} Ready": lambda: _node_ready(self._api_get(f"/api/v1/nodes/{node}")),
-            "ServiceAccount default/default": lambda: self._api_get(
-                "/api/v1/namespaces/default/serviceaccounts/default") is not None,
-            "ConfigMap default/kube-root-ca.crt": lambda: self._api_get(
-                "/api/v1/namespaces/default/configmaps/kube-root-ca.crt") is not None,
+            "ServiceAccount default/default": lambda: (
+                self._api_get("/api/v1/namespaces/default/serviceaccounts/default") is not None
+            ),
+            "ConfigMap default/kube-root-ca.crt": lambda: (
+                self._api_get("/api/v1/namespaces/default/configmaps/kube-root-ca.crt") is not None
+            ),
         }
         deadline = time.monotonic() + _READY_TIMEOUT
         for what, check in checks.items():
             while not check():
                 if time.monotonic() > deadline:
                     st = self.status()
-                    raise ComponentError("kubelet" if "node" in what else "kube-controller-manager",
-                                         f"{what}: not reached after {_READY_TIMEOUT:g}s; " + "; ".join(st.problems),
-                                         str(self.state.log("kubelet")), _tail(self.state.log("kubelet")))
+                    raise ComponentError(
+                        "kubelet" if "node" in what else "kube-controller-manager",
+                        f"{what}: not reached after {_READY_TIMEOUT:g}s; " + "; ".join(st.problems),
+                        str(self.state.log("kubelet")),
+                        _tail(self.state.log("kubelet")),
+                    )
                 time.sleep(0.2)
             clock(f"{what}: ok")
 
@@ -347,7 +400,7 @@ class LocalCluster:
         refs: list[str] = []
         for archive in archives:
             progress(f"loading {archive}")
-            refs += images.push_archive(Path(archive), reg)
+            refs += images.push_archive(Path(archive), reg, self.state.config_dir / "certs.d")
         return refs
 
 

@@ -84,11 +84,21 @@ def make_plan(
     cgroup_root: str,
 ) -> Plan:
     """Every component of the cluster, in three stages."""
-    log = lambda name: str(state.log(name))  # noqa: E731
-    kc = lambda name: str(state.config_dir / f"{name}.kubeconfig")  # noqa: E731
+
+    def log(name: str) -> str:
+        return str(state.log(name))
+
+    def kc(name: str) -> str:
+        return str(state.config_dir / f"{name}.kubeconfig")
+
     etcd_url = f"http://127.0.0.1:{ports.etcd_client}"
     registry = Component(
-        "registry", registry_argv, Health("http", registry_health_url), log("registry"), 20, port=registry_port
+        "registry",
+        registry_argv,
+        Health("http", registry_health_url),
+        log("registry"),
+        20,
+        port=registry_port,
     )
     etcd = Component(
         "etcd",

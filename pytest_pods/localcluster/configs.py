@@ -43,10 +43,21 @@ def write_kubeconfig(path: Path, server: str, pki: PKI, user: str) -> Path:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "pytest-pods", "cluster": {"server": server,
-                                                       "certificate-authority-data": _b64(pki.ca_cert)}}],
-        "users": [{"name": user, "user": {"client-certificate-data": _b64(pki.cert(user)),
-                                          "client-key-data": _b64(pki.key(user))}}],
+        "clusters": [
+            {
+                "name": "pytest-pods",
+                "cluster": {"server": server, "certificate-authority-data": _b64(pki.ca_cert)},
+            }
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "client-certificate-data": _b64(pki.cert(user)),
+                    "client-key-data": _b64(pki.key(user)),
+                },
+            }
+        ],
         "contexts": [{"name": "pytest-pods", "context": {"cluster": "pytest-pods", "user": user}}],
         "current-context": "pytest-pods",
     }

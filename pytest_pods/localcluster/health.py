@@ -31,7 +31,7 @@ def probe(health: Health, timeout: float = 2.0) -> str | None:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(health.target, timeout=timeout, context=context) as resp:  # noqa: S310
+        with urllib.request.urlopen(health.target, timeout=timeout, context=context) as resp:
             return None if resp.status == 200 else f"{health.target}: HTTP {resp.status}"
     except urllib.error.HTTPError as e:
         return f"{health.target}: HTTP {e.code}"

@@ -7,9 +7,11 @@ even after a run that was killed with SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -79,7 +81,9 @@ class Preflight:
 
     @staticmethod
     def check_tools() -> None:
-        missing = [t for t in ("containerd", "runc", "ip", "iptables", "docker-registry") if not shutil.which(t)]
+        missing = [
+            t for t in ("containerd", "runc", "ip", "iptables", "docker-registry") if not shutil.which(t)
+        ]
         if missing:
             raise PreflightError(f"missing commands: {', '.join(missing)}", APT_HINT)
         if cni_bin_dir() is None:
@@ -106,17 +110,21 @@ class Preflight:
                 f"cgroup controllers not mounted: {', '.join(lacking)}",
                 "mount them, e.g. `mount -t cgroup -o cpu,cpuacct cgroup /sys/fs/cgroup/cpu,cpuacct`",
             )
-        if "overlay" not in Path("/proc/filesystems").read_text():
-            if _run(["modprobe", "overlay"]).returncode != 0:
-                raise PreflightError(
+        no_overlay = "overlay" not in Path("/proc/filesystems").read_text()
+        if no_overlay and _run(["modprobe", "overlay"]).returncode != 0:
+            raise PreflightError(
                     "the kernel has no overlay filesystem (containerd's snapshotter needs it)",
                     "`modprobe overlay` (package kmod), or a kernel built with CONFIG_OVERLAY_FS",
                 )
         if not Path("/dev/kmsg").exists():
-            raise PreflightError("/dev/kmsg is missing (the kubelet's OOM watcher reads it)", "mknod /dev/kmsg c 1 11")
+            raise PreflightError(
+                "/dev/kmsg is missing (the kubelet's OOM watcher reads it)", "mknod /dev/kmsg c 1 11"
+            )
         if not os.access("/proc/sys/vm/overcommit_memory", os.W_OK):
-            raise PreflightError("/proc/sys is read-only (the kubelet sets kernel sysctls)",
-                                 "run on a host, or in a privileged container with a writable /proc/sys")
+            raise PreflightError(
+                "/proc/sys is read-only (the kubelet sets kernel sysctls)",
+                "run on a host, or in a privileged container with a writable /proc/sys",
+            )
 
     @staticmethod
     def check_ports(ports: Iterable[tuple[str, int]]) -> None:
@@ -168,7 +176,9 @@ def prepare(state: StatePaths, net: Network, cgroup_root: str) -> None:
         if path.read_text().strip() != value:
             path.write_text(value)
     if _run(["ip", "link", "show", net.node_link]).returncode != 0:
-        _run(["ip", "link", "add", net.node_link, "type", "bridge"], check=True)  # no dummy module on some kernels
+        _run(
+            ["ip", "link", "add", net.node_link, "type", "bridge"], check=True
+        )  # no dummy module on some kernels
         _run(["ip", "addr", "add", f"{net.node_ip}/32", "dev", net.node_link], check=True)
     _run(["ip", "link", "set", net.node_link, "up"], check=True)
     cgroups.create(cgroup_root)
@@ -229,10 +239,8 @@ def _kill_stragglers(state: StatePaths) -> None:
         except OSError:
             continue
         if any(m in cmd for m in marks):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(proc.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def iptables_leftovers() -> list[str]:
@@ -271,8 +279,6 @@ def cleanup_iptables() -> None:
 
 
 def _split_rule(rule: str) -> list[str]:
-    import shlex
-
     return shlex.split(rule)
 
 
@@ -290,9 +296,9 @@ def cleanup(state: StatePaths, net: Network, cgroup_root: str, progress: Progres
         if _run(["umount", target]).returncode != 0 and _run(["umount", "-l", target]).returncode != 0:
             problems.append(f"mount {target}")
     for link in (net.bridge, net.node_link):
-        if _run(["ip", "link", "show", link]).returncode == 0:
-            if _run(["ip", "link", "delete", link]).returncode != 0:
-                problems.append(f"link {link}")
+        exists = _run(["ip", "link", "show", link]).returncode == 0
+        if exists and _run(["ip", "link", "delete", link]).returncode != 0:
+            problems.append(f"link {link}")
     cleanup_iptables()
     leftover_rules = iptables_leftovers()
     if leftover_rules:

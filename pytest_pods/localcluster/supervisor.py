@@ -58,7 +58,9 @@ class Supervisor:
     # -- processes ---------------------------------------------------------------------------
     def start(self, c: Component) -> None:
         log = open(c.log, "ab", buffering=0)  # noqa: SIM115 - handed to the child
-        log.write(f"\n==== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {c.name}: {' '.join(c.argv)}\n".encode())
+        log.write(
+            f"\n==== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {c.name}: {' '.join(c.argv)}\n".encode()
+        )
         env = {**os.environ, **c.env}
         proc = subprocess.Popen(c.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
         log.close()
@@ -78,7 +80,9 @@ class Supervisor:
                 if proc.pid == pid:
                     proc.returncode = os.waitstatus_to_exitcode(code)
                     if not self.stopping.is_set():
-                        self.set_component(name, state="exited", exit_code=proc.returncode, exited_at=time.time())
+                        self.set_component(
+                            name, state="exited", exit_code=proc.returncode, exited_at=time.time()
+                        )
 
     def wait_healthy(self, stage: list[Component]) -> tuple[str, str] | None:
         """Wait for every component of a stage; returns (component, reason) on failure."""

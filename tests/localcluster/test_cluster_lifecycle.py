@@ -21,7 +21,7 @@ from pytest_pods.localcluster.cluster import LocalCluster
 
 from .conftest import EXAMPLES, Kubectl, needs_root
 
-pytestmark = [pytest.mark.cluster, needs_root]
+pytestmark = [pytest.mark.cluster, pytest.mark.disruptive, needs_root]
 
 
 def _component_pid(cluster: LocalCluster, name: str) -> int:
