@@ -175,7 +175,6 @@ def make_plan(
             f"--cluster-signing-cert-file={pki.ca_cert}",
             f"--cluster-signing-key-file={pki.key('ca')}",
             f"--service-cluster-ip-range={net.service_cidr}",
-            "--controllers=*,-nodeipam,-cloud-node-lifecycle",
             "--profiling=false",
             "--v=1",
         ],
