@@ -1,0 +1,73 @@
+"""Pods101, step 3 (pods03.yaml): ``mc1``, where ``2nd`` (debian) appends ``date`` to index.html
+every second in an emptyDir, and ``1st`` (nginx) serves that same file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import time
+import urllib.request
+
+import pytest
+
+from pytest_pods import Namespace
+
+pytestmark = [pytest.mark.cluster, pytest.mark.pods_manifest("pods03.yaml")]
+
+NGINX_VIEW = "/usr/share/nginx/html/index.html"  # the volume as 1st mounts it
+WRITER_VIEW = "/html/index.html"  # the volume as 2nd mounts it
+
+
+def dates(text: str) -> list[dt.datetime]:
+    """The `date` lines of the file (e.g. ``Wed Jan  8 08:59:14 UTC 2020``)."""
+    return [
+        dt.datetime.strptime(" ".join(line.split()), "%a %b %d %H:%M:%S %Z %Y") for line in text.splitlines()
+    ]
+
+
+def test_both_containers_see_the_same_file_through_their_own_mounts(pods_namespace: Namespace) -> None:
+    pod = pods_namespace.pod("mc1")
+    from_nginx = pod.read_file(NGINX_VIEW, container="1st")
+    from_writer = pod.read_file(WRITER_VIEW, container="2nd")
+    # The writer may append between the two reads: the earlier read is a prefix of the later one.
+    assert from_writer.startswith(from_nginx)
+    assert dates(from_nginx)
+
+
+def test_the_file_grows_by_one_date_line_about_every_second(pods_namespace: Namespace) -> None:
+    pod = pods_namespace.pod("mc1")
+    before = dates(pod.read_file(WRITER_VIEW, container="2nd"))
+    time.sleep(3.2)
+    after = dates(pod.read_file(WRITER_VIEW, container="2nd"))
+    assert after[: len(before)] == before
+    assert 2 <= len(after) - len(before) <= 5
+    steps = [(b - a).total_seconds() for a, b in itertools.pairwise(after)]
+    assert all(0 <= s <= 2 for s in steps), steps
+
+
+def test_an_http_get_returns_the_date_lines(pods_namespace: Namespace) -> None:
+    pod = pods_namespace.pod("mc1")
+    with (
+        pod.port_forward(80) as port,
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp,
+    ):
+        body = resp.read().decode()
+    assert resp.status == 200
+    served = dates(body)
+    assert served
+    assert pod.read_file(NGINX_VIEW, container="1st").startswith(body)
+
+
+def test_a_recreated_pod_starts_with_an_empty_volume(pods_namespace: Namespace) -> None:
+    pod = pods_namespace.pod("mc1")
+    time.sleep(2)
+    old = dates(pod.read_file(WRITER_VIEW, container="2nd"))
+    assert len(old) >= 2
+    pod.delete()
+    recreated_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    pods_namespace.apply("pods03.yaml", wait=True)
+    new = dates(pod.read_file(WRITER_VIEW, container="2nd"))
+    # Only lines written by the new pod: none is older than its creation, none is from the old file.
+    assert new and all(line >= recreated_at - dt.timedelta(seconds=1) for line in new), (new, recreated_at)
+    assert not set(old) & set(new)
