@@ -29,7 +29,7 @@ import pytest
 import urllib3
 from filelock import FileLock
 
-from pytest_pods import diagnostics, manifests, namespaces
+from pytest_pods import manifests, namespaces
 from pytest_pods.errors import PodsError, ProviderError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.manifests import ManifestSource
@@ -69,10 +69,13 @@ class Cluster:
     run_id: str
     worker: str
     start_seconds: float
+    images_seconds: float = 0.0
     resources: manifests.ResourceMap = field(init=False)
     deleted: set[str] = field(default_factory=set)
     kept: list[str] = field(default_factory=list)
     cleanup_problem: str = ""
+    totals: dict[str, float] = field(default_factory=dict)
+    namespaces_made: int = 0
 
     def __post_init__(self) -> None:
         self.resources = manifests.ResourceMap(self.kube)
@@ -86,12 +89,15 @@ class Cluster:
         labels = namespaces.namespace_labels(nodeid, self.run_id, self.worker)
         namespaces.create(self.kube, name, labels, {namespaces.NODEID_ANNOTATION: nodeid})
         ns = Namespace(self, name, base_dir)
+        self.namespaces_made += 1
         try:
             yield ns
         finally:
+            for phase, seconds in ns.timings.items():
+                self.totals[phase] = self.totals.get(phase, 0.0) + seconds
             if keep():
                 self.kept.append(name)
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(PodsError, OSError, urllib3.exceptions.HTTPError):
                     self.kube.request(
                         "PATCH",
                         f"/api/v1/namespaces/{name}",
@@ -167,10 +173,6 @@ class Namespace:
         items = self.kube.request("GET", f"/api/v1/namespaces/{self.name}/pods").get("items") or []
         return [self.pod(p["metadata"]["name"]) for p in items]
 
-    def where(self, kept: bool = False) -> diagnostics.Where:
-        info = self.cluster.info
-        return diagnostics.Where(info.kubeconfig, info.context, self.name, kept)
-
 
 @contextlib.contextmanager
 def cluster_session(
@@ -190,13 +192,15 @@ def cluster_session(
     with FileLock(str(lock_dir() / f"cluster-{provider.name}.lock")):
         info = provider.start(progress)
         marker = lock_dir() / f"images-{run_id}"
+        images_began = time.monotonic()
         if settings.preload_images and not marker.exists():
             provider.load_images(settings.preload_images, progress)
             marker.touch()
+        images_seconds = time.monotonic() - images_began
         if not info.reused and not started_file(run_id).exists():
             started_file(run_id).write_text(json.dumps({"provider": provider.name}))
     kube = Kube.from_kubeconfig(info.kubeconfig, info.context)
-    cluster = Cluster(info, kube, settings, run_id, worker, time.monotonic() - began)
+    cluster = Cluster(info, kube, settings, run_id, worker, time.monotonic() - began, images_seconds)
     try:
         yield cluster
     finally:
@@ -319,6 +323,8 @@ def pods_namespace(request: pytest.FixtureRequest, pods_cluster: Cluster) -> Ite
         item.stash[NAMESPACE_KEY] = ns
         yield ns
     item.user_properties.append(("pods_cluster_seconds", round(pods_cluster.start_seconds, 3)))
+    if pods_cluster.settings.preload_images:
+        item.user_properties.append(("pods_images_seconds", round(pods_cluster.images_seconds, 3)))
     for phase, seconds in ns.timings.items():
         item.user_properties.append((f"pods_{phase}_seconds", round(seconds, 3)))
 

@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import JSON, Kube
@@ -95,21 +96,23 @@ def wait_gone(kube: Kube, label_selector: str, timeout: float) -> list[str]:
         if not left or remaining <= 0:
             return sorted(left)
         w = watch.Watch()
+        stream: Any = w.stream(
+            kube.core.list_namespace,
+            label_selector=label_selector,
+            resource_version=listing["metadata"]["resourceVersion"],
+            timeout_seconds=max(1, math.ceil(remaining)),
+            _request_timeout=remaining + 10,
+        )
         try:
-            for event in w.stream(
-                kube.core.list_namespace,
-                label_selector=label_selector,
-                resource_version=listing["metadata"]["resourceVersion"],
-                timeout_seconds=max(1, math.ceil(remaining)),
-                _request_timeout=remaining + 10,
-            ):
+            for event in stream:
                 if event.get("type") == "DELETED":
                     left.discard(event["raw_object"]["metadata"]["name"])
                     if not left:
-                        w.stop()
                         return []
         except (OSError, urllib3.exceptions.HTTPError):
             pass
         except ApiException as exc:
             if exc.status != 410:  # 410 Gone: our resourceVersion is too old; list again
                 raise
+        finally:
+            stream.close()

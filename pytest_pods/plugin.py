@@ -83,24 +83,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     s = config.stash[SETTINGS_KEY]
     try:
         provider, why = make_provider(config, s)
-        name = f"{provider.name} ({why})"
         problem = provider.unavailable()
+        cluster = provider.describe() if problem is None else f"cannot work here: {problem}"
     except (PodsError, pytest.UsageError) as exc:
         return [f"pods: provider {s.provider}: cannot work here: {str(exc).splitlines()[0]}"]
-    if provider.name == "existing" and s.kubeconfig is not None:
-        cluster = f"kubeconfig {s.kubeconfig}, context {s.context or '(the only one)'}"
-    elif provider.name == "local":
-        cluster = "local Docker-free cluster (reused when running)"
-    elif provider.name == "kind":
-        cluster = "kind cluster 'pytest-pods' (reused when present)"
-    else:
-        cluster = "from a plugin"
-    lines = [
-        f"pods: provider {name}, cluster: {cluster}, "
-        f"Kubernetes {s.kubernetes_version or 'as the provider has it'}"
-    ]
-    if problem:
-        lines.append(f"pods: provider {provider.name} cannot work here: {problem}")
+    lines = [f"pods: provider {provider.name} ({why}); cluster: {cluster}"]
     extra = settings.describe(s)
     if extra:
         lines.append("pods: " + ", ".join(extra))
@@ -116,7 +103,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if ns is not None and report.failed and report.when in ("setup", "call"):
         kept = keep_namespace(ns.cluster.settings, item)
         try:
-            sections = diagnostics.collect(ns.kube, ns.where(kept=kept))
+            info = ns.cluster.info
+            where = diagnostics.Where(info.kubeconfig, info.context, ns.name, kept)
+            sections = diagnostics.collect(ns.kube, where)
         except Exception as exc:  # a report must never hide the test's own failure
             sections = [
                 (f"namespace {ns.name}", f"could not collect diagnostics: {type(exc).__name__}: {exc}")
@@ -137,6 +126,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"cluster: {cluster.info.description}, Kubernetes {cluster.info.kubernetes_version}, "
         f"ready in {cluster.start_seconds:.1f}s; kubeconfig {cluster.info.kubeconfig}"
     )
+    if cluster.namespaces_made:
+        spent = ", ".join(f"{phase} {seconds:.1f}s" for phase, seconds in sorted(cluster.totals.items()))
+        images = f"images {cluster.images_seconds:.1f}s, " if cluster.settings.preload_images else ""
+        terminalreporter.write_line(
+            f"timings: cluster {cluster.start_seconds:.1f}s, {images}{spent} over {cluster.namespaces_made} "
+            "test namespace(s)"
+        )
     if cluster.cleanup_problem:
         terminalreporter.write_line(f"cleanup: {cluster.cleanup_problem}", yellow=True)
     for name in cluster.kept:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import urllib3
+
 from pytest_pods import etchosts, podstate, waits
 from pytest_pods.errors import (
     ApiError,
@@ -193,6 +195,32 @@ class Pod:
             self._on_timing("ready", time.monotonic() - began)
         return self
 
+    def delete(
+        self, *, wait: bool = True, grace_period: int | None = None, timeout: float | None = None
+    ) -> None:
+        """Delete the pod; with ``wait`` (the default, as ``kubectl delete``) return once it is gone.
+        ``grace_period`` overrides the pod's terminationGracePeriodSeconds (0: at once)."""
+        body: dict[str, Any] = {"propagationPolicy": "Background"}
+        if grace_period is not None:
+            body["gracePeriodSeconds"] = grace_period
+        try:
+            gone = self.kube.request(
+                "DELETE", f"/api/v1/namespaces/{self.namespace}/pods/{self.name}", body=body
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return
+            raise
+        if wait:
+            uid = str((gone.get("metadata") or {}).get("uid", ""))
+            waits.wait_deleted(
+                self.kube,
+                self.namespace,
+                self.name,
+                uid,
+                timeout=self.timeout if timeout is None else timeout,
+            )
+
     def wait_running(self, timeout: float | None = None) -> Pod:
         """Wait until the pod's phase is Running (readiness probes aside); fails fast like
         :meth:`wait_ready`."""
@@ -290,13 +318,13 @@ class Pod:
     ) -> str:
         """Follow a container's log until a line matches ``pattern`` (a regular expression, searched);
         return that line, or raise :class:`LogTimeoutError` with the last lines seen."""
+        from kubernetes.client.exceptions import ApiException
+
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         name = self.container(container, init=True)
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         seen: list[str] = []
-        from kubernetes.client.exceptions import ApiException
-
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -341,8 +369,8 @@ class Pod:
                         lines.put(raw.decode(errors="replace"))
                 if buffer:
                     lines.put(buffer.decode(errors="replace"))
-            except Exception:
-                pass
+            except (OSError, ValueError, urllib3.exceptions.HTTPError):
+                pass  # the socket was shut down under us: the scan is over
             finally:
                 lines.put(None)
 
@@ -363,9 +391,15 @@ class Pod:
                 if regex.search(line):
                     return line
         finally:
+            # Shut the socket down first: that wakes the reader blocked in recv at once (closing the
+            # response from this thread would wait for that recv to time out).
+            sock = getattr(getattr(resp, "connection", None), "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            thread.join(timeout=5)
             resp.close()  # before release_conn: an unread stream must not go back to the pool
             resp.release_conn()
-            thread.join(timeout=5)
 
     # --- port-forward ------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -161,19 +161,18 @@ def wait_for_pod(
         if remaining <= 0:
             break
         w = watch.Watch()
+        stream: Any = w.stream(
+            kube.core.list_namespaced_pod,
+            namespace,
+            field_selector=selector,
+            resource_version=listing["metadata"]["resourceVersion"],
+            timeout_seconds=max(1, math.ceil(remaining)),
+            _request_timeout=remaining + 10,
+        )
         try:
-            stream: Any = w.stream(
-                kube.core.list_namespaced_pod,
-                namespace,
-                field_selector=selector,
-                resource_version=listing["metadata"]["resourceVersion"],
-                timeout_seconds=max(1, math.ceil(remaining)),
-                _request_timeout=remaining + 10,
-            )
             for event in stream:
                 pod = event.get("raw_object") or {}
                 if event.get("type") == "DELETED":
-                    w.stop()
                     raise PodNotReadyError(
                         namespace,
                         name,
@@ -185,13 +184,14 @@ def wait_for_pod(
                     last = pod
                     verdict = classify(pod)
                     if verdict.done:
-                        w.stop()
                         return finish(pod, verdict)
         except ApiException as exc:
             if exc.status != 410:  # 410 Gone: our resourceVersion is too old; list again
                 raise
         except (OSError, urllib3.exceptions.HTTPError):
             pass  # the watch connection dropped or timed out on our side: list again
+        finally:
+            stream.close()  # closes the watch's connection now, not when the traceback is freed
         if time.monotonic() >= deadline:
             break
 
@@ -199,4 +199,59 @@ def wait_for_pod(
     report = failure_report(last, pod_events(kube, namespace, name))
     raise PodNotReadyError(
         namespace, name, "Timeout", f"not {what} after {timeout:g}s (phase: {phase})", report
+    )
+
+
+def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: float) -> None:
+    """Watch until the pod with this ``uid`` is gone (a new pod of the same name does not count);
+    :class:`PodNotReadyError` with reason ``DeleteTimeout`` if it is still there after ``timeout``."""
+    import urllib3
+    from kubernetes import watch
+    from kubernetes.client.exceptions import ApiException
+
+    deadline = time.monotonic() + timeout
+    selector = f"metadata.name={name}"
+    last: JSON | None = None
+    while True:
+        listing = kube.request(
+            "GET", f"/api/v1/namespaces/{namespace}/pods", query={"fieldSelector": selector}
+        )
+        mine = [p for p in listing.get("items") or [] if p["metadata"].get("uid") == uid]
+        if not mine:
+            return
+        last = mine[0]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        stream: Any = watch.Watch().stream(
+            kube.core.list_namespaced_pod,
+            namespace,
+            field_selector=selector,
+            resource_version=listing["metadata"]["resourceVersion"],
+            timeout_seconds=max(1, math.ceil(remaining)),
+            _request_timeout=remaining + 10,
+        )
+        try:
+            for event in stream:
+                obj = event.get("raw_object") or {}
+                if (obj.get("metadata") or {}).get("uid") != uid:
+                    continue
+                if event.get("type") == "DELETED":
+                    return
+                last = obj
+        except ApiException as exc:
+            if exc.status != 410:
+                raise
+        except (OSError, urllib3.exceptions.HTTPError):
+            pass
+        finally:
+            stream.close()
+        if time.monotonic() >= deadline:
+            break
+    raise PodNotReadyError(
+        namespace,
+        name,
+        "DeleteTimeout",
+        f"still there {timeout:g}s after its deletion",
+        failure_report(last, pod_events(kube, namespace, name)),
     )

@@ -34,6 +34,11 @@ class Provider(Protocol):
         """None if the provider can work here, else what is missing and how to get it."""
         ...
 
+    def describe(self) -> str:
+        """For the report header, before anything starts: which cluster, and which Kubernetes
+        version is (or will be) in force. Quick: at most a few seconds of probing."""
+        ...
+
     def start(self, progress: ProgressFn) -> ClusterInfo:
         """Make or find the cluster and return how to reach it."""
         ...

@@ -81,6 +81,20 @@ class ExistingProvider:
             )
         return None
 
+    def describe(self) -> str:
+        if self.settings.kubeconfig is None:
+            return "(no --pods-kubeconfig given)"
+        kubeconfig = self.settings.kubeconfig
+        context = choose_context(kubeconfig, self.settings.context)
+        kube = Kube.from_kubeconfig(kubeconfig, context)
+        where = f"kubeconfig {kubeconfig}, context {context} at {kube.api_client.configuration.host}"
+        try:
+            return f"{where}, Kubernetes {kube.server_version(timeout=3)}"
+        except (ApiError, OSError, urllib3.exceptions.HTTPError) as exc:
+            return f"{where}, unreachable: {type(exc).__name__}"
+        finally:
+            kube.close()
+
     def start(self, progress: ProgressFn) -> ClusterInfo:
         problem = self.unavailable()
         if problem or self.settings.kubeconfig is None:

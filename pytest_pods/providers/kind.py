@@ -69,6 +69,10 @@ class KindProvider:
             )
         return None
 
+    def describe(self) -> str:
+        version = self.settings.kubernetes_version or "of kind's default node image"
+        return f"kind cluster {CLUSTER_NAME!r} (reused when present), Kubernetes {version}"
+
     def _get(self) -> Any:
         if self._cluster is None:
             problem = self.unavailable()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_pods.errors import PreflightError, ProviderError
+from pytest_pods.errors import PodsError, PreflightError, ProviderError
 from pytest_pods.providers.base import ClusterInfo, ProgressFn
 from pytest_pods.settings import Settings
 
@@ -23,28 +23,22 @@ NEEDED_TOOLS = ("containerd", "runc")
 def local_unavailable() -> str | None:
     """None if this machine can run the local cluster, else what it lacks and how to fix it.
 
-    Asks ``pytest_pods.localcluster.preflight`` when that module offers a ``preflight``/``check``
-    function; otherwise checks for root and the container runtime on PATH.
+    Asks the cluster package's own preflight (``localcluster.host.Preflight``: root, tools, kernel;
+    not the ports, which a running cluster holds); without it, checks root and the runtime on PATH.
     """
     try:
-        module: Any = importlib.import_module("pytest_pods.localcluster.preflight")
+        module: Any = importlib.import_module("pytest_pods.localcluster.host")
     except ImportError:
         module = None
-    check = getattr(module, "preflight", None) or getattr(module, "check", None)
-    if callable(check):
+    preflight = getattr(module, "Preflight", None)
+    checks: list[Any] = [getattr(preflight, n, None) for n in ("check_root", "check_kernel", "check_tools")]
+    if preflight is not None and all(callable(c) for c in checks):
         try:
-            problems = check()
+            for check in checks:
+                check()
         except PreflightError as exc:
             return str(exc)
-        except TypeError:
-            problems = None  # a signature we do not know: fall back to our own checks
-        else:
-            if not problems:
-                return None
-            if isinstance(problems, str):
-                return problems
-            if isinstance(problems, (list, tuple)):
-                return "; ".join(str(p) for p in problems)
+        return None
     if os.geteuid() != 0:
         return (
             "the local provider needs root (it runs containerd and a kubelet): run pytest as root, "
@@ -52,9 +46,8 @@ def local_unavailable() -> str | None:
         )
     missing = [tool for tool in NEEDED_TOOLS if shutil.which(tool) is None]
     if missing:
-        return (
-            f"the local provider needs {' and '.join(missing)} on PATH: apt-get install {' '.join(missing)}"
-        )
+        tools = " ".join(missing)
+        return f"the local provider needs {tools} on PATH: apt-get install {tools}"
     return None
 
 
@@ -80,6 +73,18 @@ class LocalProvider:
 
     def unavailable(self) -> str | None:
         return local_unavailable()
+
+    def describe(self) -> str:
+        try:
+            cluster = self._get()
+            status = cluster.status()
+        except (PodsError, OSError, ValueError) as exc:
+            return f"local Docker-free cluster (status unknown: {exc})"
+        wanted = getattr(getattr(cluster, "config", None), "kubernetes_version", "the default")
+        if status.healthy:
+            version = status.kubernetes_version or wanted
+            return f"local Docker-free cluster, running (reused), Kubernetes {version}"
+        return f"local Docker-free cluster, not running ({status.phase}): starts Kubernetes {wanted}"
 
     def start(self, progress: ProgressFn) -> ClusterInfo:
         info = self._get().up(progress=progress)

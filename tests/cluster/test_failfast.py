@@ -30,8 +30,17 @@ CASES = {
         {"ErrImagePull", "ImagePullBackOff"},
     ),
     "InvalidImageName": (pod("invalid", {"image": "UPPER/case::bad"}), {"InvalidImageName"}),
+    # The probe keeps the container from being Ready in the instant before it exits (a pod that
+    # is Ready, however briefly, rightly ends wait_ready).
     "CrashLoopBackOff": (
-        pod("crash", {"image": "debian", "command": ["sh", "-c", "echo dying; exit 1"]}),
+        pod(
+            "crash",
+            {
+                "image": "debian",
+                "command": ["sh", "-c", "echo dying; exit 1"],
+                "readinessProbe": {"exec": {"command": ["false"]}},
+            },
+        ),
         {"CrashLoopBackOff"},
     ),
     "CreateContainerConfigError": (

@@ -207,7 +207,19 @@ def test_server_dry_run_catches_what_the_schema_cannot(pods_namespace: Namespace
         "metadata": {"name": "p"},
         "spec": {"containers": [{"name": "Bad_Name", "image": "nginx"}]},
     }
-    with pytest.raises(ManifestError, match=r"spec.containers\\[0\\].name") as info:
+    with pytest.raises(ManifestError, match=r"spec\.containers\[0\]\.name") as info:
         pods_namespace.dry_run(pod)
     assert info.value.obj == "Pod/p"
     assert pods_namespace.pods() == []
+
+
+def test_delete_waits_until_the_pod_is_gone(pods_namespace: Namespace) -> None:
+    (first,) = pods_namespace.apply(MANIFESTS / "pods03.yaml", wait=True)  # "2nd" ignores SIGTERM
+    pod = pods_namespace.pod("mc1")
+    began = time.monotonic()
+    pod.delete(grace_period=0)
+    assert time.monotonic() - began < 30
+    assert pods_namespace.pods() == []
+    pod.delete()  # already gone: nothing to do
+    (second,) = pods_namespace.apply(MANIFESTS / "pods03.yaml", wait=True)
+    assert second["metadata"]["uid"] != first["metadata"]["uid"]

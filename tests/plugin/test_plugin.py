@@ -27,6 +27,8 @@ class FakeProvider:
         self.settings = settings
     def unavailable(self):
         return None
+    def describe(self):
+        return "fake cluster, Kubernetes v1.99.0"
     def start(self, progress):
         began = time.time()
         progress("fake step one")
@@ -171,7 +173,7 @@ def test_header_shows_provider_cluster_and_version(pytester: pytest.Pytester, fa
     )
     result.stdout.fnmatch_lines(
         [
-            "pods: provider fake (asked for), cluster: from a plugin, Kubernetes v1.34.4",
+            "pods: provider fake (asked for); cluster: fake cluster, Kubernetes v1.99.0",
             "pods: kubernetes_version=v1.34.4, timeout=9.0",
         ]
     )
@@ -185,7 +187,10 @@ def test_header_for_existing_names_kubeconfig_and_context(pytester: pytest.Pytes
         f"--pods-kubeconfig={kubeconfig}", "--pods-provider=existing", "--pods-context=only"
     )
     result.stdout.fnmatch_lines(
-        [f"pods: provider existing (asked for), cluster: kubeconfig {kubeconfig}, context only*"]
+        [
+            f"pods: provider existing (asked for); cluster: kubeconfig {kubeconfig}, context only "
+            "at https://127.0.0.1:9, unreachable: *"
+        ]
     )
 
 
@@ -284,10 +289,10 @@ def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
                 (f"pod {where.namespace}/web", f"phase Running kept={where.kept}"),
                 (f"pod {where.namespace}/db", "phase Pending"),
             ])
-            cluster = types.SimpleNamespace(settings=Settings(keep_namespace="on-failure"))
+            info = types.SimpleNamespace(kubeconfig=None, context=None)
+            cluster = types.SimpleNamespace(settings=Settings(keep_namespace="on-failure"), info=info)
             request.node.stash[fixtures.NAMESPACE_KEY] = types.SimpleNamespace(
-                name="ns1", kube=None, cluster=cluster,
-                where=lambda kept: types.SimpleNamespace(namespace="ns1", kept=kept))
+                name="ns1", kube=None, cluster=cluster)
     """)
     pytester.makepyfile("""
         def test_fails():
@@ -327,3 +332,27 @@ def test_xdist_workers_share_one_cluster_behind_a_lock(pytester: pytest.Pytester
     assert len({p.read_text() for p in out.iterdir()}) == 1, "workers disagree on the run id"
     assert {p.name.split("-")[0] for p in out.iterdir()} <= {"gw0", "gw1"}
     assert [e["event"] for e in events(fake)].count("stop") == 1
+
+
+def test_preload_images_are_loaded_once_per_run(pytester: pytest.Pytester, fake: Path) -> None:
+    conftest = pytester.path / "conftest.py"
+    conftest.write_text(
+        conftest.read_text().replace(
+            "    def load_images(self, archives, progress):\n        pass",
+            "    def load_images(self, archives, progress):\n"
+            "        with LOG.open('a') as f:\n"
+            "            names = [str(a) for a in archives]\n"
+            "            f.write(json.dumps({'event': 'load', 'archives': names}) + '\\n')",
+        )
+    )
+    (pytester.path / "app.tar").write_bytes(b"")
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.parametrize("i", range(4))
+        def test_x(pods_cluster, i):
+            pass
+    """)
+    result = pytester.runpytest("-n", "2", "--pods-provider=fake", "--pods-preload-image=app.tar")
+    result.assert_outcomes(passed=4)
+    loads = [e for e in events(fake) if e["event"] == "load"]
+    assert loads == [{"event": "load", "archives": [str(pytester.path / "app.tar")]}]

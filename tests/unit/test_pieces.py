@@ -127,3 +127,40 @@ def test_marker_signature() -> None:
         validate_pods_manifest("a.yaml", wiat=True)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="timeout"):
         validate_pods_manifest("a.yaml", timeout="soon")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("when", "failed", "kept"),
+    [
+        ("never", True, False),
+        ("on-failure", True, True),
+        ("on-failure", False, False),
+        ("always", False, True),
+    ],
+)
+def test_keep_namespace_rule(when: str, failed: bool, kept: bool) -> None:
+    from types import SimpleNamespace
+
+    from pytest_pods.fixtures import PHASE_REPORTS_KEY, keep_namespace
+
+    item = SimpleNamespace(stash={PHASE_REPORTS_KEY: {"call": SimpleNamespace(failed=failed)}})
+    assert keep_namespace(Settings(keep_namespace=when), item) is kept  # type: ignore[arg-type]
+
+
+def test_auto_prefers_kind_then_local_then_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytest_pods.providers as providers
+    from pytest_pods.errors import ProviderError
+
+    monkeypatch.setattr(providers, "kind_binary", lambda settings: Path("/usr/bin/kind"))
+    monkeypatch.setattr(providers, "docker_unavailable", lambda: None)
+    monkeypatch.setattr(providers, "local_unavailable", lambda: None)
+    assert providers.choose_auto(Settings())[0] == "kind"
+    monkeypatch.setattr(providers, "docker_unavailable", lambda: "`docker info` failed")
+    assert providers.choose_auto(Settings()) == ("local", "no Docker engine answers")
+    monkeypatch.setattr(providers, "local_unavailable", lambda: "the local provider needs root")
+    with pytest.raises(ProviderError) as info:
+        providers.choose_auto(Settings())
+    text = str(info.value)
+    assert "kind: `docker info` failed -> install Docker and kind" in text
+    assert "local: the local provider needs root" in text
+    assert "--pods-provider=existing --pods-kubeconfig PATH" in text
