@@ -12,9 +12,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import urllib3
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
 from pytest_pods.errors import ApiError
 
 JSON = dict[str, Any]
+
+# Answers that mean "not processed, try again": throttled, or the server is briefly unavailable
+# (an API server that is still starting, or one restarting under a long test run).
+RETRY_STATUSES = frozenset({429, 503, 504})
+RETRY_ATTEMPTS = 5
+
+
+class _Transient(Exception):
+    def __init__(self, status: int, raw: bytes) -> None:
+        self.status = status
+        self.raw = raw
+
+
+def _retryable(method: str) -> Any:
+    """Throttling and unavailability are retried for every method; a dropped connection only for
+    reads, since a write may have been done before the answer was lost."""
+
+    def check(exc: BaseException) -> bool:
+        if isinstance(exc, _Transient):
+            return True
+        return method == "GET" and isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError)
+
+    return retry_if_exception(check)
 
 
 @dataclass
@@ -62,9 +88,26 @@ class Kube:
             body=body,
             auth_settings=["BearerToken"],
         )
-        resp = self.api_client.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout)
-        raw = resp.read()
-        return int(resp.status), raw if isinstance(raw, bytes) else bytes(raw or b"")
+        status, raw = 0, b""
+        retrying = Retrying(
+            retry=_retryable(method),
+            stop=stop_after_attempt(RETRY_ATTEMPTS),
+            wait=wait_exponential(multiplier=0.2, max=3),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    resp = self.api_client.call_api(
+                        m, url, header_params=hdrs, body=data, _request_timeout=timeout
+                    )
+                    got = resp.read()
+                    status, raw = int(resp.status), got if isinstance(got, bytes) else bytes(got or b"")
+                    if status in RETRY_STATUSES:
+                        raise _Transient(status, raw)
+        except _Transient as last:  # still throttled after every attempt: report the last answer
+            return last.status, last.raw
+        return status, raw
 
     def request(
         self,

@@ -138,6 +138,7 @@ class LocalCluster:
                 data: dict[str, Any] = json.loads(resp.read())
                 return data
         except urllib.error.HTTPError as e:
+            e.close()  # it holds the open response (an SSL socket)
             if e.code == 404:
                 return None
             raise

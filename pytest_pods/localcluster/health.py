@@ -34,6 +34,7 @@ def probe(health: Health, timeout: float = 2.0) -> str | None:
         with urllib.request.urlopen(health.target, timeout=timeout, context=context) as resp:
             return None if resp.status == 200 else f"{health.target}: HTTP {resp.status}"
     except urllib.error.HTTPError as e:
+        e.close()  # it holds the open response
         return f"{health.target}: HTTP {e.code}"
     except (OSError, ValueError) as e:
         reason = getattr(e, "reason", e)

@@ -220,6 +220,7 @@ class Registry:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return int(response.status)
         except urllib.error.HTTPError as err:
+            err.close()  # it holds the open response
             return int(err.code)
         except (OSError, ValueError):
             return 0

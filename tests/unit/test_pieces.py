@@ -164,3 +164,70 @@ def test_auto_prefers_kind_then_local_then_says_what_to_install(monkeypatch: pyt
     assert "kind: `docker info` failed -> install Docker and kind" in text
     assert "local: the local provider needs root" in text
     assert "--pods-provider=existing --pods-kubeconfig PATH" in text
+
+
+# --- kube.Kube retries (tenacity) ----------------------------------------------------------------
+
+
+class _FakeResponse:
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status = status
+        self._body = body
+
+    def read(self) -> bytes:
+        return self._body
+
+
+class _FakeApiClient:
+    """Stands in for kubernetes.ApiClient's two calls; answers from a script."""
+
+    def __init__(self, script: list[object]) -> None:
+        self.script = script
+        self.calls = 0
+
+    def param_serialize(self, **kw: object) -> tuple[object, ...]:
+        return (kw["method"], kw["resource_path"], {}, None, None)
+
+    def call_api(self, *args: object, **kw: object) -> _FakeResponse:
+        self.calls += 1
+        step = self.script.pop(0)
+        if isinstance(step, BaseException):
+            raise step
+        assert isinstance(step, _FakeResponse)
+        return step
+
+
+def test_throttled_requests_are_retried_until_they_succeed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_pods import kube
+
+    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: (lambda state: 0))
+    fake = _FakeApiClient([_FakeResponse(429, b"{}"), _FakeResponse(503, b"{}"), _FakeResponse(200, b'{"ok": 1}')])
+    assert kube.Kube(fake).request("POST", "/api/v1/namespaces") == {"ok": 1}
+    assert fake.calls == 3
+
+
+def test_retries_are_bounded_and_the_last_answer_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_pods import kube
+    from pytest_pods.errors import ApiError
+
+    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: (lambda state: 0))
+    fake = _FakeApiClient([_FakeResponse(503, b'{"message": "busy"}') for _ in range(kube.RETRY_ATTEMPTS)])
+    with pytest.raises(ApiError) as info:
+        kube.Kube(fake).request("GET", "/api/v1/pods")
+    assert info.value.status == 503
+    assert fake.calls == kube.RETRY_ATTEMPTS
+
+
+def test_a_dropped_connection_is_retried_for_reads_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3
+
+    from pytest_pods import kube
+
+    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: (lambda state: 0))
+    reset = urllib3.exceptions.ProtocolError("connection reset")
+    reads = _FakeApiClient([reset, _FakeResponse(200, b"{}")])
+    assert kube.Kube(reads).request("GET", "/version") == {}
+    writes = _FakeApiClient([reset, _FakeResponse(200, b"{}")])
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        kube.Kube(writes).request("POST", "/api/v1/namespaces")
+    assert writes.calls == 1
