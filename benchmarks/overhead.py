@@ -48,7 +48,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--kubeconfig", type=Path, help="a cluster's kubeconfig (default: the local cluster's)")
-    ap.add_argument("--kubectl", type=Path, help="kubectl to compare with (default: the one the local cluster built)")
+    ap.add_argument(
+        "--kubectl", type=Path, help="kubectl to compare with (default: the one the local cluster built)"
+    )
     args = ap.parse_args()
 
     local = LocalCluster()
@@ -57,7 +59,7 @@ def main() -> int:
     settings = Settings(provider="existing", kubeconfig=kubeconfig)
     plugin_times: list[float] = []
     kubectl_times: list[float] = []
-    with cluster_session(ExistingProvider(settings), settings, run_id=uuid.uuid4().hex[:8]) as cluster:
+    with cluster_session(settings, ExistingProvider(settings), run_id=uuid.uuid4().hex[:8]) as cluster:
         kubectl_run(kubectl, kubeconfig)  # warm-up, not counted: the first pull of the image
         for i in range(args.runs):
             began = time.perf_counter()

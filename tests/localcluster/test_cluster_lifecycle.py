@@ -34,7 +34,9 @@ def test_a_component_that_dies_is_reported_by_status(local_cluster: LocalCluster
     cli = subprocess.run(["pytest-pods", "cluster", "status"], capture_output=True, text=True, timeout=30)
     assert cli.returncode == 1
     # "dead" until the supervisor reaps it, then "exited (exit code -9)"
-    assert "problem: kube-scheduler is dead" in cli.stdout or "kube-scheduler is exited" in cli.stdout, cli.stdout
+    assert "problem: kube-scheduler is dead" in cli.stdout or "kube-scheduler is exited" in cli.stdout, (
+        cli.stdout
+    )
     assert not local_cluster.status().healthy
     # The next up notices and starts a new cluster.
     info = local_cluster.up()

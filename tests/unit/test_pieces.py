@@ -200,8 +200,10 @@ class _FakeApiClient:
 def test_throttled_requests_are_retried_until_they_succeed(monkeypatch: pytest.MonkeyPatch) -> None:
     from pytest_pods import kube
 
-    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: (lambda state: 0))
-    fake = _FakeApiClient([_FakeResponse(429, b"{}"), _FakeResponse(503, b"{}"), _FakeResponse(200, b'{"ok": 1}')])
+    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: lambda state: 0)
+    fake = _FakeApiClient(
+        [_FakeResponse(429, b"{}"), _FakeResponse(503, b"{}"), _FakeResponse(200, b'{"ok": 1}')]
+    )
     assert kube.Kube(fake).request("POST", "/api/v1/namespaces") == {"ok": 1}
     assert fake.calls == 3
 
@@ -210,7 +212,7 @@ def test_retries_are_bounded_and_the_last_answer_is_reported(monkeypatch: pytest
     from pytest_pods import kube
     from pytest_pods.errors import ApiError
 
-    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: (lambda state: 0))
+    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: lambda state: 0)
     fake = _FakeApiClient([_FakeResponse(503, b'{"message": "busy"}') for _ in range(kube.RETRY_ATTEMPTS)])
     with pytest.raises(ApiError) as info:
         kube.Kube(fake).request("GET", "/api/v1/pods")
@@ -223,7 +225,7 @@ def test_a_dropped_connection_is_retried_for_reads_only(monkeypatch: pytest.Monk
 
     from pytest_pods import kube
 
-    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: (lambda state: 0))
+    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: lambda state: 0)
     reset = urllib3.exceptions.ProtocolError("connection reset")
     reads = _FakeApiClient([reset, _FakeResponse(200, b"{}")])
     assert kube.Kube(reads).request("GET", "/version") == {}
