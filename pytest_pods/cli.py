@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     cluster = sub.add_parser("cluster", help="the local single-node cluster")
     csub = cluster.add_subparsers(dest="action", required=True)
     for name, text in (
+        ("build", "build Kubernetes, etcd and the stand-in images into the cache; start nothing"),
         ("up", "start the cluster (or reuse a healthy one); returns when pods can be created"),
         ("status", "exit 0 only when every component runs and the node is Ready"),
         ("kubeconfig", "print the path of the admin kubeconfig"),
@@ -75,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(ref)
             return 0
         cluster = LocalCluster(ClusterConfig(name=args.name, kubernetes_version=args.kubernetes_version))
+        if args.action == "build":
+            for path in cluster.build(clock):
+                print(path)
+            return 0
         if args.action == "up":
             info = cluster.up(clock)
             clock(f"cluster {info.name!r} is up: Kubernetes {info.kubernetes_version} at {info.server}")

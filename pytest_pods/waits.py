@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,35 @@ def failure_report(pod: JSON | None, events: list[JSON], hint: str = "") -> str:
     return "\n".join(lines)
 
 
+def _pod_events_since(
+    kube: Kube, namespace: str, selector: str, resource_version: str, remaining: float
+) -> Iterator[JSON]:
+    """Watch events (``{"type", "raw_object"}``) for the pods matching ``selector`` after
+    ``resource_version``, for at most ``remaining`` seconds. Ends quietly when the watch expires
+    (410 Gone) or its connection drops: the caller lists again and resumes from there."""
+    import urllib3
+    from kubernetes import watch
+    from kubernetes.client.exceptions import ApiException
+
+    stream: Any = watch.Watch().stream(
+        kube.core.list_namespaced_pod,
+        namespace,
+        field_selector=selector,
+        resource_version=resource_version,
+        timeout_seconds=max(1, math.ceil(remaining)),
+        _request_timeout=remaining + 10,
+    )
+    try:
+        yield from stream
+    except ApiException as exc:
+        if exc.status != 410:  # 410 Gone: our resourceVersion is too old; list again
+            raise
+    except (OSError, urllib3.exceptions.HTTPError):
+        pass  # the watch connection dropped or timed out on our side: list again
+    finally:
+        stream.close()  # closes the watch's connection now, not when the traceback is freed
+
+
 def wait_for_pod(
     kube: Kube,
     namespace: str,
@@ -134,9 +163,6 @@ def wait_for_pod(
 ) -> JSON:
     """Watch one pod until ``classify`` says done; return the pod, or raise :class:`PodNotReadyError`
     at once on failure and on timeout (naming the phase and each container's state)."""
-    import urllib3
-    from kubernetes import watch
-    from kubernetes.client.exceptions import ApiException
 
     deadline = time.monotonic() + timeout
     path = f"/api/v1/namespaces/{namespace}/pods"
@@ -160,38 +186,22 @@ def wait_for_pod(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        w = watch.Watch()
-        stream: Any = w.stream(
-            kube.core.list_namespaced_pod,
-            namespace,
-            field_selector=selector,
-            resource_version=listing["metadata"]["resourceVersion"],
-            timeout_seconds=max(1, math.ceil(remaining)),
-            _request_timeout=remaining + 10,
-        )
-        try:
-            for event in stream:
-                pod = event.get("raw_object") or {}
-                if event.get("type") == "DELETED":
-                    raise PodNotReadyError(
-                        namespace,
-                        name,
-                        "Deleted",
-                        f"the pod was deleted while waiting for {what}",
-                        failure_report(pod, pod_events(kube, namespace, name)),
-                    )
-                if event.get("type") in ("ADDED", "MODIFIED"):
-                    last = pod
-                    verdict = classify(pod)
-                    if verdict.done:
-                        return finish(pod, verdict)
-        except ApiException as exc:
-            if exc.status != 410:  # 410 Gone: our resourceVersion is too old; list again
-                raise
-        except (OSError, urllib3.exceptions.HTTPError):
-            pass  # the watch connection dropped or timed out on our side: list again
-        finally:
-            stream.close()  # closes the watch's connection now, not when the traceback is freed
+        rv = listing["metadata"]["resourceVersion"]
+        for event in _pod_events_since(kube, namespace, selector, rv, remaining):
+            pod = event.get("raw_object") or {}
+            if event.get("type") == "DELETED":
+                raise PodNotReadyError(
+                    namespace,
+                    name,
+                    "Deleted",
+                    f"the pod was deleted while waiting for {what}",
+                    failure_report(pod, pod_events(kube, namespace, name)),
+                )
+            if event.get("type") in ("ADDED", "MODIFIED"):
+                last = pod
+                verdict = classify(pod)
+                if verdict.done:
+                    return finish(pod, verdict)
         if time.monotonic() >= deadline:
             break
 
@@ -205,9 +215,6 @@ def wait_for_pod(
 def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: float) -> None:
     """Watch until the pod with this ``uid`` is gone (a new pod of the same name does not count);
     :class:`PodNotReadyError` with reason ``DeleteTimeout`` if it is still there after ``timeout``."""
-    import urllib3
-    from kubernetes import watch
-    from kubernetes.client.exceptions import ApiException
 
     deadline = time.monotonic() + timeout
     selector = f"metadata.name={name}"
@@ -223,29 +230,14 @@ def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: fl
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        stream: Any = watch.Watch().stream(
-            kube.core.list_namespaced_pod,
-            namespace,
-            field_selector=selector,
-            resource_version=listing["metadata"]["resourceVersion"],
-            timeout_seconds=max(1, math.ceil(remaining)),
-            _request_timeout=remaining + 10,
-        )
-        try:
-            for event in stream:
-                obj = event.get("raw_object") or {}
-                if (obj.get("metadata") or {}).get("uid") != uid:
-                    continue
-                if event.get("type") == "DELETED":
-                    return
-                last = obj
-        except ApiException as exc:
-            if exc.status != 410:
-                raise
-        except (OSError, urllib3.exceptions.HTTPError):
-            pass
-        finally:
-            stream.close()
+        rv = listing["metadata"]["resourceVersion"]
+        for event in _pod_events_since(kube, namespace, selector, rv, remaining):
+            obj = event.get("raw_object") or {}
+            if (obj.get("metadata") or {}).get("uid") != uid:
+                continue
+            if event.get("type") == "DELETED":
+                return
+            last = obj
         if time.monotonic() >= deadline:
             break
     raise PodNotReadyError(

@@ -156,19 +156,17 @@ def build_kubernetes(
                     f"downloading k8s.io/kubernetes@{version}",
                 )
             )
-            staging = staging_modules(Path(info["GoMod"]).read_text())
-            v0 = "v0." + version.removeprefix("v1.")
-            edits = [f"-replace={m}={m}@{v0}" for m in staging]
+        staging = staging_modules(Path(info["GoMod"]).read_text())
+        v0 = "v0." + version.removeprefix("v1.")
+        edits = [f"-replace={m}={m}@{v0}" for m in staging]
+        go.run(["mod", "edit", *edits, f"-require=k8s.io/kubernetes@{version}"], work, log, "editing go.mod")
+        with progress.step(f"resolving the dependencies of {len(commands)} commands"):
             go.run(
-                ["mod", "edit", *edits, f"-require=k8s.io/kubernetes@{version}"], work, log, "editing go.mod"
+                ["get", "-tool", *(f"k8s.io/kubernetes/cmd/{c}@{version}" for c in commands)],
+                work,
+                log,
+                "resolving dependencies",
             )
-            with progress.step(f"resolving dependencies of {len(commands)} commands"):
-                go.run(
-                    ["get", "-tool", *(f"k8s.io/kubernetes/cmd/{c}@{version}" for c in commands)],
-                    work,
-                    log,
-                    "resolving dependencies",
-                )
     out.mkdir(parents=True, exist_ok=True)
     ldflags = _version_ldflags(version)
     for command in missing:

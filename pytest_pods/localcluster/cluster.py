@@ -24,7 +24,7 @@ from filelock import FileLock
 
 from pytest_pods.errors import ClusterError, ComponentError
 from pytest_pods.localcluster import cgroups, host
-from pytest_pods.localcluster.build import ensure_binaries
+from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, ensure_binaries
 from pytest_pods.localcluster.components import Plan, Ports, make_plan
 from pytest_pods.localcluster.configs import (
     Network,
@@ -192,6 +192,17 @@ class LocalCluster:
         return ClusterInfo(
             self.config.name, self.kubeconfig, self.config.kubernetes_version, self.server, reused
         )
+
+    # -- build ----------------------------------------------------------------------------------
+    def build(self, progress: Progress = silent) -> list[Path]:
+        """Build (or find in the cache) every binary and image the cluster needs; start nothing."""
+        from pytest_pods.localcluster import images
+
+        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+        cfg = self.config
+        bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
+        images.build_and_push(clock, self.cache, cfg.registry_addr)
+        return [*(bins.kube(c) for c in KUBERNETES_COMMANDS), bins.etcd]
 
     # -- up -------------------------------------------------------------------------------------
     def up(self, progress: Progress = silent) -> ClusterInfo:

@@ -159,48 +159,43 @@ def make_plan(
         90,
         port=ports.apiserver,
     )
-    controller_manager = Component(
+    def controller(name: str, identity: str, port: int, extra: list[str]) -> Component:
+        """kube-controller-manager and kube-scheduler: an API client with its own identity,
+        serving its health endpoint on loopback with a self-signed certificate."""
+        return Component(
+            name,
+            [
+                str(bins.kube(name)),
+                f"--kubeconfig={kc(identity)}",
+                f"--authentication-kubeconfig={kc(identity)}",
+                f"--authorization-kubeconfig={kc(identity)}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={port}",
+                "--leader-elect=false",
+                *extra,
+                "--profiling=false",
+                "--v=1",
+            ],
+            Health("https", f"https://127.0.0.1:{port}/healthz"),
+            log(name),
+            60,
+            port=port,
+        )
+
+    controller_manager = controller(
         "kube-controller-manager",
+        "controller-manager",
+        ports.controller_manager,
         [
-            str(bins.kube("kube-controller-manager")),
-            f"--kubeconfig={kc('controller-manager')}",
-            f"--authentication-kubeconfig={kc('controller-manager')}",
-            f"--authorization-kubeconfig={kc('controller-manager')}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={ports.controller_manager}",
-            "--leader-elect=false",
             "--use-service-account-credentials=true",
             f"--root-ca-file={pki.ca_cert}",
             f"--service-account-private-key-file={pki.sa_key}",
             f"--cluster-signing-cert-file={pki.ca_cert}",
             f"--cluster-signing-key-file={pki.key('ca')}",
             f"--service-cluster-ip-range={net.service_cidr}",
-            "--profiling=false",
-            "--v=1",
         ],
-        Health("https", f"https://127.0.0.1:{ports.controller_manager}/healthz"),
-        log("kube-controller-manager"),
-        60,
-        port=ports.controller_manager,
     )
-    scheduler = Component(
-        "kube-scheduler",
-        [
-            str(bins.kube("kube-scheduler")),
-            f"--kubeconfig={kc('scheduler')}",
-            f"--authentication-kubeconfig={kc('scheduler')}",
-            f"--authorization-kubeconfig={kc('scheduler')}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={ports.scheduler}",
-            "--leader-elect=false",
-            "--profiling=false",
-            "--v=1",
-        ],
-        Health("https", f"https://127.0.0.1:{ports.scheduler}/healthz"),
-        log("kube-scheduler"),
-        60,
-        port=ports.scheduler,
-    )
+    scheduler = controller("kube-scheduler", "scheduler", ports.scheduler, [])
     kubelet = Component(
         "kubelet",
         [
