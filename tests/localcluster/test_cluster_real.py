@@ -4,6 +4,7 @@ through the API server, from kubectl and from the Python client."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import socket
 import subprocess
 import time
@@ -108,6 +109,13 @@ def _exec_logs_port_forward(api: client.CoreV1Api, kubectl_ns: Kubectl) -> None:
         sock.close()
     finally:
         pf.close()
+        # close() only closes the local socket pair; the client's proxy thread then closes the
+        # websocket. Wait for that, so its socket is not finalised in some later test.
+        deadline = time.monotonic() + 10
+        while pf.websocket.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gc.collect()
+    assert not pf.websocket.connected
     assert reply.startswith(b"HTTP/1.1 404"), reply[:100]
 
     deadline = time.monotonic() + 10
