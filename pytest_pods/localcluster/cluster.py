@@ -256,7 +256,7 @@ class LocalCluster:
                 d.mkdir(parents=True, exist_ok=True)
             host.prepare(state, net, cfg.cgroup_root)
             specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
-            self.pki.create(specs)
+            self.pki.create(specs, ca_store=self.cache.ca(cfg.name))
             write_kubeconfig(state.admin_kubeconfig, self.server, self.pki, "admin")
             for user in ("controller-manager", "scheduler", "kubelet-client"):
                 write_kubeconfig(state.config_dir / f"{user}.kubeconfig", self.server, self.pki, user)

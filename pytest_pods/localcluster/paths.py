@@ -50,6 +50,10 @@ class CachePaths:
         """OCI layouts of the stand-in images, keyed by recipe."""
         return self.root / "images"
 
+    def ca(self, cluster: str) -> Path:
+        """The CA of cluster ``cluster``: kept across ``down`` so that its kubeconfigs stay valid."""
+        return self.root / "ca" / cluster
+
     @property
     def registry_storage(self) -> Path:
         """The local registry's blob storage; kept so that a warm ``up`` pushes nothing."""

@@ -113,11 +113,32 @@ class PKI:
         names = ["ca", *(s.name for s in specs)]
         return self.sa_key.exists() and all(self.cert(n).exists() and self.key(n).exists() for n in names)
 
-    def create(self, specs: list[CertSpec]) -> None:
-        """Make the CA, every leaf in ``specs`` and the service-account key pair."""
+    def create(self, specs: list[CertSpec], ca_store: Path | None = None) -> None:
+        """Make every leaf in ``specs`` and the service-account key pair, signed by the CA kept in
+        ``ca_store`` (made there on first use). A CA that outlives the cluster keeps kubeconfigs
+        and clients valid across ``down`` and ``up``."""
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
         now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        stored = ca_store is not None and (ca_store / "ca.crt").exists() and (ca_store / "ca.key").exists()
+        if ca_store is not None and stored:
+            ca_key_any = serialization.load_pem_private_key((ca_store / "ca.key").read_bytes(), password=None)
+            assert isinstance(ca_key_any, ec.EllipticCurvePrivateKey)
+            ca_key = ca_key_any
+            ca_cert = x509.load_pem_x509_certificate((ca_store / "ca.crt").read_bytes())
+        else:
+            ca_key, ca_cert = self._new_ca(now)
+        _write_private(self.key("ca"), _key_pem(ca_key))
+        self.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        if ca_store is not None and not stored:
+            ca_store.mkdir(parents=True, exist_ok=True)
+            os.chmod(ca_store, 0o700)
+            _write_private(ca_store / "ca.key", _key_pem(ca_key))
+            (ca_store / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        self._leaves(specs, ca_key, ca_cert.subject, now)
+
+    @staticmethod
+    def _new_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_name = _name("pytest-pods-ca")
         ca_cert = (
@@ -146,9 +167,11 @@ class PKI:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256())
         )
-        _write_private(self.key("ca"), _key_pem(ca_key))
-        self.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        return ca_key, ca_cert
 
+    def _leaves(
+        self, specs: list[CertSpec], ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, now: dt.datetime
+    ) -> None:
         for spec in specs:
             key = ec.generate_private_key(ec.SECP256R1())
             usages = []

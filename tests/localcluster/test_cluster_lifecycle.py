@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -101,6 +102,7 @@ def test_down_leaves_nothing_behind(local_cluster: LocalCluster) -> None:
     kubectl("wait", "-n", "default", "--for=condition=Ready", "pod/mc1", "--timeout=120s")
     assert subprocess.run(["ip", "link", "show", local_cluster.config.network.bridge]).returncode == 0
 
+    old_kubeconfig = local_cluster.kubeconfig.read_bytes()
     cli = subprocess.run(["pytest-pods", "cluster", "down"], capture_output=True, text=True, timeout=180)
     assert cli.returncode == 0, cli.stderr
     left = _leftovers(local_cluster, netns_before)
@@ -109,6 +111,13 @@ def test_down_leaves_nothing_behind(local_cluster: LocalCluster) -> None:
     assert cli.returncode == 1
 
     local_cluster.up()  # leave a cluster for the tests after this one
+    # The CA outlives the cluster: a kubeconfig from before down still works after up.
+    kept = Path(tempfile.mkdtemp()) / "old-kubeconfig"
+    kept.write_bytes(old_kubeconfig)
+    got = subprocess.run(
+        [str(kubectl.binary), f"--kubeconfig={kept}", "get", "nodes"], capture_output=True, text=True
+    )
+    assert got.returncode == 0, got.stderr
 
 
 def test_up_without_root_fails_at_once_and_says_why() -> None:

@@ -185,3 +185,16 @@ def test_non_root_is_refused_with_a_way_out(monkeypatch: pytest.MonkeyPatch) -> 
 )
 def test_iptables_rules_of_ours_are_recognised(rule: str, ours: bool) -> None:
     assert _is_ours(rule) is ours
+
+
+def test_a_stored_ca_signs_the_next_clusters_certificates(tmp_path: Path) -> None:
+    specs = cluster_cert_specs("node-a", "10.250.0.1", "10.96.0.1")
+    store = tmp_path / "ca-store"
+    first = PKI(tmp_path / "one")
+    first.create(specs, ca_store=store)
+    second = PKI(tmp_path / "two")
+    second.create(specs, ca_store=store)
+    assert first.ca_cert.read_bytes() == second.ca_cert.read_bytes()
+    _load(second.cert("admin")).verify_directly_issued_by(_load(first.ca_cert))
+    assert stat.S_IMODE((store / "ca.key").stat().st_mode) == 0o600
+    assert _load(first.cert("admin")).serial_number != _load(second.cert("admin")).serial_number
