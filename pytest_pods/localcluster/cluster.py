@@ -6,6 +6,7 @@ behind by a killed run is cleaned up first. Everything but the cache is removed 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,9 +40,20 @@ from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 
 _READY_TIMEOUT = 120.0
-# Supervisors this process started: kept so they are not garbage-collected while they run, and
-# reaped by down() (this machine's PID 1 may never reap an orphan).
-_SPAWNED: dict[int, subprocess.Popen[bytes]] = {}
+# Supervisors this process started. They outlive it on purpose (the cluster stays up for the next
+# run), so they are plain pids, not Popen objects; down() reaps its own (PID 1 may never reap them).
+_SPAWNED: set[int] = set()
+
+
+def _exit_code(pid: int) -> int | None:
+    """The exit code of our child ``pid`` once it has exited (reaping it), else None."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None if _alive(pid) else -1
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 _STOP_TIMEOUT = 60.0
 
@@ -325,21 +337,26 @@ class LocalCluster:
             )
 
     def _spawn_supervisor(self, plan: Plan, clock: Stopwatch) -> None:
-        log = open(self.state.log("supervisor"), "ab")  # noqa: SIM115 - handed to the child
         env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin"}
         pkg_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = pkg_root + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pytest_pods.localcluster.supervisor", str(self.state.plan_file)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            env=env,
-            close_fds=True,
-        )
-        log.close()
-        _SPAWNED[proc.pid] = proc
+        log_fd = os.open(self.state.log("supervisor"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-m", "pytest_pods.localcluster.supervisor", str(self.state.plan_file)],
+                env,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, log_fd, 1),
+                    (os.POSIX_SPAWN_DUP2, log_fd, 2),
+                    (os.POSIX_SPAWN_CLOSE, log_fd),
+                ],
+                setsid=True,
+            )
+        finally:
+            os.close(log_fd)
+        _SPAWNED.add(pid)
         seen: dict[str, str] = {}
         deadline = time.monotonic() + sum(max(c.start_timeout for c in s) for s in plan.stages) + 30
         while time.monotonic() < deadline:
@@ -356,11 +373,10 @@ class LocalCluster:
                     comp = raw["components"].get(err["component"], {})
                     log_path = comp.get("log", str(self.state.log("supervisor")))
                     raise ComponentError(err["component"], err["reason"], log_path, _tail(log_path))
-            if proc.poll() is not None and not (raw and raw["phase"] in ("running", "failed")):
+            code = _exit_code(pid)
+            if code is not None and not (raw and raw["phase"] in ("running", "failed")):
                 path = self.state.log("supervisor")
-                raise ComponentError(
-                    "supervisor", f"exited with code {proc.returncode}", str(path), _tail(path)
-                )
+                raise ComponentError("supervisor", f"exited with code {code}", str(path), _tail(path))
             time.sleep(0.1)
         raise ComponentError(
             "supervisor",
@@ -401,19 +417,18 @@ class LocalCluster:
         if not raw:
             return
         pid = int(raw["supervisor_pid"])
-        if not _alive(pid):
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + _STOP_TIMEOUT
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
         if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        if (ours := _SPAWNED.pop(pid, None)) is not None:
-            ours.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + _STOP_TIMEOUT
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if pid in _SPAWNED:  # our own child: reap it (dead or just stopped)
+            _SPAWNED.discard(pid)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
     def _cleanup(self, clock: Stopwatch) -> None:
         problems = host.cleanup(self.state, self.config.network, self.config.cgroup_root, clock)
