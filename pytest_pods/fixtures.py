@@ -166,7 +166,15 @@ class Namespace:
 
     def pod(self, name: str) -> Pod:
         """A handle on a pod of this namespace (it need not exist yet)."""
-        return Pod(self.kube, self.name, name, timeout=self.cluster.settings.timeout, on_timing=self._time)
+        settings = self.cluster.settings
+        return Pod(
+            self.kube,
+            self.name,
+            name,
+            timeout=settings.timeout,
+            ready_stable=settings.ready_stable,
+            on_timing=self._time,
+        )
 
     def pods(self) -> list[Pod]:
         """Handles on every pod in the namespace now."""

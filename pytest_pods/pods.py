@@ -101,12 +101,14 @@ class Pod:
         name: str,
         *,
         timeout: float = 120.0,
+        ready_stable: float = 0.0,
         on_timing: Timing | None = None,
     ) -> None:
         self.kube = kube
         self.namespace = namespace
         self.name = name
         self.timeout = timeout
+        self.ready_stable = ready_stable
         self._on_timing = on_timing
         self._spec: JSON | None = None
 
@@ -181,14 +183,20 @@ class Pod:
         return name
 
     # --- waits -------------------------------------------------------------------------------------
-    def wait_ready(self, timeout: float | None = None) -> Pod:
+    def wait_ready(self, timeout: float | None = None, *, stable: float | None = None) -> Pod:
         """Wait until the pod is Ready. Fails at once with :class:`PodNotReadyError` naming the reason
         on ErrImagePull, ImagePullBackOff, InvalidImageName, CrashLoopBackOff,
         CreateContainerConfigError and Unschedulable; on timeout it names the phase and each
-        container's state."""
+        container's state. ``stable`` (default: ``--pods-ready-stable``, 0) makes it wait until the
+        pod has stayed Ready that many seconds, which catches a container that exits just after
+        starting."""
         began = time.monotonic()
         pod = waits.wait_for_pod(
-            self.kube, self.namespace, self.name, timeout=self.timeout if timeout is None else timeout
+            self.kube,
+            self.namespace,
+            self.name,
+            timeout=self.timeout if timeout is None else timeout,
+            stable=self.ready_stable if stable is None else stable,
         )
         self._spec = pod.get("spec") or {}
         if self._on_timing:

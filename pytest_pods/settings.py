@@ -30,6 +30,7 @@ class Settings:
     keep_cluster: bool = True
     keep_namespace: str = "never"
     timeout: float = 120.0
+    ready_stable: float = 0.0
     preload_images: tuple[Path, ...] = ()
     kind_binary: Path | None = None
 
@@ -107,6 +108,14 @@ OPTIONS = (
         "SECONDS",
     ),
     Option(
+        "ready_stable",
+        "--pods-ready-stable",
+        "pods_ready_stable",
+        "seconds a pod must stay Ready before a wait succeeds; catches containers that exit just "
+        "after starting [0]",
+        "SECONDS",
+    ),
+    Option(
         "preload_images",
         "--pods-preload-image",
         "pods_preload_images",
@@ -167,6 +176,14 @@ def _parse_one(o: Option, value: Any, where: str, base: Path, providers: Sequenc
             seconds = -1.0
         if not seconds > 0:
             raise _usage(where, value, "is not valid; valid: a number of seconds greater than 0, e.g. 120")
+        return seconds
+    if o.field == "ready_stable":
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if not seconds >= 0:
+            raise _usage(where, value, "is not valid; valid: a number of seconds, 0 or more, e.g. 2")
         return seconds
     if o.field == "kubernetes_version":
         text = str(value)

@@ -160,14 +160,20 @@ def wait_for_pod(
     timeout: float,
     classify: Classifier = classify_ready,
     what: str = "Ready",
+    stable: float = 0.0,
 ) -> JSON:
     """Watch one pod until ``classify`` says done; return the pod, or raise :class:`PodNotReadyError`
-    at once on failure and on timeout (naming the phase and each container's state)."""
+    at once on failure and on timeout (naming the phase and each container's state).
+
+    With ``stable`` > 0 the pod must stay done that many seconds: a container that exits right after
+    starting can look Ready for an instant, and its crash (or back-off) is then caught as a failure.
+    """
 
     deadline = time.monotonic() + timeout
     path = f"/api/v1/namespaces/{namespace}/pods"
     selector = f"metadata.name={name}"
     last: JSON | None = None
+    ok_since: float | None = None
 
     def finish(pod: JSON, verdict: Verdict) -> JSON:
         if verdict.ok:
@@ -175,19 +181,34 @@ def wait_for_pod(
         report = failure_report(pod, pod_events(kube, namespace, name), HINTS.get(verdict.reason, ""))
         raise PodNotReadyError(namespace, name, verdict.reason, verdict.detail, report)
 
+    def consider(pod: JSON) -> bool:
+        """Record ``pod``; True once it has been done (and ok) for ``stable`` seconds."""
+        nonlocal last, ok_since
+        last = pod
+        verdict = classify(pod)
+        if not verdict.done:
+            ok_since = None
+            return False
+        finish(pod, verdict)  # raises on a failure verdict
+        if ok_since is None:
+            ok_since = time.monotonic()
+        return time.monotonic() - ok_since >= stable
+
+    def settled() -> bool:
+        return ok_since is not None and time.monotonic() - ok_since >= stable
+
     while True:
         listing = kube.request("GET", path, query={"fieldSelector": selector})
-        items = listing.get("items") or []
-        if items:
-            last = items[0]
-            verdict = classify(last)
-            if verdict.done:
-                return finish(last, verdict)
+        items: list[JSON] = listing.get("items") or []
+        if items and consider(items[0]):
+            return items[0]
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
+        if ok_since is not None:  # watch only until the stability window closes
+            remaining = min(remaining, ok_since + stable - time.monotonic())
         rv = listing["metadata"]["resourceVersion"]
-        for event in _pod_events_since(kube, namespace, selector, rv, remaining):
+        for event in _pod_events_since(kube, namespace, selector, rv, max(remaining, 0.1)):
             pod = event.get("raw_object") or {}
             if event.get("type") == "DELETED":
                 raise PodNotReadyError(
@@ -197,11 +218,12 @@ def wait_for_pod(
                     f"the pod was deleted while waiting for {what}",
                     failure_report(pod, pod_events(kube, namespace, name)),
                 )
-            if event.get("type") in ("ADDED", "MODIFIED"):
-                last = pod
-                verdict = classify(pod)
-                if verdict.done:
-                    return finish(pod, verdict)
+            if event.get("type") in ("ADDED", "MODIFIED") and consider(pod):
+                return pod
+            if settled():
+                break
+        if settled() and last is not None:
+            return last
         if time.monotonic() >= deadline:
             break
 

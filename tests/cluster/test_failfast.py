@@ -108,3 +108,23 @@ def test_timeout_names_phase_and_each_container_state(pods_namespace: Namespace)
     assert "container main: running, ready false, restarts 0" in text
     assert "Ready=False (ContainersNotReady" in text
     assert "recent events:" in text
+
+
+def test_a_container_that_exits_at_start_is_caught_by_a_stability_window(pods_namespace: Namespace) -> None:
+    """Without a readiness probe such a container can be Ready for an instant; ``stable`` asks for
+    the pod to stay Ready, so the crash that follows fails the wait (well before its timeout)."""
+    manifest = pod("flicker", {"image": "debian", "command": ["sh", "-c", "echo started; exit 3"]})
+    pods_namespace.apply(manifest)
+    began = time.monotonic()
+    with pytest.raises(PodNotReadyError) as info:
+        pods_namespace.pod("flicker").wait_ready(timeout=TIMEOUT, stable=3)
+    assert info.value.reason == "CrashLoopBackOff", info.value
+    assert time.monotonic() - began < 60
+    assert "last exit code 3" in str(info.value)
+
+
+def test_a_pod_that_stays_ready_passes_the_stability_window(pods_namespace: Namespace) -> None:
+    pods_namespace.apply(pod("steady", {"image": "debian", "command": ["sleep", "600"]}))
+    began = time.monotonic()
+    pods_namespace.pod("steady").wait_ready(timeout=TIMEOUT, stable=2)
+    assert time.monotonic() - began >= 2

@@ -92,3 +92,20 @@ def test_version_normalised_and_yes_no() -> None:
 
 def test_describe_lists_non_defaults() -> None:
     assert describe(Settings(timeout=5.0, keep_cluster=False)) == ["keep_cluster=no", "timeout=5.0"]
+
+
+def test_ready_stable_defaults_to_zero_and_takes_seconds(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_it(pods_settings):
+            assert pods_settings.ready_stable == 2.5
+        """
+    )
+    pytester.runpytest("--pods-ready-stable=2.5", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_negative_ready_stable_is_a_usage_error_naming_valid_values(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_it(pods_settings): pass")
+    result = pytester.runpytest("--pods-ready-stable=-1", "-p", "no:cacheprovider")
+    result.stderr.fnmatch_lines(["*--pods-ready-stable*-1*valid: a number of seconds, 0 or more*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
