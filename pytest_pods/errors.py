@@ -162,9 +162,7 @@ class ExecError(PodError):
 class CommandNotFoundError(ExecError):
     """The command does not exist in the container."""
 
-    def __init__(
-        self, namespace: str, pod: str, container: str, command: Sequence[str], stderr: str
-    ) -> None:
+    def __init__(self, namespace: str, pod: str, container: str, command: Sequence[str], stderr: str) -> None:
         super().__init__(namespace, pod, container, command, 127, "", stderr)
         self.args = (
             f"pod {namespace}/{pod}: command {command[0]!r} not found in container {container!r}"

@@ -159,6 +159,7 @@ def make_plan(
         90,
         port=ports.apiserver,
     )
+
     def controller(name: str, identity: str, port: int, extra: list[str]) -> Component:
         """kube-controller-manager and kube-scheduler: an API client with its own identity,
         serving its health endpoint on loopback with a self-signed certificate."""

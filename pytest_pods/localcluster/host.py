@@ -113,9 +113,9 @@ class Preflight:
         no_overlay = "overlay" not in Path("/proc/filesystems").read_text()
         if no_overlay and _run(["modprobe", "overlay"]).returncode != 0:
             raise PreflightError(
-                    "the kernel has no overlay filesystem (containerd's snapshotter needs it)",
-                    "`modprobe overlay` (package kmod), or a kernel built with CONFIG_OVERLAY_FS",
-                )
+                "the kernel has no overlay filesystem (containerd's snapshotter needs it)",
+                "`modprobe overlay` (package kmod), or a kernel built with CONFIG_OVERLAY_FS",
+            )
         if not Path("/dev/kmsg").exists():
             raise PreflightError(
                 "/dev/kmsg is missing (the kubelet's OOM watcher reads it)", "mknod /dev/kmsg c 1 11"
