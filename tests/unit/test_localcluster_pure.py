@@ -198,3 +198,14 @@ def test_a_stored_ca_signs_the_next_clusters_certificates(tmp_path: Path) -> Non
     _load(second.cert("admin")).verify_directly_issued_by(_load(first.ca_cert))
     assert stat.S_IMODE((store / "ca.key").stat().st_mode) == 0o600
     assert _load(first.cert("admin")).serial_number != _load(second.cert("admin")).serial_number
+
+
+def test_missing_cgroup_controllers_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pytest_pods.localcluster import cgroups
+
+    for name in ("cpu", "memory"):  # no cpuacct, cpuset or pids
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cgroup.procs").write_text("")
+    monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
+    with pytest.raises(PreflightError, match="cgroup controllers not mounted: cpuacct, cpuset, pids"):
+        Preflight.check_kernel()
