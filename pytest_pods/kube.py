@@ -25,6 +25,17 @@ RETRY_STATUSES = frozenset({429, 503, 504})
 RETRY_ATTEMPTS = 5
 
 
+def _decode(raw: bytes) -> JSON | None:
+    """An answer's JSON object; a body that is not JSON becomes ``{"message": <its text>}``."""
+    if not raw:
+        return None
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return {"message": raw.decode(errors="replace")[:2000]}
+    return decoded if isinstance(decoded, dict) else None
+
+
 class _Transient(Exception):
     def __init__(self, status: int, raw: bytes) -> None:
         self.status = status
@@ -121,15 +132,10 @@ class Kube:
     ) -> JSON:
         """Send one request; return the decoded JSON answer or raise :class:`ApiError`."""
         status, raw = self._send(method, path, query, body, content_type, timeout)
-        decoded: Any = None
-        if raw:
-            try:
-                decoded = json.loads(raw)
-            except ValueError:
-                decoded = {"message": raw.decode(errors="replace")[:2000]}
+        decoded = _decode(raw)
         if not 200 <= status < 300:
-            raise ApiError(method, path, status, decoded if isinstance(decoded, dict) else None)
-        return decoded if isinstance(decoded, dict) else {}
+            raise ApiError(method, path, status, decoded)
+        return decoded or {}
 
     def text(
         self, path: str, *, query: Mapping[str, str | int | bool] | None = None, timeout: float = 30
@@ -137,11 +143,7 @@ class Kube:
         """GET a plain-text resource (e.g. a pod's log)."""
         status, raw = self._send("GET", path, query, None, "application/json", timeout)
         if not 200 <= status < 300:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = {"message": raw.decode(errors="replace")[:2000]}
-            raise ApiError("GET", path, status, body if isinstance(body, dict) else None)
+            raise ApiError("GET", path, status, _decode(raw))
         return raw.decode(errors="replace")
 
     def server_version(self, timeout: float = 10) -> str:

@@ -5,6 +5,7 @@ where it came from and the valid values.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -157,6 +158,14 @@ def _path(value: Any, base: Path) -> Path:
     return path if path.is_absolute() else base / path
 
 
+def _seconds(value: Any) -> float:
+    """``value`` as a number of seconds; NaN (which fails every bound) when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _parse_one(o: Option, value: Any, where: str, base: Path, providers: Sequence[str]) -> Any:
     if o.field == "provider":
         if value not in providers:
@@ -170,18 +179,12 @@ def _parse_one(o: Option, value: Any, where: str, base: Path, providers: Sequenc
             raise _usage(where, value, f"is not valid; valid: {', '.join(o.choices)}")
         return text == "yes" if o.choices == YES_NO else text
     if o.field == "timeout":
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            seconds = -1.0
+        seconds = _seconds(value)
         if not seconds > 0:
             raise _usage(where, value, "is not valid; valid: a number of seconds greater than 0, e.g. 120")
         return seconds
     if o.field == "ready_stable":
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            seconds = -1.0
+        seconds = _seconds(value)
         if not seconds >= 0:
             raise _usage(where, value, "is not valid; valid: a number of seconds, 0 or more, e.g. 2")
         return seconds

@@ -25,7 +25,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pytest_pods.errors import BuildError, PreflightError
-from pytest_pods.localcluster.paths import CachePaths
+from pytest_pods.localcluster.paths import CachePaths, log_tail
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.versions import minor_of
 
@@ -93,15 +93,10 @@ class GoBuilder:
             stop.set()
             ticker.join()
         if proc.returncode != 0:
-            raise BuildError(what, f"`go {' '.join(args[:3])} ...` exited {proc.returncode}", _tail(log))
+            raise BuildError(
+                what, f"`go {' '.join(args[:3])} ...` exited {proc.returncode}", log_tail(log, 30)
+            )
         return proc.stdout.decode()
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def _version_ldflags(version: str) -> str:

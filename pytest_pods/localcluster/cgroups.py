@@ -70,7 +70,7 @@ def kill_all(path: str, exclude: set[int] | None = None, timeout: float = 10.0) 
     exclude = exclude or set()
     deadline = time.monotonic() + timeout
     while True:
-        left = {p for p in pids(path) if p not in exclude and not _is_zombie(p)}
+        left = {p for p in pids(path) if p not in exclude and alive(p)}
         if not left or time.monotonic() > deadline:
             return left
         for p in left:
@@ -79,12 +79,13 @@ def kill_all(path: str, exclude: set[int] | None = None, timeout: float = 10.0) 
         time.sleep(0.05)
 
 
-def _is_zombie(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs: it exists and is not a zombie waiting to be reaped."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def remove(path: str) -> list[str]:

@@ -34,7 +34,7 @@ from pytest_pods.localcluster.configs import (
     kubelet_config,
     write_kubeconfig,
 )
-from pytest_pods.localcluster.paths import CachePaths, StatePaths
+from pytest_pods.localcluster.paths import CachePaths, StatePaths, log_tail
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
@@ -50,7 +50,7 @@ def _exit_code(pid: int) -> int | None:
     try:
         done, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return None if _alive(pid) else -1
+        return None if cgroups.alive(pid) else -1
     return os.waitstatus_to_exitcode(status) if done else None
 
 
@@ -94,21 +94,6 @@ class ClusterStatus:
     components: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     kubernetes_version: str = ""
-
-
-def _tail(path: str | Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class LocalCluster:
@@ -165,21 +150,21 @@ class LocalCluster:
         st = ClusterStatus(
             False, raw.get("phase", "unknown"), kubernetes_version=self.config.kubernetes_version
         )
-        if not _alive(int(raw["supervisor_pid"])):
+        if not cgroups.alive(int(raw["supervisor_pid"])):
             st.problems.append(
                 f"the supervisor (pid {raw['supervisor_pid']}) is gone: the cluster was killed"
             )
             st.phase = "dead"
         for name, comp in raw.get("components", {}).items():
             state = comp.get("state", "?")
-            if state == "running" and not _alive(int(comp["pid"])):
+            if state == "running" and not cgroups.alive(int(comp["pid"])):
                 state = "dead"
             st.components[name] = state
             if state != "running":
                 detail = f"{name} is {state}"
                 if "exit_code" in comp:
                     detail += f" (exit code {comp['exit_code']})"
-                tail = _tail(comp.get("log", ""), 10)
+                tail = log_tail(comp.get("log", ""), 10)
                 st.problems.append(detail + (f"; log {comp.get('log')}:\n{tail}" if tail else ""))
         if raw.get("error"):
             st.problems.append(f"{raw['error']['component']}: {raw['error']['reason']}")
@@ -333,7 +318,10 @@ class LocalCluster:
         if failed:
             log = self.state.log("containerd")
             raise ComponentError(
-                "containerd", "could not pull the stand-in images: " + "; ".join(failed), str(log), _tail(log)
+                "containerd",
+                "could not pull the stand-in images: " + "; ".join(failed),
+                str(log),
+                log_tail(log),
             )
 
     def _spawn_supervisor(self, plan: Plan, clock: Stopwatch) -> None:
@@ -372,17 +360,17 @@ class LocalCluster:
                     err = raw["error"]
                     comp = raw["components"].get(err["component"], {})
                     log_path = comp.get("log", str(self.state.log("supervisor")))
-                    raise ComponentError(err["component"], err["reason"], log_path, _tail(log_path))
+                    raise ComponentError(err["component"], err["reason"], log_path, log_tail(log_path))
             code = _exit_code(pid)
             if code is not None and not (raw and raw["phase"] in ("running", "failed")):
                 path = self.state.log("supervisor")
-                raise ComponentError("supervisor", f"exited with code {code}", str(path), _tail(path))
+                raise ComponentError("supervisor", f"exited with code {code}", str(path), log_tail(path))
             time.sleep(0.1)
         raise ComponentError(
             "supervisor",
             "the components did not all start in time",
             str(self.state.log("supervisor")),
-            _tail(self.state.log("supervisor")),
+            log_tail(self.state.log("supervisor")),
         )
 
     def _wait_usable(self, clock: Stopwatch) -> None:
@@ -406,7 +394,7 @@ class LocalCluster:
                         "kubelet" if "node" in what else "kube-controller-manager",
                         f"{what}: not reached after {_READY_TIMEOUT:g}s; " + "; ".join(st.problems),
                         str(self.state.log("kubelet")),
-                        _tail(self.state.log("kubelet")),
+                        log_tail(self.state.log("kubelet")),
                     )
                 time.sleep(0.2)
             clock(f"{what}: ok")
@@ -417,13 +405,13 @@ class LocalCluster:
         if not raw:
             return
         pid = int(raw["supervisor_pid"])
-        if _alive(pid):
+        if cgroups.alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + _STOP_TIMEOUT
-            while _alive(pid) and time.monotonic() < deadline:
+            while cgroups.alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _alive(pid):
+            if cgroups.alive(pid):
                 os.kill(pid, signal.SIGKILL)
         if pid in _SPAWNED:  # our own child: reap it (dead or just stopped)
             _SPAWNED.discard(pid)

@@ -11,6 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def log_tail(path: str | Path, lines: int = 25) -> str:
+    """The last ``lines`` lines of a log file, or "" when it cannot be read."""
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def cache_root() -> Path:
     """``$PYTEST_PODS_CACHE``, else ``$XDG_CACHE_HOME/pytest-pods``, else ``~/.cache/pytest-pods``."""
     if env := os.environ.get("PYTEST_PODS_CACHE"):

@@ -33,6 +33,7 @@ from pathlib import Path
 import yaml
 
 from pytest_pods.errors import ComponentError
+from pytest_pods.localcluster.paths import log_tail
 
 DOCKER_HUB = "docker.io"
 #: Registries that get their own ``hosts.toml``; any other goes to ``_default``.
@@ -260,7 +261,7 @@ def running(registry: Registry, log: Path, timeout: float = 15.0) -> Iterator[Re
         deadline = time.monotonic() + timeout
         while not registry.is_healthy(timeout=0.5):
             if proc.poll() is not None or time.monotonic() > deadline:
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+                tail = log_tail(log, 20)
                 state = (
                     f"exited {proc.returncode}"
                     if proc.poll() is not None
