@@ -347,19 +347,31 @@ class Pod:
             except ApiException as exc:  # 400 while the container waits to start
                 if exc.status != 400 or remaining <= 0:
                     raise
-                self.wait_running(timeout=remaining)
+                self._await_start(name, remaining)
                 continue
             seen.clear()
             found = self._scan(resp, regex, deadline, seen)
             if found is not None:
                 return found
-            if time.monotonic() >= deadline or not self._running(name):
+            state = self._state(name)
+            if time.monotonic() >= deadline or state == "terminated":  # timed out, or the log is complete
+                waited = min(limit, limit - (deadline - time.monotonic()))
                 raise LogTimeoutError(
-                    self.namespace, self.name, name, regex.pattern, limit, "\n".join(seen[-20:])
+                    self.namespace, self.name, name, regex.pattern, round(waited, 1), "\n".join(seen[-20:])
                 )
+            if state != "running":  # the stream ended before the container started: wait for it
+                self._await_start(name, deadline - time.monotonic())
 
-    def _running(self, container: str) -> bool:
-        return any(c.name == container and c.state == "running" for c in self.container_statuses)
+    def _state(self, container: str) -> str:
+        """running, waiting, terminated, or unknown (no status reported yet)."""
+        return next((c.state for c in self.container_statuses if c.name == container), "unknown")
+
+    def _await_start(self, container: str, timeout: float) -> None:
+        """Wait for the pod to run (failing fast like wait_running); if the container itself has not
+        started yet, pause briefly so that the caller does not spin on the kubelet."""
+        self.wait_running(timeout=max(timeout, 0.1))
+        if self._state(container) not in ("running", "terminated"):
+            time.sleep(0.2)
 
     @staticmethod
     def _scan(resp: Any, regex: re.Pattern[str], deadline: float, seen: list[str]) -> str | None:

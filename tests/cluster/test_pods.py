@@ -223,3 +223,38 @@ def test_delete_waits_until_the_pod_is_gone(pods_namespace: Namespace) -> None:
     pod.delete()  # already gone: nothing to do
     (second,) = pods_namespace.apply(MANIFESTS / "pods03.yaml", wait=True)
     assert second["metadata"]["uid"] != first["metadata"]["uid"]
+
+
+def _pod(name: str, command: str, **spec: object) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "main", "image": "debian", "command": ["sh", "-c", command]}],
+            **spec,
+        },
+    }
+
+
+def test_wait_for_log_waits_for_a_container_that_starts_late(pods_namespace: Namespace) -> None:
+    late = _pod(
+        "late",
+        "echo line-from-main; sleep 600",
+        initContainers=[{"name": "first", "image": "debian", "command": ["sleep", "3"]}],
+    )
+    pods_namespace.apply(late)  # no wait: the log is asked for before the container exists
+    line = pods_namespace.pod("late").wait_for_log("line-from-main", container="main", timeout=90)
+    assert line == "line-from-main"
+
+
+def test_wait_for_log_gives_up_at_once_on_a_finished_container(pods_namespace: Namespace) -> None:
+    pods_namespace.apply(_pod("done", "echo only-this; exit 0", restartPolicy="Never"))
+    pod = pods_namespace.pod("done")
+    pod.wait_for_log("only-this", timeout=60)
+    began = time.monotonic()
+    with pytest.raises(LogTimeoutError) as info:
+        pod.wait_for_log("never-printed", timeout=60)
+    assert time.monotonic() - began < 30
+    assert info.value.timeout < 30 and "only-this" in info.value.tail
