@@ -7,7 +7,9 @@ Everything above this module works on the API's own JSON (camelCase keys), so th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,24 @@ class _Transient(Exception):
     def __init__(self, status: int, raw: bytes) -> None:
         self.status = status
         self.raw = raw
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One step of :meth:`Kube.watch`.
+
+    ``type`` is ``"LISTED"`` for a fresh listing (``object`` is the whole list: ``items`` and
+    ``metadata.resourceVersion``), sent first and again after every re-list; otherwise the watch
+    event's own type (``ADDED``, ``MODIFIED``, ``DELETED``) and the object it carries.
+    """
+
+    type: str
+    object: JSON
+
+    @property
+    def items(self) -> list[JSON]:
+        """A ``LISTED`` event's objects."""
+        return list(self.object.get("items") or [])
 
 
 def _retryable(method: str) -> Any:
@@ -145,6 +165,90 @@ class Kube:
         if not 200 <= status < 300:
             raise ApiError("GET", path, status, _decode(raw))
         return raw.decode(errors="replace")
+
+    def watch(
+        self,
+        path: str,
+        *,
+        query: Mapping[str, str | int | bool] | None = None,
+        timeout: float,
+    ) -> Iterator[WatchEvent]:
+        """List the collection at ``path``, then watch it from that list's resourceVersion, for at
+        most ``timeout`` seconds; the caller stops early by leaving the loop.
+
+        The one list → watch → re-list loop every wait uses: a ``LISTED`` event comes first and
+        again whenever the watch must start over (410 Gone: the resourceVersion is too old; a dropped
+        connection; the server ending the watch), so no change between list and watch is lost.
+        Raises only :class:`ApiError`.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            listing = self.request("GET", path, query=query)
+            yield WatchEvent("LISTED", listing)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            version = str((listing.get("metadata") or {}).get("resourceVersion") or "")
+            yield from self._watch_from(path, query, version, remaining)
+            if time.monotonic() >= deadline:
+                return
+
+    def _watch_from(
+        self,
+        path: str,
+        query: Mapping[str, str | int | bool] | None,
+        resource_version: str,
+        remaining: float,
+    ) -> Iterator[WatchEvent]:
+        """The events after ``resource_version``; ends quietly when the watch must start over."""
+        params = dict(query or {})
+        params.update(
+            watch=True,
+            resourceVersion=resource_version,
+            timeoutSeconds=max(1, math.ceil(remaining)),
+            allowWatchBookmarks=True,
+        )
+        pairs = [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in params.items()]
+        m, url, hdrs, _, _ = self.api_client.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=pairs,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        try:
+            # the RESTResponse wraps an urllib3 response whose body is not read yet: stream it
+            resp = self.api_client.call_api(
+                m, url, header_params=hdrs, _request_timeout=remaining + 10
+            ).response
+        except (OSError, urllib3.exceptions.HTTPError):
+            return  # cannot connect right now: the caller lists again (with retries) and resumes
+        try:
+            status = int(resp.status)
+            if status == 410:
+                return
+            if not 200 <= status < 300:
+                raise ApiError("GET", path, status, _decode(resp.read()))
+            pending = b""
+            for chunk in resp.stream(64 * 1024, decode_content=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    kind, obj = str(event.get("type", "")), event.get("object") or {}
+                    if kind == "ERROR":  # 410 Gone arrives as an ERROR event carrying a Status
+                        if obj.get("code") == 410:
+                            return
+                        raise ApiError("GET", path, int(obj.get("code") or 500), obj)
+                    if kind != "BOOKMARK":
+                        yield WatchEvent(kind, obj)
+        except (OSError, urllib3.exceptions.HTTPError, ValueError):
+            return  # the connection dropped or timed out on our side: list again
+        finally:
+            resp.release_conn()
+            resp.close()
 
     def server_version(self, timeout: float = 10) -> str:
         """The API server's ``gitVersion``, e.g. ``v1.34.4``."""

@@ -3,12 +3,9 @@ deletion that does not block, and a bounded wait for the deletions at the end of
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
-import time
 from collections.abc import Mapping
-from typing import Any
 
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import JSON, Kube
@@ -84,35 +81,12 @@ def delete(kube: Kube, name: str) -> None:
 def wait_gone(kube: Kube, label_selector: str, timeout: float) -> list[str]:
     """Wait (watching, bounded) until no namespace matches ``label_selector``; return the names of
     those still there when the time is up."""
-    import urllib3
-    from kubernetes import watch
-    from kubernetes.client.exceptions import ApiException
-
-    deadline = time.monotonic() + timeout
-    while True:
-        listing = kube.request("GET", "/api/v1/namespaces", query={"labelSelector": label_selector})
-        left = {item["metadata"]["name"] for item in listing.get("items") or []}
-        remaining = deadline - time.monotonic()
-        if not left or remaining <= 0:
-            return sorted(left)
-        w = watch.Watch()
-        stream: Any = w.stream(
-            kube.core.list_namespace,
-            label_selector=label_selector,
-            resource_version=listing["metadata"]["resourceVersion"],
-            timeout_seconds=max(1, math.ceil(remaining)),
-            _request_timeout=remaining + 10,
-        )
-        try:
-            for event in stream:
-                if event.get("type") == "DELETED":
-                    left.discard(event["raw_object"]["metadata"]["name"])
-                    if not left:
-                        return []
-        except (OSError, urllib3.exceptions.HTTPError):
-            pass
-        except ApiException as exc:
-            if exc.status != 410:  # 410 Gone: our resourceVersion is too old; list again
-                raise
-        finally:
-            stream.close()
+    left: set[str] = set()
+    for event in kube.watch("/api/v1/namespaces", query={"labelSelector": label_selector}, timeout=timeout):
+        if event.type == "LISTED":
+            left = {item["metadata"]["name"] for item in event.items}
+        elif event.type == "DELETED":
+            left.discard(event.object["metadata"]["name"])
+        if not left:
+            return []
+    return sorted(left)

@@ -6,11 +6,9 @@ starts from a fresh list (its resourceVersion), so no event between the GET and 
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from pytest_pods import podstate
 from pytest_pods.errors import ApiError, PodNotReadyError
@@ -123,35 +121,6 @@ def failure_report(pod: JSON | None, events: list[JSON], hint: str = "") -> str:
     return "\n".join(lines)
 
 
-def _pod_events_since(
-    kube: Kube, namespace: str, selector: str, resource_version: str, remaining: float
-) -> Iterator[JSON]:
-    """Watch events (``{"type", "raw_object"}``) for the pods matching ``selector`` after
-    ``resource_version``, for at most ``remaining`` seconds. Ends quietly when the watch expires
-    (410 Gone) or its connection drops: the caller lists again and resumes from there."""
-    import urllib3
-    from kubernetes import watch
-    from kubernetes.client.exceptions import ApiException
-
-    stream: Any = watch.Watch().stream(
-        kube.core.list_namespaced_pod,
-        namespace,
-        field_selector=selector,
-        resource_version=resource_version,
-        timeout_seconds=max(1, math.ceil(remaining)),
-        _request_timeout=remaining + 10,
-    )
-    try:
-        yield from stream
-    except ApiException as exc:
-        if exc.status != 410:  # 410 Gone: our resourceVersion is too old; list again
-            raise
-    except (OSError, urllib3.exceptions.HTTPError):
-        pass  # the watch connection dropped or timed out on our side: list again
-    finally:
-        stream.close()  # closes the watch's connection now, not when the traceback is freed
-
-
 def wait_for_pod(
     kube: Kube,
     namespace: str,
@@ -169,63 +138,58 @@ def wait_for_pod(
     starting can look Ready for an instant, and its crash (or back-off) is then caught as a failure.
     """
 
-    deadline = time.monotonic() + timeout
     path = f"/api/v1/namespaces/{namespace}/pods"
-    selector = f"metadata.name={name}"
+    started = time.monotonic()
     last: JSON | None = None
     ok_since: float | None = None
 
-    def finish(pod: JSON, verdict: Verdict) -> JSON:
-        if verdict.ok:
-            return pod
-        report = failure_report(pod, pod_events(kube, namespace, name), HINTS.get(verdict.reason, ""))
-        raise PodNotReadyError(namespace, name, verdict.reason, verdict.detail, report)
+    def finish(pod: JSON, verdict: Verdict) -> None:
+        if not verdict.ok:
+            report = failure_report(pod, pod_events(kube, namespace, name), HINTS.get(verdict.reason, ""))
+            raise PodNotReadyError(namespace, name, verdict.reason, verdict.detail, report)
 
-    def consider(pod: JSON) -> bool:
-        """Record ``pod``; True once it has been done (and ok) for ``stable`` seconds."""
+    def settled() -> bool:
+        return ok_since is not None and time.monotonic() - ok_since >= stable
+
+    def consider(pod: JSON) -> None:
+        """Record ``pod`` and its verdict; raises on a failure verdict."""
         nonlocal last, ok_since
         last = pod
         verdict = classify(pod)
         if not verdict.done:
             ok_since = None
-            return False
-        finish(pod, verdict)  # raises on a failure verdict
+            return
+        finish(pod, verdict)
         if ok_since is None:
             ok_since = time.monotonic()
-        return time.monotonic() - ok_since >= stable
 
-    def settled() -> bool:
-        return ok_since is not None and time.monotonic() - ok_since >= stable
-
-    while True:
-        listing = kube.request("GET", path, query={"fieldSelector": selector})
-        items: list[JSON] = listing.get("items") or []
-        if items and consider(items[0]):
-            return items[0]
-        remaining = deadline - time.monotonic()
+    # Watch until the verdict is done and has held for ``stable`` seconds. The watch's own timeout
+    # bounds the loop; while a stability window is open, each event re-checks whether it closed, and
+    # a window that closes with no event ends the watch at its deadline below.
+    while not settled():
+        remaining = timeout - (time.monotonic() - started)
+        if ok_since is not None:
+            remaining = min(remaining, ok_since + stable - time.monotonic())
         if remaining <= 0:
             break
-        if ok_since is not None:  # watch only until the stability window closes
-            remaining = min(remaining, ok_since + stable - time.monotonic())
-        rv = listing["metadata"]["resourceVersion"]
-        for event in _pod_events_since(kube, namespace, selector, rv, max(remaining, 0.1)):
-            pod = event.get("raw_object") or {}
-            if event.get("type") == "DELETED":
+        for event in kube.watch(path, query={"fieldSelector": f"metadata.name={name}"}, timeout=remaining):
+            if event.type == "LISTED":
+                if event.items:
+                    consider(event.items[0])
+            elif event.type == "DELETED":
                 raise PodNotReadyError(
                     namespace,
                     name,
                     "Deleted",
                     f"the pod was deleted while waiting for {what}",
-                    failure_report(pod, pod_events(kube, namespace, name)),
+                    failure_report(event.object, pod_events(kube, namespace, name)),
                 )
-            if event.get("type") in ("ADDED", "MODIFIED") and consider(pod):
-                return pod
+            else:
+                consider(event.object)
             if settled():
                 break
-        if settled() and last is not None:
-            return last
-        if time.monotonic() >= deadline:
-            break
+    if settled() and last is not None:
+        return last
 
     phase = ((last or {}).get("status") or {}).get("phase", "unknown") if last else "no such pod"
     report = failure_report(last, pod_events(kube, namespace, name))
@@ -238,30 +202,18 @@ def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: fl
     """Watch until the pod with this ``uid`` is gone (a new pod of the same name does not count);
     :class:`PodNotReadyError` with reason ``DeleteTimeout`` if it is still there after ``timeout``."""
 
-    deadline = time.monotonic() + timeout
-    selector = f"metadata.name={name}"
     last: JSON | None = None
-    while True:
-        listing = kube.request(
-            "GET", f"/api/v1/namespaces/{namespace}/pods", query={"fieldSelector": selector}
-        )
-        mine = [p for p in listing.get("items") or [] if p["metadata"].get("uid") == uid]
-        if not mine:
-            return
-        last = mine[0]
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        rv = listing["metadata"]["resourceVersion"]
-        for event in _pod_events_since(kube, namespace, selector, rv, remaining):
-            obj = event.get("raw_object") or {}
-            if (obj.get("metadata") or {}).get("uid") != uid:
-                continue
-            if event.get("type") == "DELETED":
+    path = f"/api/v1/namespaces/{namespace}/pods"
+    for event in kube.watch(path, query={"fieldSelector": f"metadata.name={name}"}, timeout=timeout):
+        if event.type == "LISTED":
+            mine = [p for p in event.items if (p.get("metadata") or {}).get("uid") == uid]
+            if not mine:
                 return
-            last = obj
-        if time.monotonic() >= deadline:
-            break
+            last = mine[0]
+        elif (event.object.get("metadata") or {}).get("uid") == uid:
+            if event.type == "DELETED":
+                return
+            last = event.object
     raise PodNotReadyError(
         namespace,
         name,
