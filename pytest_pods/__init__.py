@@ -9,6 +9,7 @@ from pytest_pods.etchosts import HostsEntry  # noqa: E402
 from pytest_pods.fixtures import Cluster, Namespace, validate_pods_manifest  # noqa: E402
 from pytest_pods.pods import ExecResult, Pod  # noqa: E402
 from pytest_pods.settings import Settings  # noqa: E402
+from pytest_pods.workloads import Workload  # noqa: E402
 
 __all__ = [
     "Cluster",
@@ -17,6 +18,7 @@ __all__ = [
     "Namespace",
     "Pod",
     "Settings",
+    "Workload",
     "assert_file_contains",
     "assert_hosts_entry",
     "assert_log_contains",

@@ -12,6 +12,7 @@
     │   ├── ExecError                  a command in a container exited non-zero
     │   │   └── CommandNotFoundError   the command does not exist in the container
     │   └── LogTimeoutError            a log line never appeared
+    ├── WorkloadNotReadyError          a workload (Deployment, Job, PVC, ...) or a wait_for gave up
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
     └── ProviderError                  a provider cannot work here (e.g. kind without Docker)
 
@@ -186,6 +187,40 @@ class LogTimeoutError(PodError):
             f"no line matching {pattern!r} in container {container!r}'s log after {timeout:g}s"
             + (f"\n--- last log lines ---\n{tail}" if tail else "\n  (the log is empty)"),
         )
+
+
+class WorkloadNotReadyError(PodsError):
+    """A wait for an object other than a bare pod gave up: on a reason that will not heal (its own,
+    like ProgressDeadlineExceeded, or one of its pods'), or on timeout (reason ``"Timeout"``).
+
+    ``kind``/``name`` name the object; ``pod`` and ``pod_reason`` the pod that failed it, if one
+    did; ``report`` is the rendered state (the object's status, the pod's state, events, logs).
+    """
+
+    def __init__(
+        self,
+        namespace: str,
+        kind: str,
+        name: str,
+        reason: str,
+        detail: str,
+        *,
+        pod: str = "",
+        pod_reason: str = "",
+        report: str = "",
+    ) -> None:
+        self.namespace = namespace
+        self.kind = kind
+        self.name = name
+        self.reason = reason
+        self.detail = detail
+        self.pod = pod
+        self.pod_reason = pod_reason
+        self.report = report
+        text = f"{kind} {namespace}/{name}: {reason}: {detail}"
+        if report:
+            text += "\n" + report
+        super().__init__(text)
 
 
 class ApiError(PodsError):

@@ -401,8 +401,8 @@ def wait_for_pod(
     def settled() -> bool:
         return ok_since is not None and time.monotonic() - ok_since >= stable
 
-    def consider(pod: JSON) -> None:
-        """Record ``pod`` and its verdict; raises on a failure verdict."""
+    def consider(pod: JSON) -> bool:
+        """Record ``pod`` and its verdict; True when a hold window opened. Raises on a failure."""
         nonlocal last, ok_since, baseline
         last = pod
         verdict = classify(pod)
@@ -416,10 +416,12 @@ def wait_for_pod(
             ok_since = None  # e.g. a readiness probe that failed again: wait for Ready anew
         elif ok_since is None:
             ok_since, baseline = time.monotonic(), restart_counts(pod)
+            return stable > 0
+        return False
 
     # Watch until the verdict is done and has held for ``stable`` seconds. The watch's own timeout
-    # bounds the loop; while a stability window is open, each event re-checks whether it closed, and
-    # a window that closes with no event ends the watch at its deadline below.
+    # bounds the loop; a window that opens starts a new watch bounded by the window, so that a
+    # window that closes with no event ends that watch.
     while not settled():
         remaining = timeout - (time.monotonic() - started)
         if ok_since is not None:
@@ -427,9 +429,10 @@ def wait_for_pod(
         if remaining <= 0:
             break
         for event in kube.watch(path, query={"fieldSelector": f"metadata.name={name}"}, timeout=remaining):
+            opened = False
             if event.type == "LISTED":
                 if event.items:
-                    consider(event.items[0])
+                    opened = consider(event.items[0])
             elif event.type == "DELETED":
                 raise PodNotReadyError(
                     namespace,
@@ -439,8 +442,8 @@ def wait_for_pod(
                     failure_report(event.object, pod_events(kube, namespace, name)),
                 )
             else:
-                consider(event.object)
-            if settled():
+                opened = consider(event.object)
+            if settled() or opened:
                 break
     if settled() and last is not None:
         return last
