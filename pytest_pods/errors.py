@@ -88,6 +88,7 @@ class ManifestError(PodsError):
         self.line = line
         self.obj = obj
         self.field = field
+        self.problems: list[ManifestError] = [self]
         where = source if line is None else f"{source}:{line}"
         parts = [where]
         if obj:
@@ -95,6 +96,18 @@ class ManifestError(PodsError):
         if field:
             parts.append(f"field {field}")
         super().__init__(f"{': '.join(parts)}: {detail}")
+
+    @classmethod
+    def all_of(cls, problems: Sequence[ManifestError]) -> ManifestError:
+        """One error naming every problem (its fields are the first problem's); ``problems`` keeps
+        them all. A single problem is returned as it is."""
+        if len(problems) == 1:
+            return problems[0]
+        first = problems[0]
+        err = cls(first.source, first.detail, line=first.line, obj=first.obj, field=first.field)
+        err.problems = list(problems)
+        err.args = (f"{len(problems)} problems in the manifest:\n" + "\n".join(f"  {p}" for p in problems),)
+        return err
 
 
 class PodError(PodsError):
