@@ -201,6 +201,7 @@ FAIL_CASES: dict[str, tuple[dict[str, Any], set[str], list[str], float]] = {
             "evicted",
             sh(
                 "dd if=/dev/zero of=/scratch/fill bs=1M count=8; sleep 600",
+                **NEVER_READY,
                 volumeMounts=[{"name": "scratch", "mountPath": "/scratch"}],
             ),
             volumes=[{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}],
