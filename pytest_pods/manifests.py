@@ -384,7 +384,9 @@ def apply(
                 )
             )
         except ApiError as exc:
-            if exc.status in (400, 409, 422) or (exc.status == 404 and "namespaces" not in exc.message):
+            refused = exc.status in (400, 409, 422) or (exc.status == 404 and "namespaces" not in exc.message)
+            # a custom resource's unknown field comes back as a 500 from the typed patch
+            if refused or "field not declared in schema" in exc.message:
                 if not dry_run:
                     raise server_error(doc, exc) from None
                 problems += server_error(doc, exc).problems  # a dry run names every object's problems

@@ -196,6 +196,20 @@ FAIL_CASES: dict[str, tuple[dict[str, Any], set[str], list[str], float]] = {
         ["/no/such/binary"],
         15,
     ),
+    "CreateContainerError": (
+        pod(
+            "seccomp",
+            sh(
+                "sleep 600",
+                securityContext={
+                    "seccompProfile": {"type": "Localhost", "localhostProfile": "pytest-pods/none.json"}
+                },
+            ),
+        ),
+        {"CreateContainerError"},
+        ["CreateContainerError", "seccomp"],
+        15,
+    ),
     "Evicted": (
         pod(
             "evicted",
