@@ -398,13 +398,16 @@ def wait_for_pod(
     ok_since: float | None = None
     baseline: dict[str, int] = {}
 
+    seen_at = 0.0  # when ``last`` was read
+
     def settled() -> bool:
-        return ok_since is not None and time.monotonic() - ok_since >= stable
+        """Ready, and it held until a state read after the window closed."""
+        return ok_since is not None and seen_at - ok_since >= stable
 
     def consider(pod: JSON) -> bool:
         """Record ``pod`` and its verdict; True when a hold window opened. Raises on a failure."""
-        nonlocal last, ok_since, baseline
-        last = pod
+        nonlocal last, ok_since, baseline, seen_at
+        last, seen_at = pod, time.monotonic()
         verdict = classify(pod)
         if verdict.done and not verdict.ok:
             raise pod_error(kube, namespace, name, pod, verdict)
@@ -421,13 +424,13 @@ def wait_for_pod(
 
     # Watch until the verdict is done and has held for ``stable`` seconds. The watch's own timeout
     # bounds the loop; a window that opens starts a new watch bounded by the window, so that a
-    # window that closes with no event ends that watch.
+    # window that closes with no event ends that watch, and the next watch's listing settles it.
     while not settled():
         remaining = timeout - (time.monotonic() - started)
-        if ok_since is not None:
-            remaining = min(remaining, ok_since + stable - time.monotonic())
         if remaining <= 0:
             break
+        if ok_since is not None:  # the window's rest; once it has passed, one fresh listing
+            remaining = min(remaining, max(ok_since + stable - time.monotonic(), 0.05))
         for event in kube.watch(path, query={"fieldSelector": f"metadata.name={name}"}, timeout=remaining):
             opened = False
             if event.type == "LISTED":
