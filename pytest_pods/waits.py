@@ -418,7 +418,7 @@ def wait_for_pod(
         if not verdict.done:
             ok_since = None  # e.g. a readiness probe that failed again: wait for Ready anew
         elif ok_since is None:
-            ok_since, baseline = time.monotonic(), restart_counts(pod)
+            ok_since, baseline = seen_at, restart_counts(pod)
             return stable > 0
         return False
 
