@@ -3,7 +3,7 @@
     python benchmarks/ready_hold.py [--runs 5] [--kubeconfig PATH]
 
 (1) Healthy-pod overhead: in a fresh namespace each, apply a pod (examples/pods01.yaml: nginx) and wait
-    with ``wait_ready(stable=1)`` (the default) or ``wait_ready(stable=0)`` (the check off), timed from
+    with ``wait_ready(stable=1.2)`` (the default) or ``wait_ready(stable=0)`` (the check off), timed from
     just before the apply to the wait's return. The two alternate (1, 0, 1, 0, ...) in the same run;
     prints both medians and their difference.
 (2) Time to fail: for each reason, ``apply(manifest, wait=True)`` with the default settings, timed from
@@ -28,6 +28,7 @@ from pytest_pods.providers.existing import ExistingProvider
 from pytest_pods.settings import Settings
 
 POD = Path(__file__).resolve().parents[1] / "examples" / "pods01.yaml"
+DEFAULT = Settings().ready_stable
 NEVER_READY = {"readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1}}
 
 
@@ -102,12 +103,12 @@ def main() -> int:
     args = ap.parse_args()
     kubeconfig = args.kubeconfig or LocalCluster().up().kubeconfig
     settings = Settings(provider="existing", kubeconfig=kubeconfig)
-    times: dict[float, list[float]] = {1.0: [], 0.0: []}
+    times: dict[float, list[float]] = {DEFAULT: [], 0.0: []}
     with cluster_session(settings, ExistingProvider(settings), run_id=uuid.uuid4().hex[:8]) as cluster:
         with cluster.namespace("benchmarks/ready_hold.py::warmup") as ns:
             ns.apply(POD, wait=True)  # the first pull of the image, not counted
         for i in range(args.runs):
-            for stable in (1.0, 0.0):
+            for stable in (DEFAULT, 0.0):
                 with cluster.namespace(f"benchmarks/ready_hold.py::healthy{i}") as ns:
                     began = time.perf_counter()
                     ns.apply(POD)
@@ -115,10 +116,10 @@ def main() -> int:
                     times[stable].append(time.perf_counter() - began)
         print(f"(1) healthy pod, apply -> wait_ready, {args.runs} runs each, alternating, on {kubeconfig}")
         for stable, runs in times.items():
-            label = "stable=1 (default)" if stable else "stable=0 (off)    "
+            label = f"stable={stable:g} (default)" if stable else "stable=0 (off)      "
             each = ", ".join(f"{x:.2f}" for x in runs)
             print(f"    {label} median {statistics.median(runs):.3f} s   runs: {each}")
-        overhead = statistics.median(times[1.0]) - statistics.median(times[0.0])
+        overhead = statistics.median(times[DEFAULT]) - statistics.median(times[0.0])
         print(f"    overhead of the default: {overhead:+.3f} s (target: about 1 s at most)")
         print("(2) time from apply to the failed wait, default settings")
         for label, manifest in CASES.items():

@@ -101,7 +101,7 @@ class Pod:
         name: str,
         *,
         timeout: float = 120.0,
-        ready_stable: float = 0.0,
+        ready_stable: float = waits.READY_STABLE,
         on_timing: Timing | None = None,
     ) -> None:
         self.kube = kube
@@ -198,7 +198,7 @@ class Pod:
         container's last log lines; on timeout it names the phase and each container's state.
 
         Ready holds when no container (regular or native sidecar) terminates or restarts during
-        ``stable`` seconds after Ready (default: ``--pods-ready-stable``, 1): a container that exits
+        ``stable`` seconds after Ready (default: ``--pods-ready-stable``, 1.2): a container that exits
         just after starting is Ready for an instant, and fails the wait with its exit code,
         ``OOMKilled`` or ``Completed``. ``stable=0`` turns the check off."""
         began = time.monotonic()

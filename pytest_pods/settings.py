@@ -31,7 +31,7 @@ class Settings:
     keep_cluster: bool = True
     keep_namespace: str = "never"
     timeout: float = 120.0
-    ready_stable: float = 1.0
+    ready_stable: float = 1.2
     preload_images: tuple[Path, ...] = ()
     kind_binary: Path | None = None
 
@@ -113,7 +113,7 @@ OPTIONS = (
         "--pods-ready-stable",
         "pods_ready_stable",
         "seconds Ready must hold before a wait succeeds: a container that terminates or restarts "
-        "in that window fails the wait with its reason; 0 turns it off [1]",
+        "in that window fails the wait with its reason; 0 turns it off [1.2]",
         "SECONDS",
     ),
     Option(

@@ -319,6 +319,10 @@ def pod_events(kube: Kube, namespace: str, name: str) -> list[JSON]:
 
 LOG_LINES = 20
 
+#: The default hold window of Ready (seconds): a container that dies at once is reported 0.6-1.1s
+#: after its brief Ready (the kubelet relists containers every second). ``Settings.ready_stable``.
+READY_STABLE = 1.2
+
 
 def container_logs(kube: Kube, namespace: str, pod: JSON, container: str) -> dict[tuple[str, bool], str]:
     """The last lines of a container's log, and of its previous run if it restarted (best effort:

@@ -634,7 +634,7 @@ class Workload:
         name: str,
         *,
         timeout: float = 120.0,
-        stable: float = 0.0,
+        stable: float = waits.READY_STABLE,
         pod: Callable[[str], Pod] | None = None,
     ) -> None:
         self.kube = kube

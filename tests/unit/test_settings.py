@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from pytest_pods.settings import BUILTIN_PROVIDERS, Settings, describe, resolve
+from pytest_pods.waits import READY_STABLE
 
 
 def _resolve(
@@ -94,8 +95,8 @@ def test_describe_lists_non_defaults() -> None:
     assert describe(Settings(timeout=5.0, keep_cluster=False)) == ["keep_cluster=no", "timeout=5.0"]
 
 
-def test_ready_stable_defaults_to_one_second_and_takes_seconds(pytester: pytest.Pytester) -> None:
-    assert Settings().ready_stable == 1.0
+def test_ready_stable_defaults_to_1_2_seconds_and_takes_seconds(pytester: pytest.Pytester) -> None:
+    assert Settings().ready_stable == 1.2 == READY_STABLE
     pytester.makepyfile(
         """
         def test_it(pods_settings):
