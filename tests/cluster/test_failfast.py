@@ -12,7 +12,7 @@ from pytest_pods.errors import PodNotReadyError
 
 pytestmark = pytest.mark.cluster
 
-TIMEOUT = 180.0  # the waits below must end long before this
+TIMEOUT = 240.0  # the waits below must end long before this
 
 
 def pod(name: str, container: dict[str, Any], **spec: Any) -> dict[str, Any]:
@@ -222,7 +222,8 @@ FAIL_CASES: dict[str, tuple[dict[str, Any], set[str], list[str], float]] = {
         ),
         {"Evicted"},
         ["Evicted", "emptyDir"],
-        60,  # the kubelet's eviction manager looks every 10s
+        150,  # the kubelet notices: its eviction manager looks every 10s, on disk usage measured
+        # in the background (27-65s measured here); the wait fails on the first status saying so
     ),
 }
 
