@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-BUILTIN_PROVIDERS = ("auto", "existing", "kind", "local")
 KEEP_NAMESPACE = ("always", "never", "on-failure")
 YES_NO = ("no", "yes")
 CURRENT_CONTEXT = "current"
@@ -215,7 +214,7 @@ def resolve(
     *,
     cli_base: Path,
     ini_base: Path,
-    providers: Sequence[str] = BUILTIN_PROVIDERS,
+    providers: Sequence[str],
 ) -> Settings:
     """Merge the layers (command line > ini > ``defaults`` > built-in) and validate each value."""
     defaults = dict(defaults or {})
@@ -242,8 +241,8 @@ def resolve(
 
 def from_config(
     config: pytest.Config,
-    defaults: Mapping[str, Any] | None = None,
-    providers: Sequence[str] = BUILTIN_PROVIDERS,
+    defaults: Mapping[str, Any] | None,
+    providers: Sequence[str],
 ) -> Settings:
     """The settings of a pytest run: its options, its ini file, and ``defaults`` (the fixture layer)."""
     cli = {o.field: config.getoption(o.dest) for o in OPTIONS}

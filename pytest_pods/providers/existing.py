@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-import urllib3
 import yaml
 
 from pytest_pods.errors import ApiError, ClusterError, ProviderError
 from pytest_pods.kube import Kube
-from pytest_pods.providers.base import ClusterInfo, ProgressFn
+from pytest_pods.localcluster.progress import Progress
+from pytest_pods.providers.base import ClusterInfo
 from pytest_pods.settings import CURRENT_CONTEXT, Settings
 
 
@@ -87,26 +87,23 @@ class ExistingProvider:
         kubeconfig = self.settings.kubeconfig
         context = choose_context(kubeconfig, self.settings.context)
         kube = Kube.from_kubeconfig(kubeconfig, context)
-        where = f"kubeconfig {kubeconfig}, context {context} at {kube.api_client.configuration.host}"
         try:
-            return f"{where}, Kubernetes {kube.server_version(timeout=3)}"
-        except (ApiError, OSError, urllib3.exceptions.HTTPError) as exc:
-            return f"{where}, unreachable: {type(exc).__name__}"
+            return f"kubeconfig {kubeconfig}, context {context} at {kube.server}"
         finally:
             kube.close()
 
-    def start(self, progress: ProgressFn) -> ClusterInfo:
+    def start(self, progress: Progress) -> ClusterInfo:
         problem = self.unavailable()
         if problem or self.settings.kubeconfig is None:
             raise pytest.UsageError(f"pytest-pods: {problem}")
         kubeconfig = self.settings.kubeconfig
         context = choose_context(kubeconfig, self.settings.context)
         kube = Kube.from_kubeconfig(kubeconfig, context)
-        server = str(kube.api_client.configuration.host)
+        server = kube.server
         progress(f"connecting to {server} (context {context})")
         try:
             version = kube.server_version()
-        except (ApiError, OSError, urllib3.exceptions.HTTPError) as exc:
+        except ApiError as exc:
             raise ClusterError(f"cannot reach the cluster of context {context!r} at {server}: {exc}") from exc
         finally:
             kube.close()
@@ -114,10 +111,10 @@ class ExistingProvider:
             self.name, kubeconfig, context, version, f"context {context!r} at {server}", reused=True
         )
 
-    def stop(self, progress: ProgressFn) -> None:
+    def stop(self, progress: Progress) -> None:
         """Nothing: the cluster is not ours."""
 
-    def load_images(self, archives: Sequence[Path], progress: ProgressFn) -> None:
+    def load_images(self, archives: Sequence[Path], progress: Progress) -> None:
         if archives:
             raise ProviderError(
                 "the existing provider cannot load image archives: push the images to a registry the "

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.settings import BUILTIN_PROVIDERS, Settings, describe, resolve
+from pytest_pods.providers import builtin_registry
+from pytest_pods.settings import Settings, describe, resolve
+
+PROVIDERS = builtin_registry().names()
 
 
 def _resolve(
@@ -13,7 +16,7 @@ def _resolve(
     defaults: dict[str, object] | None = None,
     base: Path = Path("/"),
 ) -> Settings:
-    return resolve(cli or {}, ini or {}, defaults, cli_base=base, ini_base=base)
+    return resolve(cli or {}, ini or {}, defaults, cli_base=base, ini_base=base, providers=PROVIDERS)
 
 
 def test_builtin_defaults() -> None:
@@ -61,7 +64,7 @@ def test_bad_fixture_key() -> None:
 
 def test_extra_providers_from_plugins_are_valid() -> None:
     s = resolve(
-        {"provider": "k3d"}, {}, cli_base=Path("/"), ini_base=Path("/"), providers=(*BUILTIN_PROVIDERS, "k3d")
+        {"provider": "k3d"}, {}, cli_base=Path("/"), ini_base=Path("/"), providers=(*PROVIDERS, "k3d")
     )
     assert s.provider == "k3d"
 
@@ -71,7 +74,11 @@ def test_paths_relative_to_their_layer(tmp_path: Path) -> None:
     (tmp_path / "cfg" / "kubeconfig").write_text("{}")
     (tmp_path / "a.tar").write_text("")
     s = resolve(
-        {"preload_images": ["a.tar"]}, {"kubeconfig": "cfg/kubeconfig"}, cli_base=tmp_path, ini_base=tmp_path
+        {"preload_images": ["a.tar"]},
+        {"kubeconfig": "cfg/kubeconfig"},
+        cli_base=tmp_path,
+        ini_base=tmp_path,
+        providers=PROVIDERS,
     )
     assert s.kubeconfig == tmp_path / "cfg" / "kubeconfig"
     assert s.preload_images == (tmp_path / "a.tar",)
