@@ -433,7 +433,8 @@ def pytest_unconfigure(config):
     [
         (
             (),
-            "pods: provider auto (the first of kind, local that can work here, decided at the first pods fixture)",
+            "pods: provider auto (the first of kind, local that can work here, decided at the first pods "
+            "fixture)",
         ),
         (("--pods-provider=kind",), "pods: provider kind; cluster: kind cluster 'pytest-pods' *"),
         (("--pods-provider=local",), "pods: provider local; cluster: local Docker-free cluster *"),
@@ -478,7 +479,8 @@ def test_auto_is_decided_once_per_run_under_xdist(pytester: pytest.Pytester, sta
             return None
 
         def start(self, progress):
-            return ClusterInfo("kind", Path({str(kubeconfig)!r}), None, "v1.99.0", "patched kind", reused=True)
+            kubeconfig = Path({str(kubeconfig)!r})
+            return ClusterInfo("kind", kubeconfig, None, "v1.99.0", "patched kind", reused=True)
 
         KindProvider.unavailable = unavailable
         KindProvider.start = start
