@@ -13,9 +13,11 @@
     │   │   └── CommandNotFoundError   the command does not exist in the container
     │   └── LogTimeoutError            a log line never appeared
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
-    └── ProviderError                  a provider cannot work here (e.g. kind without Docker)
+    ├── ProviderError                  a provider cannot work here (e.g. kind without Docker)
+    └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
 
-Configuration mistakes are not in this tree: they are ``pytest.UsageError``.
+Under pytest, a configuration mistake (``ConfigError``, or a provider that cannot work) is reported
+as one ``pytest.UsageError``; the layers below the plugin do not import pytest.
 Each exception keeps its structured fields and builds its message from them.
 """
 
@@ -203,3 +205,8 @@ class ApiError(PodsError):
 
 class ProviderError(PodsError):
     """A provider cannot work on this machine or with these settings."""
+
+
+class ConfigError(PodsError):
+    """A setting is wrong: its message names where it came from and the valid values. The plugin
+    reports it as ``pytest.UsageError``."""

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.errors import PodsError
+from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.kube import JSON
 from pytest_pods.localcluster.progress import Progress, Stopwatch
-from pytest_pods.manifests import ManifestSource
+from pytest_pods.markers import validate_pods_manifest
 from pytest_pods.providers import Registry
 from pytest_pods.session import Cluster, Namespace, Run, choose_provider, cluster_session
 from pytest_pods.settings import Settings, from_config
@@ -77,7 +77,10 @@ def pods_defaults() -> dict[str, object]:
 def pods_settings(request: pytest.FixtureRequest, pods_defaults: dict[str, object]) -> Settings:
     """Scope: session. Type: :class:`~pytest_pods.settings.Settings`. Default: built from the
     ``--pods-...`` options, then the ini keys, then ``pods_defaults``."""
-    return from_config(request.config, pods_defaults, request.config.stash[STATE_KEY].registry.names())
+    try:
+        return from_config(request.config, pods_defaults, request.config.stash[STATE_KEY].registry.names())
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture(scope="session")
@@ -144,22 +147,6 @@ def pods_apply(pods_namespace: Namespace) -> Callable[..., list[JSON]]:
     """Scope: function. Type: ``Callable[[manifest, *, wait=False, timeout=None], list[dict]]``.
     Default: :meth:`Namespace.apply` of ``pods_namespace``."""
     return pods_namespace.apply
-
-
-def validate_pods_manifest(
-    *manifests: ManifestSource, wait: bool = True, timeout: float | None = None
-) -> tuple[tuple[ManifestSource, ...], bool, float | None]:
-    """The signature of ``@pytest.mark.pods_manifest(*manifests, wait=True, timeout=None)``: called
-    with the marker's arguments, so Python itself reports a wrong one."""
-    if not manifests:
-        raise TypeError("pods_manifest() needs at least one manifest: a path, YAML text or a dict")
-    if not isinstance(wait, bool):
-        raise TypeError(f"pods_manifest(wait=...) must be True or False, not {wait!r}")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-    ):
-        raise TypeError(f"pods_manifest(timeout=...) must be a number of seconds > 0, not {timeout!r}")
-    return manifests, wait, timeout
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_pods import diagnostics, hookspecs, settings
-from pytest_pods.errors import PodsError
+from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.fixtures import (
     CLUSTER_KEY,
     NAMESPACE_KEY,
@@ -70,7 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # later answers first: pluggy calls the trylast built-ins last, so the first plugin wins
     registry = builtin_registry(reversed(config.hook.pytest_pods_providers()))
     # Validate the command line and ini now, so that a bad value stops the run before any test.
-    checked = settings.from_config(config, None, registry.names())
+    try:
+        checked = settings.from_config(config, None, registry.names())
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
     workerinput: Mapping[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput and "pytest_pods_run_id" in workerinput:
         run = Run(

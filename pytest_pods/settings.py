@@ -1,6 +1,7 @@
 """Settings in layers: a ``--pods-...`` option, then an ini key, then the ``pods_defaults`` fixture,
-then the built-in default. The command line wins. A bad value is a ``pytest.UsageError`` naming
-where it came from and the valid values.
+then the built-in default. The command line wins. A bad value is a :class:`ConfigError` naming
+where it came from and the valid values (the plugin reports it as ``pytest.UsageError``). Nothing
+here imports pytest: ``add_options`` and ``from_config`` only take its objects.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+from pytest_pods.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pytest
 
 KEEP_NAMESPACE = ("always", "never", "on-failure")
 YES_NO = ("no", "yes")
@@ -148,8 +152,8 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(o.ini, o.help, default=None)
 
 
-def _usage(where: str, value: object, problem: str) -> pytest.UsageError:
-    return pytest.UsageError(f"pytest-pods: {where}: {value!r} {problem}")
+def _usage(where: str, value: object, problem: str) -> ConfigError:
+    return ConfigError(f"pytest-pods: {where}: {value!r} {problem}")
 
 
 def _path(value: Any, base: Path) -> Path:
@@ -220,7 +224,7 @@ def resolve(
     defaults = dict(defaults or {})
     unknown = sorted(set(defaults) - set(OPTION_BY_FIELD))
     if unknown:
-        raise pytest.UsageError(
+        raise ConfigError(
             f"pytest-pods: pods_defaults fixture: unknown key(s) {', '.join(unknown)}; "
             f"valid: {', '.join(sorted(OPTION_BY_FIELD))}"
         )

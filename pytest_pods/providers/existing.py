@@ -10,10 +10,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
 import yaml
 
-from pytest_pods.errors import ApiError, ClusterError, ProviderError
+from pytest_pods.errors import ApiError, ClusterError, ConfigError, ProviderError
 from pytest_pods.kube import Kube
 from pytest_pods.localcluster.progress import Progress
 from pytest_pods.providers.base import ClusterInfo
@@ -28,39 +27,37 @@ def default_kubeconfigs() -> list[Path]:
 
 
 def choose_context(kubeconfig: Path, requested: str | None) -> str:
-    """The context to use, by the rules above; a wrong or missing choice is a ``pytest.UsageError``
+    """The context to use, by the rules above; a wrong or missing choice is a :class:`ConfigError`
     that lists the contexts in the file."""
     try:
         data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise pytest.UsageError(
-            f"pytest-pods: --pods-kubeconfig {kubeconfig}: cannot read it: {exc}"
-        ) from exc
+        raise ConfigError(f"pytest-pods: --pods-kubeconfig {kubeconfig}: cannot read it: {exc}") from exc
     names = [str(c.get("name")) for c in data.get("contexts") or [] if isinstance(c, dict)]
     current = data.get("current-context") or None
     listed = ", ".join(names) or "(none)"
     if requested == CURRENT_CONTEXT:
         if not current:
-            raise pytest.UsageError(
+            raise ConfigError(
                 f"pytest-pods: --pods-context=current, but {kubeconfig} has no current-context; "
                 f"valid: {listed}"
             )
         return str(current)
     if requested is not None:
         if requested not in names:
-            raise pytest.UsageError(
+            raise ConfigError(
                 f"pytest-pods: --pods-context: {requested!r} is not a context of {kubeconfig}; "
                 f"valid: {listed}, or 'current'"
             )
         return requested
     if kubeconfig.resolve() in default_kubeconfigs():
-        raise pytest.UsageError(
+        raise ConfigError(
             f"pytest-pods: {kubeconfig} is your default kubeconfig: name the context to test against with "
             f"--pods-context NAME (valid: {listed}) or --pods-context=current"
         )
     if len(names) == 1:
         return names[0]
-    raise pytest.UsageError(
+    raise ConfigError(
         f"pytest-pods: {kubeconfig} has {len(names)} contexts: name one with --pods-context; valid: {listed}"
     )
 
@@ -95,7 +92,7 @@ class ExistingProvider:
     def start(self, progress: Progress) -> ClusterInfo:
         problem = self.unavailable()
         if problem or self.settings.kubeconfig is None:
-            raise pytest.UsageError(f"pytest-pods: {problem}")
+            raise ConfigError(f"pytest-pods: {problem}")
         kubeconfig = self.settings.kubeconfig
         context = choose_context(kubeconfig, self.settings.context)
         kube = Kube.from_kubeconfig(kubeconfig, context)

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_pods.fixtures import PHASE_REPORTS_KEY, keep_namespace, validate_pods_manifest
+from pytest_pods.fixtures import PHASE_REPORTS_KEY, keep_namespace
+from pytest_pods.markers import validate_pods_manifest
 from pytest_pods.settings import Settings
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.errors import ProviderError
+from pytest_pods.errors import ConfigError, ProviderError
 from pytest_pods.localcluster.progress import Progress
 from pytest_pods.providers import AUTO, BUILTIN, Registry, builtin_registry
 from pytest_pods.providers.base import ClusterInfo, Provider
@@ -32,11 +32,11 @@ def test_context_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert choose_context(one, None) == "only"
     assert choose_context(several, "a") == "a"
     assert choose_context(several, "current") == "b"
-    with pytest.raises(pytest.UsageError, match=r"has 2 contexts.*valid: a, b"):
+    with pytest.raises(ConfigError, match=r"has 2 contexts.*valid: a, b"):
         choose_context(several, None)
-    with pytest.raises(pytest.UsageError, match=r"'c' is not a context.*valid: a, b, or 'current'"):
+    with pytest.raises(ConfigError, match=r"'c' is not a context.*valid: a, b, or 'current'"):
         choose_context(several, "c")
-    with pytest.raises(pytest.UsageError, match=r"your default kubeconfig.*--pods-context=current"):
+    with pytest.raises(ConfigError, match=r"your default kubeconfig.*--pods-context=current"):
         choose_context(default, None)
     assert choose_context(default, "current") == "prod"
 

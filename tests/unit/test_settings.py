@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_pods.errors import ConfigError
 from pytest_pods.providers import builtin_registry
 from pytest_pods.settings import Settings, describe, resolve
 
@@ -47,18 +48,18 @@ def test_command_line_beats_ini_beats_fixture() -> None:
     ],
 )
 def test_bad_values_list_the_valid_ones(field: str, value: str, valid: str) -> None:
-    with pytest.raises(pytest.UsageError, match=valid) as info:
+    with pytest.raises(ConfigError, match=valid) as info:
         _resolve({field: value})
     assert f"--pods-{field.replace('_', '-')}" in str(info.value)
 
 
 def test_bad_ini_value_names_the_ini_key() -> None:
-    with pytest.raises(pytest.UsageError, match="ini pods_keep_namespace"):
+    with pytest.raises(ConfigError, match="ini pods_keep_namespace"):
         _resolve(ini={"keep_namespace": "sometimes"})
 
 
 def test_bad_fixture_key() -> None:
-    with pytest.raises(pytest.UsageError, match=r"unknown key.*timout.*valid:.*timeout"):
+    with pytest.raises(ConfigError, match=r"unknown key.*timout.*valid:.*timeout"):
         _resolve(defaults={"timout": 3})
 
 
@@ -85,9 +86,9 @@ def test_paths_relative_to_their_layer(tmp_path: Path) -> None:
 
 
 def test_missing_files_are_usage_errors(tmp_path: Path) -> None:
-    with pytest.raises(pytest.UsageError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         _resolve({"kubeconfig": str(tmp_path / "nope")})
-    with pytest.raises(pytest.UsageError, match="is not a file"):
+    with pytest.raises(ConfigError, match="is not a file"):
         _resolve({"preload_images": [str(tmp_path / "nope.tar")]})
 
 
