@@ -193,7 +193,7 @@ def test_watch_lists_then_watches_from_the_lists_version(api: tuple[FakeApi, Kub
 def test_an_error_event_410_means_list_again(api: tuple[FakeApi, Kube]) -> None:
     fake, kube = api
     fake.lists += [(200, listing("10", "a")), (200, listing("20", "a", "b"))]
-    gone = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}}
+    gone: dict[str, object] = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}}
     fake.watches += [(200, [gone]), (200, [event("DELETED", "a", "21")])]
     got = steps(kube.watch("/api/v1/pods", timeout=30), 3)
     assert got == [("LISTED", ["a"]), ("LISTED", ["a", "b"]), ("DELETED", ["a"])]
@@ -219,7 +219,7 @@ def test_a_watch_that_ends_is_resumed_by_listing_again(api: tuple[FakeApi, Kube]
 def test_another_error_event_is_an_api_error(api: tuple[FakeApi, Kube]) -> None:
     fake, kube = api
     fake.lists.append((200, listing("10")))
-    failure = {
+    failure: dict[str, object] = {
         "type": "ERROR",
         "object": {"kind": "Status", "code": 500, "reason": "InternalError", "message": "etcd"},
     }
