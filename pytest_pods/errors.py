@@ -8,6 +8,7 @@
     ├── ManifestError                  a manifest is missing, is not YAML, or does not fit the schema
     ├── PodError                       something about one pod (keeps namespace and pod)
     │   ├── PodNotReadyError           a wait gave up: timeout, or a reason that will never heal
+    │   ├── PodNotDeletedError         a deleted pod is still there after the timeout
     │   ├── ContainerNotFoundError     a container name that the pod does not have (lists the real ones)
     │   ├── ExecError                  a command in a container exited non-zero
     │   │   └── CommandNotFoundError   the command does not exist in the container
@@ -119,6 +120,18 @@ class PodNotReadyError(PodError):
         self.reason = reason
         self.report = report
         text = f"{reason}: {detail}"
+        if report:
+            text += "\n" + report
+        super().__init__(namespace, pod, text)
+
+
+class PodNotDeletedError(PodError):
+    """A deleted pod is still there after ``timeout`` seconds; ``report`` is its rendered state."""
+
+    def __init__(self, namespace: str, pod: str, timeout: float, report: str = "") -> None:
+        self.timeout = timeout
+        self.report = report
+        text = f"still there {timeout:g}s after its deletion"
         if report:
             text += "\n" + report
         super().__init__(namespace, pod, text)

@@ -193,7 +193,10 @@ def test_watch_lists_then_watches_from_the_lists_version(api: tuple[FakeApi, Kub
 def test_an_error_event_410_means_list_again(api: tuple[FakeApi, Kube]) -> None:
     fake, kube = api
     fake.lists += [(200, listing("10", "a")), (200, listing("20", "a", "b"))]
-    gone: dict[str, object] = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}}
+    gone: dict[str, object] = {
+        "type": "ERROR",
+        "object": {"kind": "Status", "code": 410, "reason": "Expired"},
+    }
     fake.watches += [(200, [gone]), (200, [event("DELETED", "a", "21")])]
     got = steps(kube.watch("/api/v1/pods", timeout=30), 3)
     assert got == [("LISTED", ["a"]), ("LISTED", ["a", "b"]), ("DELETED", ["a"])]
