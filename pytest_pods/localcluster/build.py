@@ -24,7 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_pods.errors import BuildError, PreflightError
+from pytest_pods.localcluster.errors import BuildError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths, log_tail
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.versions import minor_of

@@ -23,7 +23,6 @@ from typing import Any
 
 from filelock import FileLock
 
-from pytest_pods.errors import ClusterError, ComponentError
 from pytest_pods.localcluster import cgroups, host
 from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, ensure_binaries
 from pytest_pods.localcluster.components import Plan, Ports, make_plan
@@ -34,6 +33,7 @@ from pytest_pods.localcluster.configs import (
     kubelet_config,
     write_kubeconfig,
 )
+from pytest_pods.localcluster.errors import ClusterError, ComponentError
 from pytest_pods.localcluster.paths import CachePaths, StatePaths, log_tail
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_pods.errors import BuildError, ComponentError, PreflightError
+from pytest_pods.localcluster.errors import BuildError, ComponentError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import Progress, Stopwatch
 from pytest_pods.localcluster.registry import (

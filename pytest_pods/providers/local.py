@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_pods.errors import PreflightError
+from pytest_pods.errors import mapped_local_errors
+from pytest_pods.localcluster.errors import PreflightError
 from pytest_pods.localcluster.host import Preflight
 from pytest_pods.localcluster.progress import Progress
 from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
@@ -60,7 +61,8 @@ class LocalProvider:
         return f"local Docker-free cluster (reused when running, else started), Kubernetes {version}"
 
     def start(self, progress: Progress) -> ClusterInfo:
-        info = self._get().up(progress=progress)
+        with mapped_local_errors():
+            info = self._get().up(progress=progress)
         return ClusterInfo(
             provider=self.name,
             kubeconfig=Path(info.kubeconfig),
@@ -72,7 +74,9 @@ class LocalProvider:
         )
 
     def stop(self, progress: Progress) -> None:
-        self._get().down(progress=progress)
+        with mapped_local_errors():
+            self._get().down(progress=progress)
 
     def load_images(self, archives: Sequence[Path], progress: Progress) -> None:
-        self._get().load_images([Path(a) for a in archives], progress=progress)
+        with mapped_local_errors():
+            self._get().load_images([Path(a) for a in archives], progress=progress)
