@@ -222,7 +222,7 @@ def ensure_binaries(
     cache: CachePaths, kubernetes_version: str, etcd_version: str, progress: Progress = silent
 ) -> Binaries:
     """Build whatever is missing (under a lock, so parallel callers build once) and return the paths."""
-    clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    clock = Stopwatch.of(progress)
     cache.root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache.root / "build.lock")):
         kube_dir = build_kubernetes(cache, kubernetes_version, clock)

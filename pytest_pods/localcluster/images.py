@@ -517,7 +517,7 @@ def ensure_images(cache: CachePaths, registry: Registry, progress: Progress) -> 
     Idempotent: when every layout is cached and the registry serves the same manifests, it only
     reads a few small files and makes one HEAD request per reference.
     """
-    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    watch = Stopwatch.of(progress)
     if not registry.is_healthy():
         raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
     need_debian = any(recipe.base == "debian" for recipe in RECIPES)

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from pytest_pods.localcluster.info import ClusterInfo
 from pytest_pods.localcluster.progress import Progress
+
+__all__ = ["ClusterInfo", "Progress", "ProgressFn", "Provider"]
 
 #: The one progress type (:class:`pytest_pods.localcluster.progress.Progress`), under its older name.
 ProgressFn = Progress
-
-
-@dataclass(frozen=True)
-class ClusterInfo:
-    """A running cluster: how to reach it and what to say about it in the report header."""
-
-    provider: str
-    kubeconfig: Path
-    context: str | None
-    kubernetes_version: str
-    description: str
-    reused: bool = False
 
 
 @runtime_checkable

@@ -62,16 +62,7 @@ class LocalProvider:
 
     def start(self, progress: Progress) -> ClusterInfo:
         with mapped_local_errors():
-            info = self._get().up(progress=progress)
-        return ClusterInfo(
-            provider=self.name,
-            kubeconfig=Path(info.kubeconfig),
-            context=None,
-            kubernetes_version=info.kubernetes_version,
-            description=f"local cluster {info.name!r} (Docker-free) at {info.server}"
-            + (", reused" if info.reused else ""),
-            reused=info.reused,
-        )
+            return self._get().up(progress=progress)
 
     def stop(self, progress: Progress) -> None:
         with mapped_local_errors():

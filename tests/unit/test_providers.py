@@ -139,3 +139,27 @@ def test_builtin_describe_does_not_probe(monkeypatch: pytest.MonkeyPatch) -> Non
     for name in ("kind", "local"):
         assert "Kubernetes" in BUILTIN[name](Settings(kubernetes_version="v1.34.4")).describe()
     assert "(no --pods-kubeconfig given)" in BUILTIN["existing"](Settings()).describe()
+
+
+def test_one_cluster_info_for_every_provider_and_the_local_cluster() -> None:
+    from pytest_pods.localcluster.cluster import ClusterConfig, LocalCluster
+    from pytest_pods.localcluster.info import ClusterInfo as LocalInfo
+
+    assert ClusterInfo is LocalInfo
+    info = LocalCluster(ClusterConfig(name="x")).info(reused=True)
+    assert isinstance(info, ClusterInfo)
+    assert (info.provider, info.context, info.reused, info.name) == ("local", None, True, "x")
+    assert info.description == f"local cluster 'x' (Docker-free) at {info.server}, reused"
+    assert info.server.startswith("https://127.0.0.1:")
+
+
+def test_a_stopwatch_is_not_wrapped_twice() -> None:
+    from pytest_pods.localcluster.progress import Stopwatch
+
+    lines: list[str] = []
+    watch = Stopwatch(lines.append, clock=lambda: 5.0)
+    assert Stopwatch.of(watch) is watch
+    Stopwatch.of(watch)("step")
+    Stopwatch.of(lines.append)("plain")
+    assert lines[0] == "[    0.0s] step"  # one time prefix, not two
+    assert lines[1].endswith("s] plain") and lines[1].count("s] ") == 1
