@@ -15,7 +15,7 @@ from typing import Protocol
 
 
 class Progress(Protocol):
-    def __call__(self, message: str) -> None: ...
+    def __call__(self, message: str, /) -> None: ...
 
 
 def silent(message: str) -> None:
