@@ -1,4 +1,5 @@
-"""The session layer, without pytest: a run, its cluster, and a namespace per test.
+"""The session layer, without pytest: a run, its cluster, and a namespace per test, or one shared by
+the tests of a wider scope (:class:`SharedNamespaces`).
 
 A plain script drives a whole session with it (see ``examples/session_without_pytest.py``)::
 
@@ -24,7 +25,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from pytest_pods.errors import ApiError, PodsError, ProviderError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.localcluster.progress import Progress, silent
 from pytest_pods.manifests import ManifestSource
+from pytest_pods.markers import ManifestMarker
 from pytest_pods.pods import Pod
 from pytest_pods.providers import AUTO, Registry
 from pytest_pods.providers.base import ClusterInfo, Provider
@@ -116,6 +118,11 @@ class Run:
             (self.state_dir / f"choice-{self.id}.lock").unlink()
 
 
+def should_keep(policy: str, failed: bool) -> bool:
+    """``--pods-keep-namespace``: keep a namespace ``always``, or ``on-failure`` of a test that used it."""
+    return policy == "always" or (policy == "on-failure" and failed)
+
+
 def choose_provider(settings: Settings, registry: Registry, run: Run) -> tuple[Provider, str]:
     """The provider of these settings and why it was chosen. ``auto`` is decided once per run (by
     the first worker that asks; the answer is known to work here); a provider asked for by name is
@@ -160,9 +167,11 @@ class Cluster:
 
     @contextlib.contextmanager
     def namespace(
-        self, nodeid: str, *, base_dir: Path | None = None, keep: Callable[[], bool] = lambda: False
+        self, nodeid: str, *, base_dir: Path | None = None, keep: Callable[[], bool] | None = None
     ) -> Iterator[Namespace]:
-        """A fresh namespace for one test; deleted in the background afterwards unless ``keep()``."""
+        """A fresh namespace for one test (or one scope: ``nodeid`` names it); deleted in the
+        background afterwards unless ``keep()`` (by default: :func:`should_keep` with the settings'
+        policy and whether a test that used it failed, see :attr:`Namespace.failures`)."""
         name = namespaces.namespace_name(nodeid)
         labels = namespaces.namespace_labels(nodeid, self.run.id, self.run.worker)
         namespaces.create(self.kube, name, labels, {namespaces.NODEID_ANNOTATION: nodeid})
@@ -173,7 +182,7 @@ class Cluster:
         finally:
             for phase, seconds in ns.timings.items():
                 self.totals[phase] = self.totals.get(phase, 0.0) + seconds
-            if keep():
+            if keep() if keep is not None else should_keep(self.settings.keep_namespace, bool(ns.failures)):
                 self.kept.append(name)
                 with contextlib.suppress(ApiError):
                     self.kube.request(
@@ -207,6 +216,9 @@ class Namespace:
         self.kube = cluster.kube
         self.timings: dict[str, float] = {"apply": 0.0, "ready": 0.0}
         self.applied: list[JSON] = []
+        self.failures: list[str] = []  # the tests that failed while using it (they decide keeping it)
+        self._set_up = False
+        self._setup_error: BaseException | None = None
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
@@ -242,6 +254,23 @@ class Namespace:
                     self.pod(obj["metadata"]["name"]).wait_ready(timeout)
         return objs
 
+    def setup(self, markers: Sequence[ManifestMarker]) -> None:
+        """Apply each marker's manifests (and wait, as it asks), once: a later call does nothing, or
+        raises the first call's error again (as pytest does for a failed fixture of a wider scope),
+        so that the tests sharing a namespace do not each wait for a pod that will not start."""
+        if self._set_up:
+            if self._setup_error is not None:
+                raise self._setup_error
+            return
+        self._set_up = True
+        try:
+            for marker in markers:
+                for source in marker.manifests:
+                    self.apply(source, wait=marker.wait, timeout=marker.timeout)
+        except BaseException as exc:
+            self._setup_error = exc
+            raise
+
     def pod(self, name: str) -> Pod:
         """A handle on a pod of this namespace (it need not exist yet)."""
         settings = self.cluster.settings
@@ -258,6 +287,45 @@ class Namespace:
         """Handles on every pod in the namespace now."""
         items = self.kube.request("GET", f"/api/v1/namespaces/{self.name}/pods").get("items") or []
         return [self.pod(p["metadata"]["name"]) for p in items]
+
+
+class SharedNamespaces:
+    """The namespaces shared by the tests of one scope (a class, module, package or the session):
+    one per distinct set of manifests, made at its first test and deleted when the scope ends (kept
+    per the settings' policy if a test that used it failed). Use it as a context manager."""
+
+    def __init__(self, cluster: Cluster, scope_id: str) -> None:
+        self.cluster = cluster
+        self.scope_id = scope_id
+        self._made: dict[str, Namespace] = {}
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> SharedNamespaces:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def get(self, markers: Sequence[ManifestMarker], base_dir: Path | None = None) -> tuple[Namespace, bool]:
+        """The scope's namespace for these markers, and whether this call made it. It is made empty:
+        call :meth:`Namespace.setup` with the same markers (once it is known to the caller, so that
+        a failed setup can still be reported with the namespace's pods)."""
+        key = repr((str(base_dir), [tuple(m) for m in markers]))
+        ns = self._made.get(key)
+        if ns is not None:
+            return ns, False
+        ns = self._stack.enter_context(self.cluster.namespace(self.scope_id, base_dir=base_dir))
+        self._made[key] = ns
+        return ns, True
+
+    @property
+    def namespaces(self) -> list[Namespace]:
+        return list(self._made.values())
+
+    def close(self) -> None:
+        """Delete (or keep) every namespace of the scope."""
+        self._made.clear()
+        self._stack.close()
 
 
 @contextlib.contextmanager
