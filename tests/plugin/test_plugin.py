@@ -536,6 +536,9 @@ def _apply(self, manifest, *, wait=False, timeout=None):
         raise RuntimeError(f"{{manifest}}: pod never Ready")
     return []
 
+def _sections(kube, where):
+    return [(f"pod {{where.namespace}}/web", f"kept={{where.kept}}")]
+
 import pytest as _pytest
 
 @_pytest.fixture(autouse=True, scope="session")
@@ -545,7 +548,7 @@ def _stand_in_api():
         mp.setattr(Kube, "request", _request)
         mp.setattr(session.Namespace, "apply", _apply)
         mp.setattr(namespaces, "wait_gone", lambda kube, selector, timeout: [])
-        mp.setattr(diagnostics, "collect", lambda kube, where: [(f"pod {{where.namespace}}/web", f"kept={{where.kept}}")])
+        mp.setattr(diagnostics, "collect", _sections)
         yield
 
 @_pytest.fixture(autouse=True)
@@ -739,13 +742,9 @@ def test_a_failed_shared_setup_is_applied_once_and_errors_every_test_of_the_scop
 def test_under_xdist_a_shared_namespace_belongs_to_one_worker(
     pytester: pytest.Pytester, api: Path, dist: str
 ) -> None:
+    marker = 'import pytest\npytestmark = pytest.mark.pods_manifest("web.yaml", scope="module")\n'
     tests = "\n".join(f"def test_{i}(pods_namespace): pass" for i in range(6))
-    for module in ("test_a", "test_b"):
-        pytester.makepyfile(
-            **{
-                module: f'import pytest\npytestmark = pytest.mark.pods_manifest("web.yaml", scope="module")\n{tests}'
-            }
-        )
+    pytester.makepyfile(test_a=marker + tests, test_b=marker + tests)
     pytester.runpytest("--pods-provider=fake", "-n", "2", f"--dist={dist}").assert_outcomes(passed=12)
     created = api_events(api, "create")
     made_by = {e["ns"]: e["worker"] for e in created}
