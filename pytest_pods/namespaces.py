@@ -3,6 +3,7 @@ deletion that does not block, and a bounded wait for the deletions at the end of
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from collections.abc import Mapping
@@ -90,3 +91,16 @@ def wait_gone(kube: Kube, label_selector: str, timeout: float) -> list[str]:
         if not left:
             return []
     return sorted(left)
+
+
+def stuck(kube: Kube, label_selector: str, older_than: float, now: dt.datetime | None = None) -> list[str]:
+    """The namespaces matching ``label_selector`` that are still being deleted ``older_than`` seconds
+    after their deletion began (one list; no waiting)."""
+    now = now or dt.datetime.now(dt.UTC)
+    items = kube.request("GET", "/api/v1/namespaces", query={"labelSelector": label_selector}).get("items")
+    names = []
+    for item in items or []:
+        since = (item.get("metadata") or {}).get("deletionTimestamp")
+        if since and (now - dt.datetime.fromisoformat(since)).total_seconds() > older_than:
+            names.append(str(item["metadata"]["name"]))
+    return sorted(names)

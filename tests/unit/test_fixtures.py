@@ -97,7 +97,7 @@ def test_a_scope_makes_one_namespace_per_set_of_manifests_and_closes_them_at_its
 def test_setup_applies_once_and_a_failure_is_raised_again_for_every_later_test() -> None:
     cluster = StandInCluster()
     with cluster.namespace("t") as ns:
-        markers = [ManifestMarker(("a.yaml", "b.yaml"), wait=True, timeout=5)]
+        markers = [ManifestMarker(("a.yaml", "b.yaml"), wait=True, timeout=5), ManifestMarker(("a.yaml",))]
         ns.setup(markers)
         ns.setup(markers)
         assert cluster.applied == [
