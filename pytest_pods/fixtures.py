@@ -180,7 +180,6 @@ def pods_namespace(request: pytest.FixtureRequest, pods_cluster: Cluster) -> Ite
     markers = _markers(item)
     scope = narrowest_scope(markers)
     base_dir = Path(str(item.path)).parent if getattr(item, "path", None) else None
-    item.user_properties.append(("pods_namespace_scope", scope))
     if scope == "function":
         with pods_cluster.namespace(item.nodeid, base_dir=base_dir) as ns:
             item.stash[NAMESPACE_KEY] = ns
