@@ -36,6 +36,7 @@ from pytest_pods.session import (
     SharedNamespaces,
     choose_provider,
     cluster_session,
+    sigterm_as_interrupt,
 )
 from pytest_pods.settings import Settings, from_config
 
@@ -102,6 +103,7 @@ def pods_cluster(request: pytest.FixtureRequest, pods_settings: Settings) -> Ite
     state = config.stash[STATE_KEY]
     progress = terminal_progress(config)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(sigterm_as_interrupt())  # a terminated run deletes its namespaces too
         try:
             provider, why = choose_provider(pods_settings, state.registry, state.run)
             progress(f"provider {provider.name} ({why}): starting the cluster")
