@@ -49,3 +49,26 @@ def test_a_live_process_owns_its_namespaces_and_a_gone_one_does_not() -> None:
     assert namespaces.owner_gone(reused)
     assert not namespaces.owner_gone({**theirs, namespaces.HOST_ANNOTATION: "another-host"})
     assert not namespaces.owner_gone({})  # made by an older version: left alone
+
+
+def test_stuck_names_only_deletions_older_than_the_bound() -> None:
+    import datetime as dt
+    from typing import Any
+
+    listing = {
+        "items": [
+            {"metadata": {"name": "live"}},
+            {"metadata": {"name": "just-deleted", "deletionTimestamp": "2026-01-01T10:00:50Z"}},
+            {"metadata": {"name": "held", "deletionTimestamp": "2026-01-01T09:58:00Z"}},
+        ]
+    }
+    asked: list[Any] = []
+
+    class StandIn:
+        def request(self, method: str, path: str, **kw: Any) -> Any:
+            asked.append((method, path, kw))
+            return listing
+
+    now = dt.datetime(2026, 1, 1, 10, 1, 0, tzinfo=dt.UTC)
+    assert namespaces.stuck(StandIn(), "pytest-pods/run", 60, now) == ["held"]  # type: ignore[arg-type]
+    assert asked == [("GET", "/api/v1/namespaces", {"query": {"labelSelector": "pytest-pods/run"}})]
