@@ -257,7 +257,7 @@ class PortForwardError(PodError):
             text += (
                 f"\n--- last log lines of {who} ---\n{tail}"
                 if tail.strip()
-                else f"\n  ({who}'s log is empty)"
+                else f"\n  (the log of {who} is empty)"
             )
         super().__init__(namespace, pod, text)
 
