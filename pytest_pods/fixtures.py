@@ -27,7 +27,14 @@ from pytest_pods.kube import JSON
 from pytest_pods.localcluster.progress import Progress, Stopwatch
 from pytest_pods.markers import validate_pods_manifest
 from pytest_pods.providers import Registry
-from pytest_pods.session import Cluster, Namespace, Run, choose_provider, cluster_session
+from pytest_pods.session import (
+    Cluster,
+    Namespace,
+    Run,
+    choose_provider,
+    cluster_session,
+    sigterm_as_interrupt,
+)
 from pytest_pods.settings import Settings, from_config
 
 
@@ -94,6 +101,7 @@ def pods_cluster(request: pytest.FixtureRequest, pods_settings: Settings) -> Ite
     state = config.stash[STATE_KEY]
     progress = terminal_progress(config)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(sigterm_as_interrupt())  # a terminated run deletes its namespaces too
         try:
             provider, why = choose_provider(pods_settings, state.registry, state.run)
             progress(f"provider {provider.name} ({why}): starting the cluster")

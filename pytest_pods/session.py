@@ -22,7 +22,9 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from pytest_pods.providers.base import ClusterInfo, Provider
 from pytest_pods.settings import Settings
 
 STATE_DIR_ENV = "PYTEST_PODS_STATE_DIR"
-KEPT_LABEL = f"{namespaces.LABEL_PREFIX}/kept"
+KEPT_LABEL = namespaces.KEPT_LABEL
 DELETE_WAIT_SECONDS = 60.0
 
 
@@ -144,6 +146,7 @@ class Cluster:
     deleted: set[str] = field(default_factory=set)
     kept: list[str] = field(default_factory=list)
     cleanup_problem: str = ""
+    reaped: list[str] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
     namespaces_made: int = 0
 
@@ -280,6 +283,14 @@ def cluster_session(
     kube = Kube.from_kubeconfig(info.kubeconfig, info.context)
     cluster = Cluster(info, kube, settings, run, time.monotonic() - began, images_seconds)
     try:
+        cluster.reaped = namespaces.reap_orphans(kube)
+    except PodsError as exc:
+        cluster.cleanup_problem = f"could not look for namespaces of runs that are gone: {exc}"
+    if cluster.reaped:
+        progress(
+            f"deleting {len(cluster.reaped)} namespace(s) of runs that are gone: {', '.join(cluster.reaped)}"
+        )
+    try:
         yield cluster
     finally:
         try:
@@ -291,6 +302,24 @@ def cluster_session(
             cluster.cleanup_problem = f"could not confirm the namespace deletions: {exc}"
         finally:
             kube.close()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises KeyboardInterrupt in the main thread (as SIGINT does), so that the
+    run unwinds and deletes its namespaces before it exits. Does nothing outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def stop_if_started(run: Run, registry: Registry, settings: Settings, progress: Progress = silent) -> None:
