@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-import urllib.request
 
 import pytest
 
@@ -58,12 +57,9 @@ def test_the_file_grows_by_one_date_line_about_every_second(pods_namespace: Name
 
 def test_an_http_get_returns_the_date_lines(pods_namespace: Namespace) -> None:
     pod = pods_namespace.pod("mc1")
-    with (
-        pod.port_forward(80) as port,
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp,
-    ):
-        body = resp.read().decode()
-    assert resp.status == 200
+    answer = pod.http_get(80)
+    assert answer.status == 200
+    body = answer.text
     served = dates(body)
     assert served
     assert pod.read_file(NGINX_VIEW, container="1st").startswith(body)
