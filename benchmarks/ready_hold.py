@@ -17,14 +17,13 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from pytest_pods.errors import PodsError
-from pytest_pods.fixtures import cluster_session
 from pytest_pods.localcluster.cluster import LocalCluster
 from pytest_pods.providers.existing import ExistingProvider
+from pytest_pods.session import Run, cluster_session
 from pytest_pods.settings import Settings
 
 POD = Path(__file__).resolve().parents[1] / "examples" / "pods01.yaml"
@@ -104,7 +103,7 @@ def main() -> int:
     kubeconfig = args.kubeconfig or LocalCluster().up().kubeconfig
     settings = Settings(provider="existing", kubeconfig=kubeconfig)
     times: dict[float, list[float]] = {DEFAULT: [], 0.0: []}
-    with cluster_session(settings, ExistingProvider(settings), run_id=uuid.uuid4().hex[:8]) as cluster:
+    with cluster_session(settings, ExistingProvider(settings), run=Run()) as cluster:
         with cluster.namespace("benchmarks/ready_hold.py::warmup") as ns:
             ns.apply(POD, wait=True)  # the first pull of the image, not counted
         for i in range(args.runs):

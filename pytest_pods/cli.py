@@ -6,6 +6,7 @@ pytest-pods cluster kubeconfig                    print the kubeconfig's path
 pytest-pods cluster down                          stop it and remove everything of it
 pytest-pods images build                          build the lab's stand-in images (offline)
 pytest-pods images load ARCHIVE...                push image archives to the local registry
+pytest-pods gc [--kubeconfig PATH] [--context C]  delete the namespaces of test runs that are gone
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from pytest_pods.errors import PodsError
+from pytest_pods.localcluster.errors import LocalClusterError
 from pytest_pods.localcluster.progress import Stopwatch, to_stderr
 from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION, normalize_kubernetes_version
 
@@ -49,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     load = isub.add_parser("load", help="push docker-archive/OCI tars to the local cluster's registry")
     load.add_argument("archives", nargs="+")
+    gc = sub.add_parser(
+        "gc",
+        help="delete the test namespaces of runs that are gone (killed before they could clean up)",
+        description="Delete the test namespaces whose run's process (on this host) is gone; namespaces of "
+        "live runs, of other hosts and kept ones are left alone. A session does the same when it starts.",
+    )
+    gc.add_argument("--kubeconfig", help="the cluster's kubeconfig (default: the local cluster's)")
+    gc.add_argument("--context", help="context in that kubeconfig")
     return p
 
 
@@ -65,6 +75,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     clock = Stopwatch(to_stderr)
     try:
+        if args.group == "gc":
+            from pathlib import Path
+
+            from pytest_pods.kube import Kube
+            from pytest_pods.namespaces import reap_orphans
+
+            kubeconfig = Path(args.kubeconfig) if args.kubeconfig else LocalCluster().kubeconfig
+            kube = Kube.from_kubeconfig(kubeconfig, args.context)
+            try:
+                reaped = reap_orphans(kube)
+            finally:
+                kube.close()
+            for name in reaped:
+                print(name)
+            clock(f"deleting {len(reaped)} namespace(s) of runs that are gone")
+            return 0
         if args.group == "images":
             from pytest_pods.localcluster import images
 
@@ -99,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cluster.down(clock)
         clock(f"cluster {args.name!r} is down; nothing of it is left but the cache")
         return 0
-    except PodsError as e:
+    except (PodsError, LocalClusterError) as e:
         print(f"pytest-pods: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

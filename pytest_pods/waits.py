@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pytest_pods import podstate
-from pytest_pods.errors import ApiError, PodNotReadyError
+from pytest_pods.errors import ApiError, PodNotDeletedError, PodNotReadyError
 from pytest_pods.kube import JSON, Kube
 
 
@@ -464,7 +464,7 @@ def wait_for_pod(
 
 def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: float) -> None:
     """Watch until the pod with this ``uid`` is gone (a new pod of the same name does not count);
-    :class:`PodNotReadyError` with reason ``DeleteTimeout`` if it is still there after ``timeout``."""
+    :class:`PodNotDeletedError` if it is still there after ``timeout``."""
 
     last: JSON | None = None
     path = f"/api/v1/namespaces/{namespace}/pods"
@@ -478,10 +478,6 @@ def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: fl
             if event.type == "DELETED":
                 return
             last = event.object
-    raise PodNotReadyError(
-        namespace,
-        name,
-        "DeleteTimeout",
-        f"still there {timeout:g}s after its deletion",
-        failure_report(last, pod_events(kube, namespace, name)),
+    raise PodNotDeletedError(
+        namespace, name, timeout, failure_report(last, pod_events(kube, namespace, name))
     )

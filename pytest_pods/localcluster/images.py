@@ -18,16 +18,18 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
-from pytest_pods.errors import BuildError, ComponentError, PreflightError
+from pytest_pods.localcluster.errors import BuildError, ComponentError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
+from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.registry import (
     Registry,
     free_port,
@@ -61,7 +63,8 @@ SERVE_TOOLS = {"docker-registry": "docker-registry"}
 
 @dataclass(frozen=True)
 class ImageRecipe:
-    """One stand-in: what goes in (``imagefiles/<name>/``, packages) and its image configuration."""
+    """One stand-in: what goes in (its directory's ``rootfs/``, ``setup.sh``, packages) and its image
+    configuration. Read from the directory's ``image.toml`` (see :func:`load_recipe`)."""
 
     name: str
     refs: tuple[str, ...]
@@ -76,46 +79,86 @@ class ImageRecipe:
     user: str = ""
     stopsignal: str = ""
     labels: tuple[tuple[str, str], ...] = ()
+    directory: Path | None = field(default=None, compare=False)
 
     @property
     def files(self) -> Path:
-        return IMAGEFILES / self.name
+        return self.directory if self.directory is not None else IMAGEFILES / self.name
 
 
-RECIPES: tuple[ImageRecipe, ...] = (
-    ImageRecipe(
-        name="nginx",
-        refs=("docker.io/library/nginx:latest",),
-        description="Debian's nginx serving /usr/share/nginx/html on port 80, logs to stdout/stderr",
-        packages=("nginx",),
-        entrypoint=("/docker-entrypoint.sh",),
-        cmd=("nginx", "-g", "daemon off;"),
-        ports=("80/tcp",),
-        stopsignal="SIGQUIT",
-    ),
-    ImageRecipe(
-        name="debian",
-        refs=("docker.io/library/debian:latest", "docker.io/library/debian:bookworm"),
-        description="Debian bookworm minbase: sh, bash, coreutils",
-        cmd=("bash",),
-    ),
-    ImageRecipe(
-        name="watcher",
-        refs=("docker.io/afakharany/watcher:latest",),
-        description="fetches http://127.0.0.1:80/ and reports how many letters n it has, every 5s",
-        packages=("curl",),
-        entrypoint=("/usr/local/bin/watcher",),
-    ),
-    ImageRecipe(
-        name="pause",
-        refs=("registry.k8s.io/pause:3.10",),
-        description="a static pause binary, nothing else",
-        base="scratch",
-        entrypoint=("/pause",),
-        env=(),
-        user="65535:65535",
-    ),
-)
+#: A stand-in is a directory with this file: its recipe, as data.
+RECIPE_FILE = "image.toml"
+#: Directories of a user's own stand-ins (``os.pathsep``-separated), read after the built-in ones.
+STANDINS_ENV = "PYTEST_PODS_STANDINS"
+_LIST_FIELDS = ("refs", "packages", "entrypoint", "cmd", "env", "ports")
+_TEXT_FIELDS = ("description", "base", "workdir", "user", "stopsignal")
+
+
+def load_recipe(directory: Path) -> ImageRecipe:
+    """The recipe in ``directory/image.toml``: ``refs`` (the upstream names it stands in for) and
+    ``description`` are required; ``base`` (debian or scratch), ``packages``, ``entrypoint``,
+    ``cmd``, ``env``, ``workdir``, ``ports``, ``user``, ``stopsignal`` and a ``[labels]`` table are
+    optional; ``rootfs/`` is copied over the image and ``setup.sh`` runs in it (chrooted)."""
+    path = directory / RECIPE_FILE
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise BuildError(f"stand-in {directory.name}", f"cannot read {path}: {err}") from err
+    known = {"name", "labels", *_LIST_FIELDS, *_TEXT_FIELDS}
+    unknown = sorted(set(data) - known)
+    missing = [key for key in ("refs", "description") if key not in data]
+    if unknown or missing:
+        problem = f"unknown key(s) {', '.join(unknown)}" if unknown else f"missing {', '.join(missing)}"
+        raise BuildError(
+            f"stand-in {directory.name}", f"{path}: {problem}; valid keys: {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {"name": str(data.get("name", directory.name)), "directory": directory}
+    for key in _LIST_FIELDS:
+        if key in data:
+            if not isinstance(data[key], list) or not all(isinstance(v, str) for v in data[key]):
+                raise BuildError(f"stand-in {directory.name}", f"{path}: {key} must be a list of strings")
+            values[key] = tuple(data[key])
+    for key in _TEXT_FIELDS:
+        if key in data:
+            values[key] = str(data[key])
+    if "labels" in data:
+        values["labels"] = tuple(sorted((str(k), str(v)) for k, v in dict(data["labels"]).items()))
+    recipe = ImageRecipe(**values)
+    if recipe.base not in ("debian", "scratch"):
+        raise BuildError(
+            f"stand-in {recipe.name}", f"{path}: base must be debian or scratch, not {recipe.base!r}"
+        )
+    for ref in recipe.refs:
+        parse_ref(ref)
+    return recipe
+
+
+def load_recipes(roots: Sequence[Path]) -> tuple[ImageRecipe, ...]:
+    """Every stand-in under ``roots`` (one directory with an ``image.toml`` each), in order; a name or
+    a reference given twice is a :class:`BuildError` naming both places."""
+    recipes: list[ImageRecipe] = []
+    seen: dict[str, Path] = {}
+    for root in roots:
+        for directory in sorted(p for p in root.iterdir() if (p / RECIPE_FILE).is_file()):
+            recipe = load_recipe(directory)
+            for key in (f"name {recipe.name}", *(f"reference {ref}" for ref in recipe.refs)):
+                if key in seen:
+                    raise BuildError(
+                        f"stand-in {recipe.name}", f"{key} is given by both {seen[key]} and {directory}"
+                    )
+                seen[key] = directory
+            recipes.append(recipe)
+    return tuple(recipes)
+
+
+def standin_roots() -> list[Path]:
+    """Where stand-ins are read from: the built-in ones, then ``$PYTEST_PODS_STANDINS``."""
+    extra = [Path(p).expanduser() for p in os.environ.get(STANDINS_ENV, "").split(os.pathsep) if p]
+    return [IMAGEFILES, *extra]
+
+
+#: The built-in stand-ins: the lab's images (nginx, debian, watcher) and the cluster's pause image.
+RECIPES: tuple[ImageRecipe, ...] = load_recipes([IMAGEFILES])
 
 
 # ---------------------------------------------------------------------------------------------- tools
@@ -226,11 +269,13 @@ def debian_mirror(sources: Path = APT_SOURCES, suite: str = SUITE) -> str:
     )
 
 
-def _hash_files(digest: hashlib._Hash, directory: Path) -> None:
+def _hash_files(digest: hashlib._Hash, directory: Path, skip: Sequence[str] = ()) -> None:
     if not directory.is_dir():
         return
     for path in sorted(directory.rglob("*")):
         rel = path.relative_to(directory).as_posix()
+        if rel in skip:
+            continue
         if path.is_symlink():
             digest.update(f"L {rel} {os.readlink(path)}\n".encode())
         elif path.is_file():
@@ -251,10 +296,11 @@ def base_key(mirror: str, sources: Path = APT_SOURCES) -> str:
 def recipe_key(recipe: ImageRecipe, base: str) -> str:
     """The cache key of one image: its recipe fields, its files and (for Debian ones) the base key."""
     digest = hashlib.sha256(f"image {RECIPE_VERSION}\n".encode())
-    digest.update(json.dumps(asdict(recipe), sort_keys=True).encode())
+    fields = {k: v for k, v in asdict(recipe).items() if k != "directory"}  # where it is read from: no
+    digest.update(json.dumps(fields, sort_keys=True).encode())
     if recipe.base == "debian":
         digest.update(f"\nbase {base}\n".encode())
-    _hash_files(digest, recipe.files)
+    _hash_files(digest, recipe.files, skip=(RECIPE_FILE,))
     return digest.hexdigest()[:16]
 
 
@@ -490,6 +536,159 @@ def build_image(
     return target
 
 
+# ---------------------------------------------------------------------------------------------- binary images
+
+#: A distroless-like root for a static binary: users root and nonroot (65532), and a /tmp.
+_MINIMAL_FILES: dict[str, bytes] = {
+    "etc/passwd": (
+        b"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+    ),
+    "etc/group": b"root:x:0:\nnonroot:x:65532:\n",
+    "etc/nsswitch.conf": b"hosts: files dns\n",
+}
+
+
+@dataclass(frozen=True)
+class BinaryImage:
+    """An image made of one static binary (plus optional files) on an otherwise empty root.
+
+    ``ref`` is the upstream name it stands in for (e.g. ``registry.k8s.io/coredns/coredns:v1.14.6``);
+    the binary goes to ``path`` (default ``/<binary name>``); ``files`` maps paths in the image to
+    file contents or host files. ``entrypoint`` defaults to ``[path]``.
+    """
+
+    ref: str
+    binary: Path
+    path: str = ""
+    files: tuple[tuple[str, bytes | Path], ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    env: tuple[str, ...] = (DEFAULT_PATH,)
+    user: str = ""
+    workdir: str = ""
+    ports: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def binary_path(self) -> str:
+        return self.path or f"/{self.binary.name}"
+
+    @property
+    def slug(self) -> str:
+        """A cache directory prefix: ``bin-coredns`` for ``registry.k8s.io/coredns/coredns:v1``."""
+        return "bin-" + "".join(
+            ch if ch.isalnum() else "_" for ch in parse_ref(self.ref).path.rsplit("/", 1)[-1]
+        )
+
+    def key(self) -> str:
+        """A hash of all that goes in: the binary's and files' bytes, the config, the recipe version."""
+        digest = hashlib.sha256(f"binary-image {RECIPE_VERSION}\n".encode())
+        fields = asdict(self)
+        fields.update(binary=str(self.binary), files=[name for name, _ in self.files])
+        digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
+        with self.binary.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        for name, content in self.files:
+            digest.update(f"\n{name}\n".encode())
+            digest.update(content if isinstance(content, bytes) else content.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def binary_image(image: BinaryImage, *, cache: CachePaths | None = None, progress: Progress = silent) -> Path:
+    """Build (or find in the cache) the OCI layout of ``image``; returns it (tag ``image``).
+
+    The layout lives in ``~/.cache/pytest-pods/images/bin-<name>-<key>``, keyed by a hash of the
+    binary, its files and configuration, so a rebuilt binary makes a new image and an unchanged one
+    costs only the hash. Push it with :func:`push_layout`, or write a ``docker load``-able archive
+    with :func:`save_docker_archive`. Needs umoci, and root (files owned by root).
+    """
+    cache = cache or CachePaths.default()
+    watch = Stopwatch.of(progress)
+    if not image.binary.is_file():
+        raise BuildError(image.ref, f"the binary {image.binary} does not exist (build it first)")
+    key = image.key()
+    target = cache.images / f"{image.slug}-{key}"
+    if target.exists():
+        return target
+    preflight(["umoci"], need_root=True)
+    cache.images.mkdir(parents=True, exist_ok=True)
+    what = f"the {image.ref} image"
+    umoci = _tool("umoci")
+    with (
+        watch.step(f"packing {image.ref} from {image.binary}"),
+        tempfile.TemporaryDirectory(prefix=f"{image.slug}-build-", dir=cache.images) as tmp,
+    ):
+        work = Path(tmp)
+        layout, bundle = work / "oci", work / "bundle"
+        ref = f"{layout}:{LAYOUT_TAG}"
+        _run([umoci, "init", "--layout", layout], what)
+        _run([umoci, "new", "--image", ref], what)
+        _run([umoci, "unpack", "--image", ref, bundle], what)
+        rootfs = bundle / "rootfs"
+        (rootfs / "tmp").mkdir(mode=0o1777, exist_ok=True)
+        (rootfs / "tmp").chmod(0o1777)
+        contents: dict[str, bytes | Path] = {**_MINIMAL_FILES, **dict(image.files)}
+        contents[image.binary_path.lstrip("/")] = image.binary
+        for name, content in contents.items():
+            dest = rootfs / name.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                dest.write_bytes(content)
+                dest.chmod(0o644)
+            else:
+                shutil.copyfile(content, dest)
+                dest.chmod(0o755 if os.access(content, os.X_OK) else 0o644)
+        created_by = f"pytest-pods: {image.description or image.binary.name}"
+        _run([umoci, "repack", "--history.created_by", created_by, "--image", ref, bundle], what)
+        args = [
+            "--author",
+            "pytest-pods",
+            "--history.created_by",
+            f"pytest-pods binary image {image.ref}",
+        ]
+        args += [f"--config.entrypoint={part}" for part in image.entrypoint or (image.binary_path,)]
+        args += [f"--config.cmd={part}" for part in image.cmd]
+        args += [f"--config.env={item}" for item in image.env]
+        args += [f"--config.exposedports={port}" for port in image.ports]
+        if image.user:
+            args.append(f"--config.user={image.user}")
+        if image.workdir:
+            args.append(f"--config.workingdir={image.workdir}")
+        args += [
+            "--config.label=io.pytest-pods.stand-in=true",
+            f"--config.label=io.pytest-pods.stand-in-for={image.ref}",
+            f"--config.label=io.pytest-pods.recipe={image.slug}-{key}",
+        ]
+        _run([umoci, "config", "--image", ref, *args], what)
+        _run([umoci, "gc", "--layout", layout], what)
+        layout.rename(target)
+    _prune(cache, image.slug, target)
+    return target
+
+
+def save_docker_archive(layout: Path, ref: str, dest: Path) -> Path:
+    """Write the OCI layout's image as a ``docker save``-style archive named ``ref`` (``docker load``,
+    ``ctr images import`` and ``kind load image-archive`` read it); returns ``dest``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    _run(
+        [
+            _tool("skopeo"),
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            f"oci:{layout}:{LAYOUT_TAG}",
+            f"docker-archive:{tmp}:{parse_ref(ref)}",
+        ],
+        f"saving {ref} to {dest}",
+        timeout=600,
+    )
+    tmp.replace(dest)
+    return dest
+
+
 # ---------------------------------------------------------------------------------------------- pushing
 
 
@@ -511,19 +710,23 @@ def push_layout(layout: Path, ref: str, registry: Registry) -> None:
     )
 
 
-def ensure_images(cache: CachePaths, registry: Registry, progress: Progress) -> list[str]:
-    """Build the missing stand-ins and push what the registry lacks; returns the upstream refs served.
+def ensure_images(
+    cache: CachePaths, registry: Registry, progress: Progress, extra: Sequence[BinaryImage] = ()
+) -> list[str]:
+    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks;
+    returns the upstream refs served.
 
     Idempotent: when every layout is cached and the registry serves the same manifests, it only
-    reads a few small files and makes one HEAD request per reference.
+    reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
     """
-    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    watch = Stopwatch.of(progress)
     if not registry.is_healthy():
         raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
-    need_debian = any(recipe.base == "debian" for recipe in RECIPES)
+    recipes = load_recipes(standin_roots())
+    need_debian = any(recipe.base == "debian" for recipe in recipes)
     mirror = debian_mirror() if need_debian else ""
     bkey = base_key(mirror) if need_debian else ""
-    planned = [(recipe, recipe_key(recipe, bkey)) for recipe in RECIPES]
+    planned = [(recipe, recipe_key(recipe, bkey)) for recipe in recipes]
     missing = [(recipe, key) for recipe, key in planned if not layout_path(cache, recipe, key).exists()]
     if missing:
         preflight([*BUILD_TOOLS], need_root=True)
@@ -545,6 +748,13 @@ def ensure_images(cache: CachePaths, registry: Registry, progress: Progress) -> 
                 with watch.step(f"pushing {ref} to {registry.addr}/{local_repo(ref)}"):
                     push_layout(layout, ref, registry)
             served.append(str(parsed))
+    for image in extra:
+        layout = binary_image(image, cache=cache, progress=watch)
+        parsed = parse_ref(image.ref)
+        if registry.manifest_digest(local_repo(image.ref), parsed.tag) != layout_digest(layout):
+            with watch.step(f"pushing {image.ref} to {registry.addr}/{local_repo(image.ref)}"):
+                push_layout(layout, image.ref, registry)
+        served.append(str(parsed))
     return served
 
 
@@ -618,7 +828,10 @@ def push_archive(archive: Path, registry: Registry, hosts_dir: Path | None = Non
 
 
 def build_and_push(
-    progress: Progress, cache: CachePaths | None = None, registry_addr: str = "127.0.0.1:5000"
+    progress: Progress,
+    cache: CachePaths | None = None,
+    registry_addr: str = "127.0.0.1:5000",
+    extra: Sequence[BinaryImage] = (),
 ) -> list[str]:
     """For ``pytest-pods images build``: build the stand-ins and push them to the cached registry storage.
 
@@ -629,7 +842,7 @@ def build_and_push(
     watch = Stopwatch(progress)
     registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr)
     if registry.is_healthy():
-        return ensure_images(cache, registry, watch)
+        return ensure_images(cache, registry, watch, extra)
     preflight([*SERVE_TOOLS], need_root=False)
     with tempfile.TemporaryDirectory(prefix="pytest-pods-registry-") as tmp:
         temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}")
@@ -637,4 +850,4 @@ def build_and_push(
             f"no registry at {registry_addr}; serving {cache.registry_storage} on {temporary.addr} meanwhile"
         )
         with running(temporary, Path(tmp) / "registry.log"):
-            return ensure_images(cache, temporary, watch)
+            return ensure_images(cache, temporary, watch, extra)

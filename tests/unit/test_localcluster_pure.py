@@ -14,7 +14,6 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pytest_pods.errors import PreflightError
 from pytest_pods.localcluster.build import Binaries, _version_ldflags, staging_modules
 from pytest_pods.localcluster.components import Health, Plan, Ports, make_plan
 from pytest_pods.localcluster.configs import (
@@ -24,6 +23,7 @@ from pytest_pods.localcluster.configs import (
     kubelet_config,
     write_kubeconfig,
 )
+from pytest_pods.localcluster.errors import PreflightError
 from pytest_pods.localcluster.host import Preflight, _is_ours
 from pytest_pods.localcluster.paths import StatePaths
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
@@ -140,7 +140,7 @@ def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path
     state = StatePaths("t", tmp_path, tmp_path)
     plan = make_plan(
         state=state,
-        bins=Binaries(tmp_path / "k", tmp_path / "etcd"),
+        bins=Binaries(tmp_path / "k", tmp_path / "etcd", tmp_path / "coredns", tmp_path / "lpp"),
         pki=pki,
         net=Network(),
         ports=Ports(),
