@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_pods import Namespace
+from pytest_pods import workloads as w
 from pytest_pods.errors import WorkloadNotReadyError
 
 pytestmark = pytest.mark.cluster
@@ -191,3 +192,41 @@ def test_wait_for_condition_jsonpath_and_delete(pods_namespace: Namespace) -> No
     assert "condition Available=True" in str(info.value)
     pod.delete(wait=False, grace_period=0)
     assert pods_namespace.wait_for("pod", pod.name, delete=True, timeout=60) == {}
+
+
+def test_a_pvc_of_the_default_class_and_its_pod_are_waited_for(pods_namespace: Namespace) -> None:
+    """A WaitForFirstConsumer class binds once a pod uses the PVC: the PVC counts as up, its pod's
+    wait covers the binding, and the PVC is Bound afterwards."""
+    classes = pods_namespace.kube.request("GET", "/apis/storage.k8s.io/v1/storageclasses")["items"]
+    default = [
+        c for c in classes if c["metadata"].get("annotations", {}).get(w.DEFAULT_STORAGE_CLASS) == "true"
+    ]
+    if not default:
+        pytest.skip("the cluster has no default StorageClass")
+    pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}},
+    }
+    user = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "user"},
+        "spec": {
+            "terminationGracePeriodSeconds": 0,
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "debian",
+                    "command": ["sh", "-c", "echo kept > /data/file; sleep 600"],
+                    "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                }
+            ],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
+        },
+    }
+    pods_namespace.apply([pvc, user], wait=True, timeout=TIMEOUT)
+    assert pods_namespace.pod("user").read_file("/data/file") == "kept\n"
+    bound = pods_namespace.wait_for("pvc", "data", jsonpath="{.status.phase}=Bound", timeout=60)
+    assert bound["status"]["phase"] == "Bound"
