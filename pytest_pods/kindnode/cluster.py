@@ -36,6 +36,12 @@ OWN_NODE_REPO = "pytest-pods/kind-node"
 ETCD_LABEL = "io.pytest-pods.kind-node.etcd-tag"
 CREATE_WAIT = "180s"
 _TAIL_LINES = 30
+_KIND_CHATTER = ("Have a", "You can now", "kubectl cluster-info", "Thanks", "Not sure what", "Set kubectl")
+
+
+def _plain(line: str) -> str:
+    """A line of kind's output without its emoji and bullets."""
+    return "".join(ch for ch in line if ch.isascii() and (ch.isprintable() or ch == " ")).strip(" .•")
 
 
 @dataclass(frozen=True)
@@ -280,24 +286,22 @@ class KindCluster:
         with clock.step(
             f"kind create cluster --name {self.spec.name}" + (f" --image {image}" if image else "")
         ):
-            proc = subprocess.Popen(
+            with subprocess.Popen(
                 argv,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 text=True,
                 errors="replace",
-            )
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                line = line.rstrip()
-                tail.append(line)
-                shown = line.strip(" •✓✗\u2022")
-                if shown and not shown.startswith(
-                    ("Have a", "You can now", "kubectl cluster-info", "Thanks")
-                ):
-                    clock(f"  kind: {shown.strip()}")
-            code = proc.wait()
+            ) as proc:
+                assert proc.stdout is not None
+                for raw in proc.stdout:
+                    line = raw.rstrip()
+                    tail.append(line)
+                    shown = _plain(line)
+                    if shown and not shown.startswith(_KIND_CHATTER):
+                        clock(f"  kind: {shown}")
+                code = proc.wait()
         if code != 0:
             raise ProviderError(self._diagnose(code, "\n".join(tail), time.monotonic() - began))
 
