@@ -66,8 +66,9 @@ ln -sf /usr/bin/ctr /usr/local/bin/ctr
 ln -sf /usr/sbin/runc /usr/local/sbin/runc
 mkdir -p /opt/cni/bin
 for plugin in /usr/lib/cni/*; do ln -sf "$plugin" /opt/cni/bin/; done
+hook='{"path": "/kind/bin/mount-product-files.sh"}'
 ctr oci spec \
-  | jq '.hooks.createContainer[.hooks.createContainer | length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
+  | jq ".hooks.createContainer[.hooks.createContainer | length] |= . + $hook" \
   | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json
 systemctl enable kubelet.service containerd.service undo-mount-hacks.service
 systemctl mask systemd-binfmt.service

@@ -12,10 +12,9 @@ import hashlib
 import json
 import shutil
 import subprocess
-import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,17 @@ import yaml
 
 from pytest_pods.errors import ApiError, ProviderError
 from pytest_pods.kindnode import mirror
-from pytest_pods.kindnode.tools import KIND_MISSING_FIX, docker_command, docker_unavailable, find_kind, run
+from pytest_pods.kindnode.tools import (
+    KIND_MISSING_FIX,
+    Say,
+    clock_of,
+    docker_command,
+    docker_unavailable,
+    find_kind,
+    run,
+)
 from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
+from pytest_pods.localcluster.progress import Stopwatch
 
 CLUSTER_NAME = "pytest-pods"
 #: Labels that ``pytest-pods kind build-node-image`` puts on its images.
@@ -35,6 +42,7 @@ OWN_NODE_REPO = "pytest-pods/kind-node"
 #: The etcd image tag an offline node carries (kubeadm asks for another): patched into kubeadm's config.
 ETCD_LABEL = "io.pytest-pods.kind-node.etcd-tag"
 CREATE_WAIT = "180s"
+USABLE_TIMEOUT = 120.0
 _TAIL_LINES = 30
 _KIND_CHATTER = ("Have a", "You can now", "kubectl cluster-info", "Thanks", "Not sure what", "Set kubectl")
 
@@ -174,7 +182,10 @@ class KindCluster:
                 config["kubeadmConfigPatches"] = [*(config.get("kubeadmConfigPatches") or []), patch]
         # containerd reads per-registry hosts.toml files from here: the stand-in mirror for an
         # offline node, and preloaded archives on any node
-        config["containerdConfigPatches"] = [*(config.get("containerdConfigPatches") or []), mirror.CONTAINERD_PATCH]
+        config["containerdConfigPatches"] = [
+            *(config.get("containerdConfigPatches") or []),
+            mirror.CONTAINERD_PATCH,
+        ]
         return config
 
     def key(self, image: str, config: dict[str, Any]) -> dict[str, str]:
@@ -187,8 +198,8 @@ class KindCluster:
         }
 
     # ------------------------------------------------------------------ lifecycle
-    def up(self, progress: Progress) -> KindInfo:
-        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    def up(self, progress: Say) -> KindInfo:
+        clock = clock_of(progress)
         problem = self.unavailable()
         if problem:
             raise ProviderError(problem)
@@ -201,8 +212,9 @@ class KindCluster:
             recorded = self.recorded()
             if recorded is None:
                 raise ProviderError(
-                    f"a kind cluster named {self.spec.name!r} exists that pytest-pods did not make (no record "
-                    f"at {self.key_file}); it is left alone: delete it with `kind delete cluster --name "
+                    f"a kind cluster named {self.spec.name!r} exists that pytest-pods did not make (no "
+                    f"record at {self.key_file}); it is left alone: delete it with `kind delete cluster "
+                    f"--name "
                     f"{self.spec.name}` if it is not needed"
                 )
             changed = [f"{k} {recorded.get(k)!r} -> {v!r}" for k, v in key.items() if recorded.get(k) != v]
@@ -219,6 +231,7 @@ class KindCluster:
                     version = self._server_version()
                     clock(f"reusing kind cluster {self.spec.name!r} (Kubernetes {version})")
                     self._after_up(labels, clock)
+                    self._wait_usable(clock)
                     return KindInfo(
                         self.spec.name,
                         self.kubeconfig,
@@ -237,6 +250,7 @@ class KindCluster:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.key_file.write_text(json.dumps(key, indent=2) + "\n")
         self._after_up(labels, clock)
+        self._wait_usable(clock)
         version = self._server_version()
         return KindInfo(self.spec.name, self.kubeconfig, self.context, version, image or "", False, why)
 
@@ -257,8 +271,8 @@ class KindCluster:
             raise ProviderError(
                 f"the node image {image} is not in Docker, and pulling it failed after "
                 f"{time.monotonic() - began:.0f}s ({done.tail(3)}): offline, build one with "
-                "`pytest-pods kind build-node-image` and pass --pods-kind-image pytest-pods/kind-node:VERSION; "
-                "online, check the name"
+                "`pytest-pods kind build-node-image` and pass --pods-kind-image "
+                "pytest-pods/kind-node:VERSION; online, check the name"
             )
         return image_labels(image) or {}
 
@@ -283,25 +297,27 @@ class KindCluster:
             argv += ["--image", image]
         tail: deque[str] = deque(maxlen=_TAIL_LINES)
         began = time.monotonic()
-        with clock.step(
-            f"kind create cluster --name {self.spec.name}" + (f" --image {image}" if image else "")
-        ):
-            with subprocess.Popen(
+        with (
+            clock.step(
+                f"kind create cluster --name {self.spec.name}" + (f" --image {image}" if image else "")
+            ),
+            subprocess.Popen(
                 argv,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 text=True,
                 errors="replace",
-            ) as proc:
-                assert proc.stdout is not None
-                for raw in proc.stdout:
-                    line = raw.rstrip()
-                    tail.append(line)
-                    shown = _plain(line)
-                    if shown and not shown.startswith(_KIND_CHATTER):
-                        clock(f"  kind: {shown}")
-                code = proc.wait()
+            ) as proc,
+        ):
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.rstrip()
+                tail.append(line)
+                shown = _plain(line)
+                if shown and not shown.startswith(_KIND_CHATTER):
+                    clock(f"  kind: {shown}")
+            code = proc.wait()
         if code != 0:
             raise ProviderError(self._diagnose(code, "\n".join(tail), time.monotonic() - began))
 
@@ -362,6 +378,54 @@ class KindCluster:
             time.sleep(1)
         return problem
 
+    def _wait_usable(self, clock: Stopwatch, timeout: float = USABLE_TIMEOUT) -> None:
+        """A Ready node that takes pods (no NoSchedule taint), and the default ServiceAccount and root
+        CA ConfigMap published: what a test's first pod needs."""
+        from pytest_pods.kube import Kube
+
+        def schedulable(node: dict[str, Any]) -> bool:
+            ready = any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in node.get("status", {}).get("conditions", [])
+            )
+            taints = [
+                t for t in node.get("spec", {}).get("taints") or [] if t.get("effect") != "PreferNoSchedule"
+            ]
+            return ready and not taints
+
+        kube = Kube.from_kubeconfig(self.kubeconfig, self.context)
+        checks: dict[str, Callable[[], bool]] = {
+            "a Ready node without taints": lambda: any(
+                schedulable(n) for n in kube.request("GET", "/api/v1/nodes", timeout=5).get("items", [])
+            ),
+            "ServiceAccount default/default": lambda: bool(
+                kube.request("GET", "/api/v1/namespaces/default/serviceaccounts/default", timeout=5)
+            ),
+            "ConfigMap default/kube-root-ca.crt": lambda: bool(
+                kube.request("GET", "/api/v1/namespaces/default/configmaps/kube-root-ca.crt", timeout=5)
+            ),
+        }
+        deadline = time.monotonic() + timeout
+        try:
+            for what, check in checks.items():
+                while True:
+                    try:
+                        if check():
+                            break
+                    except (ApiError, OSError):
+                        pass
+                    if time.monotonic() > deadline:
+                        raise ProviderError(
+                            f"the kind cluster {self.spec.name!r} is up but {what} is missing after "
+                            f"{timeout:g}s: "
+                            f"see `kubectl --kubeconfig {self.kubeconfig} describe nodes`, or "
+                            f"`kind export logs --name {self.spec.name}`"
+                        )
+                    time.sleep(0.5)
+                clock(f"{what}: ok")
+        finally:
+            kube.close()
+
     def _server_version(self, timeout: float = 10) -> str:
         from pytest_pods.kube import Kube
 
@@ -382,15 +446,15 @@ class KindCluster:
         if labels.get(OFFLINE_LABEL) == "true":
             mirror.serve_node(self.cache, self.spec.name, self.node, clock, all_registries=True)
 
-    def load_images(self, archives: Sequence[Path], progress: Progress) -> list[str]:
-        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    def load_images(self, archives: Sequence[Path], progress: Say) -> list[str]:
+        clock = clock_of(progress)
         refs = mirror.push_archives(self.cache, archives, clock)
         registries = sorted({ref.split("/", 1)[0] for ref in refs})
         mirror.serve_node(self.cache, self.spec.name, self.node, clock, registries=registries)
         return refs
 
-    def delete(self, progress: Progress) -> None:
-        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    def delete(self, progress: Say) -> None:
+        clock = clock_of(progress)
         if self.kind() is not None and docker_unavailable() is None and self.exists():
             with clock.step(f"kind delete cluster --name {self.spec.name}"):
                 done = run(

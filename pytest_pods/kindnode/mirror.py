@@ -14,7 +14,6 @@ import io
 import json
 import os
 import signal
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -103,19 +102,24 @@ def ensure_serving(cache: CachePaths, cluster: str, clock: Stopwatch) -> str:
     (where / "registry.yml").write_text(yaml.safe_dump(config(cache, addr), sort_keys=False))
     log = where / "registry.log"
     images.preflight(["docker-registry"], need_root=False)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            ["docker-registry", "serve", str(where / "registry.yml")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    (where / "pid").write_text(str(proc.pid))
+    # posix_spawn, not Popen: the registry outlives this process, and no Popen is left to warn
+    argv = ["docker-registry", "serve", str(where / "registry.yml")]
+    pid = os.posix_spawnp(
+        argv[0],
+        argv,
+        dict(os.environ),
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )
+    (where / "pid").write_text(str(pid))
     recorded.write_text(addr)
     deadline = time.monotonic() + 15
     while not _healthy(addr):
-        if proc.poll() is not None or time.monotonic() > deadline:
+        if _exited(pid) or time.monotonic() > deadline:
             raise ProviderError(
                 f"the read-only registry for kind did not start on {addr} (log {log}):\n{log_tail(log, 15)}"
             )
@@ -124,18 +128,26 @@ def ensure_serving(cache: CachePaths, cluster: str, clock: Stopwatch) -> str:
     return addr
 
 
+def _exited(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not our child (started by an earlier run): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return True
+        return False
+    return done == pid
+
+
 def stop(cache: CachePaths, cluster: str) -> None:
     pid = _pid(cache, cluster)
     if pid is not None:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
         for _ in range(50):
-            try:
-                os.kill(pid, 0)
-            except OSError:
+            if _exited(pid):
                 break
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
             time.sleep(0.1)
     with contextlib.suppress(OSError):
         (_dir(cache, cluster) / "pid").unlink()

@@ -27,10 +27,10 @@ from pathlib import Path
 from pytest_pods.errors import BuildError
 from pytest_pods.kindnode.base import build_base_image, image_exists
 from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
-from pytest_pods.kindnode.tools import docker_command, run
+from pytest_pods.kindnode.tools import Say, clock_of, docker_command, run
 from pytest_pods.localcluster import build, images
 from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
+from pytest_pods.localcluster.progress import Stopwatch
 from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
 
 NODE_RECIPE = "1"
@@ -235,11 +235,11 @@ def build_node_image(
     *,
     image: str | None = None,
     cache: CachePaths | None = None,
-    progress: Progress,
+    progress: Say,
 ) -> str:
     """Build (or find) the offline node image; returns its reference."""
     cache = cache or CachePaths.default()
-    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    watch = clock_of(progress)
     version = kubernetes_version
     ref = image or node_ref(version)
     kube_dir = build.kubernetes_binaries(
@@ -296,7 +296,9 @@ def build_node_image(
         archives = Path(tmp) / "images"
         with watch.step(f"saving {len(layouts) + 1} images as archives"):
             for name, layout in layouts:
-                images.save_docker_archive(layout, name, archives / f"{re.sub(r'[^A-Za-z0-9.-]', '_', name)}.tar")
+                images.save_docker_archive(
+                    layout, name, archives / f"{re.sub(r'[^A-Za-z0-9.-]', '_', name)}.tar"
+                )
             proxy = f"registry.k8s.io/kube-proxy:{version}"
             _docker("tag", tools, proxy, what=what)
             _docker("save", "-o", archives / "kube-proxy.tar", proxy, tools, what=what)
@@ -340,7 +342,8 @@ def build_node_image(
                     "set -e; containerd >/tmp/containerd.log 2>&1 & pid=$!; "
                     "for i in $(seq 1 100); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done; "
                     "for f in /kind/images/*.tar; do "
-                    'ctr -n k8s.io images import --no-unpack --all-platforms --digests "$f" >/dev/null; done; '
+                    "ctr -n k8s.io images import --no-unpack --all-platforms --digests "
+                    '"$f" >/dev/null; done; '
                     "ctr -n k8s.io images ls -q; kill $pid; wait; rm -rf /kind/images /tmp/containerd.log"
                 )
                 listed = _docker("exec", container, "sh", "-c", script, what=what)

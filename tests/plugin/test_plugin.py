@@ -92,6 +92,8 @@ def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
         "--pods-timeout",
         "--pods-preload-image",
         "--pods-kind-binary",
+        "--pods-kind-image",
+        "--pods-kind-config",
     ):
         result.stdout.fnmatch_lines([f"*{flag}*"])
     for key in (
@@ -100,6 +102,8 @@ def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
         "pods_keep_namespace",
         "pods_timeout",
         "pods_preload_images",
+        "pods_kind_image",
+        "pods_kind_config",
     ):
         result.stdout.fnmatch_lines([f"*{key} *"])
 
