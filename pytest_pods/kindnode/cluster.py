@@ -457,22 +457,38 @@ class KindCluster:
         clock = clock_of(progress)
         if self.kind() is not None and docker_unavailable() is None and self.exists():
             with clock.step(f"kind delete cluster --name {self.spec.name}"):
-                done = run(
-                    [
-                        self._kind(),
-                        "delete",
-                        "cluster",
-                        "--name",
-                        self.spec.name,
-                        "--kubeconfig",
-                        str(self.kubeconfig),
-                    ],
-                    timeout=300,
-                )
+                argv = [self._kind(), "delete", "cluster", "--name", self.spec.name]
+                done = run([*argv, "--kubeconfig", str(self.kubeconfig)], timeout=300)
+                if done.returncode != 0 and self._thaw(clock):
+                    done = run([*argv, "--kubeconfig", str(self.kubeconfig)], timeout=300)
                 if done.returncode != 0:
-                    raise ProviderError(f"kind delete cluster failed: {done.tail()}")
+                    raise ProviderError(
+                        f"kind delete cluster failed: {done.tail()}\nremove the node by hand: "
+                        f"`docker rm -f {self.node}`"
+                    )
         mirror.stop(self.cache, self.spec.name)
         shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def _thaw(self, clock: Stopwatch) -> int:
+        """cgroup v1: a runc inside the node that dies while it has a pod's cgroup frozen leaves it
+        FROZEN, and then the node's init never exits (`docker rm -f`: "did not receive an exit
+        event"). Thaw what is frozen under the node's own cgroup; returns how many."""
+        cid = run([_docker(), "inspect", "--format", "{{.Id}}", self.node], timeout=30).stdout.strip()
+        root = Path("/sys/fs/cgroup/freezer")
+        if not cid or not root.is_dir():
+            return 0
+        thawed = 0
+        for top in [*root.glob(f"*/{cid}"), *root.glob(f"*/docker-{cid}.scope")]:
+            for state in top.rglob("freezer.state"):
+                try:
+                    if state.read_text().strip() != "THAWED":
+                        state.write_text("THAWED")
+                        thawed += 1
+                except OSError:
+                    continue
+        if thawed:
+            clock(f"thawed {thawed} frozen cgroup(s) left in the node {self.node} by an interrupted runc")
+        return thawed
 
 
 def describe(spec: KindSpec) -> str:
