@@ -12,13 +12,15 @@ Results go to the cache, keyed by version; only missing binaries are built.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +29,25 @@ from filelock import FileLock
 from pytest_pods.errors import BuildError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths, log_tail
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
-from pytest_pods.localcluster.versions import minor_of
+from pytest_pods.localcluster.versions import (
+    DEFAULT_COREDNS_VERSION,
+    DEFAULT_ETCD_VERSION,
+    DEFAULT_KUBERNETES_VERSION,
+    DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
+    minor_of,
+)
 
-KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl")
+#: What the local cluster runs (and ``pytest-pods cluster build`` builds).
+KUBERNETES_COMMANDS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kubectl",
+    "kube-proxy",
+)
+#: What a kind node image needs on top (``build_kubernetes(..., commands=ALL_KUBERNETES_COMMANDS)``).
+ALL_KUBERNETES_COMMANDS = (*KUBERNETES_COMMANDS, "kubeadm")
 _HEARTBEAT_SECONDS = 30.0
 
 
@@ -39,6 +57,8 @@ class Binaries:
 
     kubernetes_dir: Path
     etcd: Path
+    coredns: Path
+    local_path_provisioner: Path
 
     def kube(self, command: str) -> Path:
         return self.kubernetes_dir / command
@@ -123,23 +143,80 @@ def staging_modules(kubernetes_go_mod: str) -> list[str]:
     return sorted(set(_STAGING_REPLACE.findall(kubernetes_go_mod)))
 
 
-def _wrapper_go_mod(module: str) -> str:
+def _wrapper_go_mod(module: str, godebug: bool = True) -> str:
     # k8s pins `godebug default=go1.24`; the main module's go/godebug lines set GODEBUG defaults.
-    return f"module {module}\n\ngo 1.24.0\n\ngodebug default=go1.24\n"
+    return f"module {module}\n\ngo 1.24.0\n" + ("\ngodebug default=go1.24\n" if godebug else "")
+
+
+def _module_tools(go: GoBuilder, work: Path, log: Path) -> set[str]:
+    """The packages listed as ``tool`` lines in the wrapper module's go.mod."""
+    doc = json.loads(go.run(["mod", "edit", "-json"], work, log, "reading go.mod"))
+    return {t["Path"] for t in doc.get("Tool") or []}
+
+
+def _build_many(
+    go: GoBuilder,
+    work: Path,
+    log: Path,
+    out: Path,
+    packages: dict[str, str],
+    ldflags: str,
+    what: str,
+    tags: str = "",
+) -> None:
+    """One ``go build -o DIR pkg...`` for every ``name -> package``: the compile and link work is
+    shared and runs in parallel. Binaries appear in ``out`` (atomically, by rename) only once all
+    of them are built."""
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".building"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        go.run(
+            [
+                "build",
+                "-trimpath",
+                *([f"-tags={tags}"] if tags else []),
+                f"-ldflags={ldflags}",
+                "-o",
+                # one package: name its binary; several: each is named after its directory
+                str(tmp / next(iter(packages))) if len(packages) == 1 else str(tmp) + "/",
+                *packages.values(),
+            ],
+            work,
+            log,
+            what,
+        )
+        for name, package in packages.items():
+            built = tmp / (name if len(packages) == 1 else package.rsplit("/", 1)[-1])
+            if not built.exists():
+                raise BuildError(what, f"`go build` made no binary for {package}", log_tail(log, 30))
+            built.rename(out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_kubernetes(
     cache: CachePaths, version: str, progress: Stopwatch, commands: Sequence[str] = KUBERNETES_COMMANDS
 ) -> Path:
-    """Build ``commands`` of Kubernetes ``version`` into the cache; returns the bin directory."""
+    """Build ``commands`` (names under ``k8s.io/kubernetes/cmd/``) of Kubernetes ``version`` into
+    ``cache.bin_dir("kubernetes", version)`` and return that directory.
+
+    Commands already there are kept; the missing ones are built in one ``go build`` invocation.
+    Each binary is stamped with ``version`` as upstream's release builds are.
+    """
+    unknown = [c for c in commands if c not in ALL_KUBERNETES_COMMANDS]
+    if unknown:
+        known = ", ".join(ALL_KUBERNETES_COMMANDS)
+        raise ValueError(f"unknown Kubernetes commands {unknown}; known: {known}")
     out = cache.bin_dir("kubernetes", version)
-    missing = [c for c in commands if not (out / c).exists()]
+    missing = [c for c in dict.fromkeys(commands) if not (out / c).exists()]
     if not missing:
         return out
     work = cache.build_dir("kubernetes", version)
     log = work / "build.log"
     go = GoBuilder(cache, progress)
-    if not (work / "go.mod").exists() or "tool k8s.io/kubernetes" not in (work / "go.mod").read_text():
+    if not (work / "go.mod").exists() or "k8s.io/kubernetes" not in (work / "go.mod").read_text():
         work.mkdir(parents=True, exist_ok=True)
         (work / "go.mod").write_text(_wrapper_go_mod("pytest-pods.local/k8sbins"))
         with progress.step(f"downloading k8s.io/kubernetes@{version} through the Go module proxy"):
@@ -155,84 +232,265 @@ def build_kubernetes(
         v0 = "v0." + version.removeprefix("v1.")
         edits = [f"-replace={m}={m}@{v0}" for m in staging]
         go.run(["mod", "edit", *edits, f"-require=k8s.io/kubernetes@{version}"], work, log, "editing go.mod")
-        with progress.step(f"resolving the dependencies of {len(commands)} commands"):
+    packages = {c: f"k8s.io/kubernetes/cmd/{c}" for c in missing}
+    untracked = [p for p in packages.values() if p not in _module_tools(go, work, log)]
+    if untracked:
+        short = ", ".join(p.rsplit("/", 1)[-1] for p in untracked)
+        with progress.step(f"resolving the dependencies of {short}"):
             go.run(
-                ["get", "-tool", *(f"k8s.io/kubernetes/cmd/{c}@{version}" for c in commands)],
-                work,
-                log,
-                "resolving dependencies",
+                ["get", "-tool", *(f"{p}@{version}" for p in untracked)], work, log, "resolving dependencies"
             )
-    out.mkdir(parents=True, exist_ok=True)
-    ldflags = _version_ldflags(version)
-    for command in missing:
-        tmp = out / f".{command}.tmp"
-        with progress.step(f"compiling {command} {version}"):
-            go.run(
-                [
-                    "build",
-                    "-trimpath",
-                    "-tags=selinux,notest",
-                    f"-ldflags={ldflags}",
-                    "-o",
-                    str(tmp),
-                    f"k8s.io/kubernetes/cmd/{command}",
-                ],
-                work,
-                log,
-                f"compiling {command}",
-            )
-        tmp.rename(out / command)
+    names = ", ".join(missing)
+    with progress.step(f"compiling {names} {version} (one go build)"):
+        ldflags = _version_ldflags(version)
+        _build_many(go, work, log, out, packages, ldflags, f"compiling {names}", "selinux,notest")
+    return out
+
+
+def _build_module_command(
+    cache: CachePaths,
+    progress: Stopwatch,
+    *,
+    name: str,
+    module: str,
+    version: str,
+    ldflags: str,
+    godebug: bool = False,
+) -> Path:
+    """Build the main package at the root of ``module@version`` (a module whose own go.mod has
+    ``replace`` lines, or that must not be ``go install``-ed) through a wrapper module."""
+    out = cache.bin_dir(name, version) / name
+    if out.exists():
+        return out
+    work = cache.build_dir(name, version)
+    log = work / "build.log"
+    go = GoBuilder(cache, progress)
+    if not (work / "go.mod").exists() or module not in (work / "go.mod").read_text():
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "go.mod").write_text(_wrapper_go_mod(f"pytest-pods.local/{name}bin", godebug))
+        with progress.step(f"downloading {module}@{version} through the Go module proxy"):
+            go.run(["get", "-tool", f"{module}@{version}"], work, log, f"resolving {module}")
+    with progress.step(f"compiling {name} {version}"):
+        _build_many(go, work, log, out.parent, {name: module}, f"-s -w {ldflags}", f"compiling {name}")
     return out
 
 
 def build_etcd(cache: CachePaths, version: str, progress: Stopwatch) -> Path:
     """Build etcd ``version`` (server module) into the cache; returns the binary's path."""
-    out = cache.bin_dir("etcd", version) / "etcd"
+    return _build_module_command(
+        cache,
+        progress,
+        name="etcd",
+        module="go.etcd.io/etcd/server/v3",
+        version=version,
+        ldflags=f"-X go.etcd.io/etcd/api/v3/version.GitSHA={version}",
+        godebug=True,
+    )
+
+
+def build_local_path_provisioner(cache: CachePaths, version: str, progress: Stopwatch) -> Path:
+    """Build rancher's local-path-provisioner ``version`` into the cache; returns the binary's path.
+
+    Stamped as its ``scripts/build`` does (``-X main.VERSION``); static, as its image ships it.
+    """
+    return _build_module_command(
+        cache,
+        progress,
+        name="local-path-provisioner",
+        module="github.com/rancher/local-path-provisioner",
+        version=version,
+        ldflags=f"-X main.VERSION={version}",
+    )
+
+
+#: CoreDNS plugins compiled in: what kubeadm's (and kind's) default Corefile uses (errors, health,
+#: ready, kubernetes, prometheus, forward, cache, loop, reload, loadbalance), plus template and
+#: hosts (local answers), log and whoami. The cloud back-ends (route53, azure, clouddns, ...) are
+#: what makes a full build slow; nothing here needs them.
+COREDNS_PLUGINS = (
+    "reload",
+    "ready",
+    "health",
+    "prometheus",
+    "errors",
+    "log",
+    "loadbalance",
+    "cache",
+    "template",
+    "hosts",
+    "kubernetes",
+    "loop",
+    "forward",
+    "whoami",
+)
+
+
+def coredns_directives(plugin_cfg: str, plugins: Sequence[str]) -> list[tuple[str, str]]:
+    """``(directive, import path)`` of ``plugins``, in ``plugin.cfg``'s order (which is the order
+    CoreDNS runs them in, whatever order a Corefile lists them)."""
+    chosen: list[tuple[str, str]] = []
+    for line in plugin_cfg.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        directive, _, package = line.partition(":")
+        if directive in plugins:
+            path = package if "/" in package else f"github.com/coredns/coredns/plugin/{package}"
+            chosen.append((directive, path))
+    unknown = set(plugins) - {d for d, _ in chosen}
+    if unknown:
+        raise BuildError("coredns", f"plugins not in CoreDNS's plugin.cfg: {', '.join(sorted(unknown))}")
+    return chosen
+
+
+def coredns_main(directives: Sequence[tuple[str, str]]) -> str:
+    """main.go of a CoreDNS with only ``directives`` compiled in: CoreDNS's documented way to build
+    with chosen plugins without editing its plugin.cfg (set ``dnsserver.Directives``, import the
+    plugins, call ``coremain.Run``)."""
+    imports = "".join(f'\t_ "{path}"\n' for _, path in sorted(set(directives), key=lambda d: d[1]))
+    names = "".join(f'\t\t"{name}",\n' for name, _ in directives)
+    return (
+        "// Generated by pytest-pods: CoreDNS with a chosen set of plugins.\n"
+        "package main\n\n"
+        "import (\n"
+        '\t"github.com/coredns/coredns/core/dnsserver"\n'
+        '\t"github.com/coredns/coredns/coremain"\n\n'
+        f"{imports})\n\n"
+        "func init() {\n"
+        "\tdnsserver.Directives = []string{\n"
+        f"{names}"
+        "\t}\n"
+        "}\n\n"
+        "func main() { coremain.Run() }\n"
+    )
+
+
+def build_coredns(
+    cache: CachePaths, version: str, progress: Stopwatch, plugins: Sequence[str] = COREDNS_PLUGINS
+) -> Path:
+    """Build CoreDNS ``version`` with ``plugins`` into the cache; returns the binary's path.
+
+    The default plugin set lives in ``bin/coredns-<version>``; another set gets a directory of its own.
+    """
+    key = version
+    if tuple(plugins) != COREDNS_PLUGINS:
+        key += "-" + hashlib.sha256(" ".join(sorted(plugins)).encode()).hexdigest()[:8]
+    out = cache.bin_dir("coredns", key) / "coredns"
     if out.exists():
         return out
-    work = cache.build_dir("etcd", version)
+    work = cache.build_dir("coredns", key)
     log = work / "build.log"
     go = GoBuilder(cache, progress)
-    if not (work / "go.mod").exists() or "tool go.etcd.io" not in (work / "go.mod").read_text():
+    module = "github.com/coredns/coredns"
+    if not (work / "main.go").exists():
         work.mkdir(parents=True, exist_ok=True)
-        (work / "go.mod").write_text(_wrapper_go_mod("pytest-pods.local/etcdbin"))
-        with progress.step(f"downloading go.etcd.io/etcd/server/v3@{version}"):
-            go.run(["get", "-tool", f"go.etcd.io/etcd/server/v3@{version}"], work, log, "resolving etcd")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / ".etcd.tmp"
-    with progress.step(f"compiling etcd {version}"):
-        go.run(
-            [
-                "build",
-                "-trimpath",
-                f"-ldflags=-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA={version}",
-                "-o",
-                str(tmp),
-                "go.etcd.io/etcd/server/v3",
-            ],
-            work,
-            log,
-            "compiling etcd",
-        )
-    tmp.rename(out)
+        (work / "go.mod").write_text(_wrapper_go_mod("pytest-pods.local/coredns", godebug=False))
+        with progress.step(f"downloading {module}@{version} through the Go module proxy"):
+            info = json.loads(
+                go.run(["mod", "download", "-json", f"{module}@{version}"], work, log, "downloading CoreDNS")
+            )
+            go.run(["get", f"{module}@{version}"], work, log, "resolving CoreDNS")
+        directives = coredns_directives((Path(info["Dir"]) / "plugin.cfg").read_text(), plugins)
+        (work / "main.go.tmp").write_text(coredns_main(directives))
+        (work / "main.go.tmp").rename(work / "main.go")
+    with progress.step(f"compiling coredns {version} ({len(plugins)} plugins)"):
+        ldflags = f"-s -w -X {module}/coremain.GitCommit={version}"
+        _build_many(go, work, log, out.parent, {"coredns": "."}, ldflags, "compiling coredns")
     return out
 
 
-def ensure_binaries(
-    cache: CachePaths, kubernetes_version: str, etcd_version: str, progress: Progress = silent
-) -> Binaries:
-    """Build whatever is missing (under a lock, so parallel callers build once) and return the paths."""
-    clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+@contextmanager
+def _build_lock(cache: CachePaths) -> Iterator[None]:
+    """One build at a time per cache (parallel callers wait, then find the result cached)."""
     cache.root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache.root / "build.lock")):
+        yield
+
+
+def ensure_binaries(
+    cache: CachePaths,
+    kubernetes_version: str,
+    etcd_version: str,
+    progress: Progress = silent,
+    coredns_version: str = DEFAULT_COREDNS_VERSION,
+    local_path_provisioner_version: str = DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
+) -> Binaries:
+    """Build whatever the local cluster needs and is missing; return the paths."""
+    clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    with _build_lock(cache):
         kube_dir = build_kubernetes(cache, kubernetes_version, clock)
         etcd = build_etcd(cache, etcd_version, clock)
-    return Binaries(kube_dir, etcd)
+        coredns = build_coredns(cache, coredns_version, clock)
+        provisioner = build_local_path_provisioner(cache, local_path_provisioner_version, clock)
+    return Binaries(kube_dir, etcd, coredns, provisioner)
 
 
-def binaries_present(cache: CachePaths, kubernetes_version: str, etcd_version: str) -> bool:
+def binaries_present(
+    cache: CachePaths,
+    kubernetes_version: str,
+    etcd_version: str,
+    coredns_version: str = DEFAULT_COREDNS_VERSION,
+    local_path_provisioner_version: str = DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
+) -> bool:
     kube = cache.bin_dir("kubernetes", kubernetes_version)
     return (
         all((kube / c).exists() for c in KUBERNETES_COMMANDS)
         and (cache.bin_dir("etcd", etcd_version) / "etcd").exists()
+        and (cache.bin_dir("coredns", coredns_version) / "coredns").exists()
+        and (
+            cache.bin_dir("local-path-provisioner", local_path_provisioner_version) / "local-path-provisioner"
+        ).exists()
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry points for other builders (e.g. the kind node image): each takes the build lock, builds only
+# what is missing into ~/.cache/pytest-pods/bin/<name>-<version>/, reports progress lines, and
+# returns where the result is. They raise BuildError (with the log's tail) or PreflightError.
+
+
+def kubernetes_binaries(
+    version: str = DEFAULT_KUBERNETES_VERSION,
+    commands: Sequence[str] = ALL_KUBERNETES_COMMANDS,
+    *,
+    cache: CachePaths | None = None,
+    progress: Progress = silent,
+) -> Path:
+    """The directory holding ``commands`` (e.g. ``("kubeadm", "kube-proxy")``) of Kubernetes ``version``."""
+    cache = cache or CachePaths.default()
+    with _build_lock(cache):
+        return build_kubernetes(cache, version, _clock(progress), commands)
+
+
+def etcd_binary(
+    version: str = DEFAULT_ETCD_VERSION, *, cache: CachePaths | None = None, progress: Progress = silent
+) -> Path:
+    """The path of the ``etcd`` binary of ``version`` (e.g. ``v3.6.16``)."""
+    cache = cache or CachePaths.default()
+    with _build_lock(cache):
+        return build_etcd(cache, version, _clock(progress))
+
+
+def coredns_binary(
+    version: str = DEFAULT_COREDNS_VERSION, *, cache: CachePaths | None = None, progress: Progress = silent
+) -> Path:
+    """The path of a static ``coredns`` of ``version`` with :data:`COREDNS_PLUGINS`."""
+    cache = cache or CachePaths.default()
+    with _build_lock(cache):
+        return build_coredns(cache, version, _clock(progress))
+
+
+def local_path_provisioner_binary(
+    version: str = DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
+    *,
+    cache: CachePaths | None = None,
+    progress: Progress = silent,
+) -> Path:
+    """The path of a static ``local-path-provisioner`` of ``version``."""
+    cache = cache or CachePaths.default()
+    with _build_lock(cache):
+        return build_local_path_provisioner(cache, version, _clock(progress))
+
+
+def _clock(progress: Progress) -> Stopwatch:
+    return progress if isinstance(progress, Stopwatch) else Stopwatch(progress)

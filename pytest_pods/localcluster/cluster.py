@@ -7,6 +7,7 @@ behind by a killed run is cleaned up first. Everything but the cache is removed 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -43,6 +44,16 @@ _READY_TIMEOUT = 120.0
 # Supervisors this process started. They outlive it on purpose (the cluster stays up for the next
 # run), so they are plain pids, not Popen objects; down() reaps its own (PID 1 may never reap them).
 _SPAWNED: set[int] = set()
+
+
+def _inherited_fds() -> list[int]:
+    """Our open file descriptors above stderr."""
+    fds = []
+    for name in os.listdir("/proc/self/fd"):  # includes listdir's own, closed by now
+        with contextlib.suppress(OSError):
+            if int(name) > 2 and fcntl.fcntl(int(name), fcntl.F_GETFD) >= 0:
+                fds.append(int(name))
+    return sorted(fds)
 
 
 def _exit_code(pid: int) -> int | None:
@@ -339,6 +350,9 @@ class LocalCluster:
                     (os.POSIX_SPAWN_DUP2, log_fd, 1),
                     (os.POSIX_SPAWN_DUP2, log_fd, 2),
                     (os.POSIX_SPAWN_CLOSE, log_fd),
+                    # Nothing else of ours: an inherited lock (`flock FILE pytest ...`) held by the
+                    # long-lived supervisor would never be released.
+                    *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd != log_fd),
                 ],
                 setsid=True,
             )

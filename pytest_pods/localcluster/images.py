@@ -27,7 +27,7 @@ from filelock import FileLock
 
 from pytest_pods.errors import BuildError, ComponentError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
+from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.registry import (
     Registry,
     free_port,
@@ -490,6 +490,159 @@ def build_image(
     return target
 
 
+# ---------------------------------------------------------------------------------------------- binary images
+
+#: A distroless-like root for a static binary: users root and nonroot (65532), and a /tmp.
+_MINIMAL_FILES: dict[str, bytes] = {
+    "etc/passwd": (
+        b"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+    ),
+    "etc/group": b"root:x:0:\nnonroot:x:65532:\n",
+    "etc/nsswitch.conf": b"hosts: files dns\n",
+}
+
+
+@dataclass(frozen=True)
+class BinaryImage:
+    """An image made of one static binary (plus optional files) on an otherwise empty root.
+
+    ``ref`` is the upstream name it stands in for (e.g. ``registry.k8s.io/coredns/coredns:v1.14.6``);
+    the binary goes to ``path`` (default ``/<binary name>``); ``files`` maps paths in the image to
+    file contents or host files. ``entrypoint`` defaults to ``[path]``.
+    """
+
+    ref: str
+    binary: Path
+    path: str = ""
+    files: tuple[tuple[str, bytes | Path], ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    env: tuple[str, ...] = (DEFAULT_PATH,)
+    user: str = ""
+    workdir: str = ""
+    ports: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def binary_path(self) -> str:
+        return self.path or f"/{self.binary.name}"
+
+    @property
+    def slug(self) -> str:
+        """A cache directory prefix: ``bin-coredns`` for ``registry.k8s.io/coredns/coredns:v1``."""
+        return "bin-" + "".join(
+            ch if ch.isalnum() else "_" for ch in parse_ref(self.ref).path.rsplit("/", 1)[-1]
+        )
+
+    def key(self) -> str:
+        """A hash of all that goes in: the binary's and files' bytes, the config, the recipe version."""
+        digest = hashlib.sha256(f"binary-image {RECIPE_VERSION}\n".encode())
+        fields = asdict(self)
+        fields.update(binary=str(self.binary), files=[name for name, _ in self.files])
+        digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
+        with self.binary.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        for name, content in self.files:
+            digest.update(f"\n{name}\n".encode())
+            digest.update(content if isinstance(content, bytes) else content.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def binary_image(image: BinaryImage, *, cache: CachePaths | None = None, progress: Progress = silent) -> Path:
+    """Build (or find in the cache) the OCI layout of ``image``; returns it (tag ``image``).
+
+    The layout lives in ``~/.cache/pytest-pods/images/bin-<name>-<key>``, keyed by a hash of the
+    binary, its files and configuration, so a rebuilt binary makes a new image and an unchanged one
+    costs only the hash. Push it with :func:`push_layout`, or write a ``docker load``-able archive
+    with :func:`save_docker_archive`. Needs umoci, and root (files owned by root).
+    """
+    cache = cache or CachePaths.default()
+    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    if not image.binary.is_file():
+        raise BuildError(image.ref, f"the binary {image.binary} does not exist (build it first)")
+    key = image.key()
+    target = cache.images / f"{image.slug}-{key}"
+    if target.exists():
+        return target
+    preflight(["umoci"], need_root=True)
+    cache.images.mkdir(parents=True, exist_ok=True)
+    what = f"the {image.ref} image"
+    umoci = _tool("umoci")
+    with (
+        watch.step(f"packing {image.ref} from {image.binary}"),
+        tempfile.TemporaryDirectory(prefix=f"{image.slug}-build-", dir=cache.images) as tmp,
+    ):
+        work = Path(tmp)
+        layout, bundle = work / "oci", work / "bundle"
+        ref = f"{layout}:{LAYOUT_TAG}"
+        _run([umoci, "init", "--layout", layout], what)
+        _run([umoci, "new", "--image", ref], what)
+        _run([umoci, "unpack", "--image", ref, bundle], what)
+        rootfs = bundle / "rootfs"
+        (rootfs / "tmp").mkdir(mode=0o1777, exist_ok=True)
+        (rootfs / "tmp").chmod(0o1777)
+        contents: dict[str, bytes | Path] = {**_MINIMAL_FILES, **dict(image.files)}
+        contents[image.binary_path.lstrip("/")] = image.binary
+        for name, content in contents.items():
+            dest = rootfs / name.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                dest.write_bytes(content)
+                dest.chmod(0o644)
+            else:
+                shutil.copyfile(content, dest)
+                dest.chmod(0o755 if os.access(content, os.X_OK) else 0o644)
+        created_by = f"pytest-pods: {image.description or image.binary.name}"
+        _run([umoci, "repack", "--history.created_by", created_by, "--image", ref, bundle], what)
+        args = [
+            "--author",
+            "pytest-pods",
+            "--history.created_by",
+            f"pytest-pods binary image {image.ref}",
+        ]
+        args += [f"--config.entrypoint={part}" for part in image.entrypoint or (image.binary_path,)]
+        args += [f"--config.cmd={part}" for part in image.cmd]
+        args += [f"--config.env={item}" for item in image.env]
+        args += [f"--config.exposedports={port}" for port in image.ports]
+        if image.user:
+            args.append(f"--config.user={image.user}")
+        if image.workdir:
+            args.append(f"--config.workingdir={image.workdir}")
+        args += [
+            "--config.label=io.pytest-pods.stand-in=true",
+            f"--config.label=io.pytest-pods.stand-in-for={image.ref}",
+            f"--config.label=io.pytest-pods.recipe={image.slug}-{key}",
+        ]
+        _run([umoci, "config", "--image", ref, *args], what)
+        _run([umoci, "gc", "--layout", layout], what)
+        layout.rename(target)
+    _prune(cache, image.slug, target)
+    return target
+
+
+def save_docker_archive(layout: Path, ref: str, dest: Path) -> Path:
+    """Write the OCI layout's image as a ``docker save``-style archive named ``ref`` (``docker load``,
+    ``ctr images import`` and ``kind load image-archive`` read it); returns ``dest``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    _run(
+        [
+            _tool("skopeo"),
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            f"oci:{layout}:{LAYOUT_TAG}",
+            f"docker-archive:{tmp}:{parse_ref(ref)}",
+        ],
+        f"saving {ref} to {dest}",
+        timeout=600,
+    )
+    tmp.replace(dest)
+    return dest
+
+
 # ---------------------------------------------------------------------------------------------- pushing
 
 
@@ -511,11 +664,14 @@ def push_layout(layout: Path, ref: str, registry: Registry) -> None:
     )
 
 
-def ensure_images(cache: CachePaths, registry: Registry, progress: Progress) -> list[str]:
-    """Build the missing stand-ins and push what the registry lacks; returns the upstream refs served.
+def ensure_images(
+    cache: CachePaths, registry: Registry, progress: Progress, extra: Sequence[BinaryImage] = ()
+) -> list[str]:
+    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks;
+    returns the upstream refs served.
 
     Idempotent: when every layout is cached and the registry serves the same manifests, it only
-    reads a few small files and makes one HEAD request per reference.
+    reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
     """
     watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
     if not registry.is_healthy():
@@ -545,6 +701,13 @@ def ensure_images(cache: CachePaths, registry: Registry, progress: Progress) -> 
                 with watch.step(f"pushing {ref} to {registry.addr}/{local_repo(ref)}"):
                     push_layout(layout, ref, registry)
             served.append(str(parsed))
+    for image in extra:
+        layout = binary_image(image, cache=cache, progress=watch)
+        parsed = parse_ref(image.ref)
+        if registry.manifest_digest(local_repo(image.ref), parsed.tag) != layout_digest(layout):
+            with watch.step(f"pushing {image.ref} to {registry.addr}/{local_repo(image.ref)}"):
+                push_layout(layout, image.ref, registry)
+        served.append(str(parsed))
     return served
 
 
@@ -618,7 +781,10 @@ def push_archive(archive: Path, registry: Registry, hosts_dir: Path | None = Non
 
 
 def build_and_push(
-    progress: Progress, cache: CachePaths | None = None, registry_addr: str = "127.0.0.1:5000"
+    progress: Progress,
+    cache: CachePaths | None = None,
+    registry_addr: str = "127.0.0.1:5000",
+    extra: Sequence[BinaryImage] = (),
 ) -> list[str]:
     """For ``pytest-pods images build``: build the stand-ins and push them to the cached registry storage.
 
@@ -629,7 +795,7 @@ def build_and_push(
     watch = Stopwatch(progress)
     registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr)
     if registry.is_healthy():
-        return ensure_images(cache, registry, watch)
+        return ensure_images(cache, registry, watch, extra)
     preflight([*SERVE_TOOLS], need_root=False)
     with tempfile.TemporaryDirectory(prefix="pytest-pods-registry-") as tmp:
         temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}")
@@ -637,4 +803,4 @@ def build_and_push(
             f"no registry at {registry_addr}; serving {cache.registry_storage} on {temporary.addr} meanwhile"
         )
         with running(temporary, Path(tmp) / "registry.log"):
-            return ensure_images(cache, temporary, watch)
+            return ensure_images(cache, temporary, watch, extra)

@@ -166,6 +166,9 @@ def _become_subreaper() -> None:
 
 
 def main(argv: list[str]) -> int:
+    # Keep no descriptor we were handed by accident (e.g. the fd of a `flock FILE ...` around the
+    # command that started the cluster): this process lives on, and would hold such a lock forever.
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     plan = Plan.from_json(Path(argv[0]).read_text())
     _become_subreaper()
     cgroups.join(plan.cgroup)

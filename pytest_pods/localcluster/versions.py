@@ -19,6 +19,10 @@ import re
 
 DEFAULT_KUBERNETES_VERSION = "v1.37.2"
 DEFAULT_ETCD_VERSION = "v3.6.16"
+#: kubeadm 1.37's CoreDNSVersion; its image is registry.k8s.io/coredns/coredns:<this>.
+DEFAULT_COREDNS_VERSION = "v1.14.6"
+#: v0.0.34 is refused by the module proxy; v0.0.30 builds.
+DEFAULT_LOCAL_PATH_PROVISIONER_VERSION = "v0.0.30"
 MIN_KUBERNETES_MINOR = 34
 
 _VERSION = re.compile(r"^v?1\.(\d+)\.(\d+)$")

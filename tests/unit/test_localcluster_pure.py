@@ -140,7 +140,7 @@ def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path
     state = StatePaths("t", tmp_path, tmp_path)
     plan = make_plan(
         state=state,
-        bins=Binaries(tmp_path / "k", tmp_path / "etcd"),
+        bins=Binaries(tmp_path / "k", tmp_path / "etcd", tmp_path / "coredns", tmp_path / "lpp"),
         pki=pki,
         net=Network(),
         ports=Ports(),

@@ -1,0 +1,95 @@
+"""Pure parts of the binary builds: CoreDNS's plugin selection, the command sets, binary images' keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_pods.errors import BuildError
+from pytest_pods.localcluster import build
+from pytest_pods.localcluster.images import BinaryImage
+
+PLUGIN_CFG = """# comment
+root:root
+reload:reload
+health:health
+prometheus:metrics
+errors:errors
+cache:cache
+kubernetes:kubernetes
+on:github.com/coredns/caddy/onevent
+forward:forward
+"""
+
+
+def test_coredns_directives_keep_plugin_cfg_order_not_ours() -> None:
+    chosen = build.coredns_directives(PLUGIN_CFG, ["forward", "kubernetes", "errors", "prometheus", "on"])
+    assert chosen == [
+        ("prometheus", "github.com/coredns/coredns/plugin/metrics"),
+        ("errors", "github.com/coredns/coredns/plugin/errors"),
+        ("kubernetes", "github.com/coredns/coredns/plugin/kubernetes"),
+        ("on", "github.com/coredns/caddy/onevent"),
+        ("forward", "github.com/coredns/coredns/plugin/forward"),
+    ]
+
+
+def test_coredns_unknown_plugin_is_named() -> None:
+    with pytest.raises(BuildError, match="route66"):
+        build.coredns_directives(PLUGIN_CFG, ["errors", "route66"])
+
+
+def test_coredns_main_sets_directives_and_imports_each_plugin_once() -> None:
+    source = build.coredns_main(build.coredns_directives(PLUGIN_CFG, ["errors", "cache", "kubernetes"]))
+    assert '\t_ "github.com/coredns/coredns/plugin/cache"\n' in source
+    assert source.count("plugin/kubernetes") == 1
+    names = source.split("dnsserver.Directives = []string{")[1].split("}")[0]
+    assert [n.strip().strip('",') for n in names.split()] == ["errors", "cache", "kubernetes"]
+    assert "coremain.Run()" in source
+
+
+def test_default_plugins_cover_kubeadms_corefile() -> None:
+    # kubeadm's default Corefile (cmd/kubeadm/app/phases/addons/dns/manifests.go) uses these.
+    kubeadm = {"errors", "health", "ready", "kubernetes", "prometheus", "forward", "cache", "loop", "reload"}
+    assert kubeadm | {"loadbalance", "template"} <= set(build.COREDNS_PLUGINS)
+
+
+def test_the_local_cluster_builds_kube_proxy_and_kind_also_gets_kubeadm() -> None:
+    assert "kube-proxy" in build.KUBERNETES_COMMANDS
+    assert "kubeadm" not in build.KUBERNETES_COMMANDS
+    assert set(build.ALL_KUBERNETES_COMMANDS) == {*build.KUBERNETES_COMMANDS, "kubeadm"}
+
+
+def test_unknown_kubernetes_command_is_refused_before_any_build(tmp_path: Path) -> None:
+    from pytest_pods.localcluster.paths import CachePaths
+    from pytest_pods.localcluster.progress import Stopwatch, silent
+
+    with pytest.raises(ValueError, match="kube-nothing"):
+        build.build_kubernetes(CachePaths(tmp_path), "v1.37.2", Stopwatch(silent), ["kube-nothing"])
+
+
+def test_present_commands_are_not_rebuilt(tmp_path: Path) -> None:
+    from pytest_pods.localcluster.paths import CachePaths
+    from pytest_pods.localcluster.progress import Stopwatch, silent
+
+    cache = CachePaths(tmp_path)
+    out = cache.bin_dir("kubernetes", "v1.37.2")
+    out.mkdir(parents=True)
+    for command in ("kubelet", "kube-proxy"):
+        (out / command).write_text("")
+    # Everything asked for is there: no go command runs (there is no wrapper module to run it in).
+    assert build.build_kubernetes(cache, "v1.37.2", Stopwatch(silent), ["kubelet", "kube-proxy"]) == out
+    assert not cache.build_dir("kubernetes", "v1.37.2").exists()
+
+
+def test_binary_image_key_follows_the_binary_and_config(tmp_path: Path) -> None:
+    binary = tmp_path / "coredns"
+    binary.write_bytes(b"one")
+    image = BinaryImage("registry.k8s.io/coredns/coredns:v1.14.6", binary, user="65532:65532")
+    first = image.key()
+    assert image.slug == "bin-coredns"
+    assert image.binary_path == "/coredns"
+    assert BinaryImage("registry.k8s.io/coredns/coredns:v1.14.6", binary, user="65532:65532").key() == first
+    assert BinaryImage("registry.k8s.io/coredns/coredns:v1.14.6", binary, user="0").key() != first
+    binary.write_bytes(b"two")
+    assert image.key() != first
