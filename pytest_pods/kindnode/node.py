@@ -6,7 +6,7 @@ and caches (:mod:`pytest_pods.localcluster.build`, :mod:`pytest_pods.localcluste
 - kubeadm, kubelet and kubectl in ``/usr/bin``;
 - control-plane images (``registry.k8s.io/kube-apiserver:<v>`` ...), etcd, CoreDNS and
   local-path-provisioner made from their static binaries; kube-proxy on a Debian root with
-  iptables, nftables and conntrack (it also serves as local-path's helper); the stand-in pause;
+  iptables, nftables and conntrack; the stand-in pause and debian (local-path's helper);
 - a static bridge + host-local CNI config instead of kindnetd (single node only), and our own
   local-path storage manifest; the images are imported into the node's containerd.
 
@@ -24,11 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from pytest_pods.errors import BuildError
 from pytest_pods.kindnode.base import build_base_image, image_exists
 from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
 from pytest_pods.kindnode.tools import Say, clock_of, docker_command, run
-from pytest_pods.localcluster import build, images
+from pytest_pods.localcluster import addons, build, images
+from pytest_pods.localcluster.configs import Network
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import Stopwatch
 from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
@@ -40,7 +43,6 @@ POD_SUBNET = "10.244.0.0/24"
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 NODE_BINARIES = ("kubeadm", "kubelet", "kubectl")
 TOOLS_PACKAGES = ("iptables", "nftables", "conntrack", "ipset", "kmod", "iproute2")
-LOCAL_PATH_IMAGE = "docker.io/rancher/local-path-provisioner:{version}"
 STORAGE_DIR = "/var/local-path-provisioner"
 
 CNI_CONFIG = {
@@ -68,120 +70,16 @@ def node_ref(version: str) -> str:
     return f"{OWN_NODE_REPO}:{version}"
 
 
-def storage_manifest(provisioner: str, helper: str) -> str:
-    """local-path-provisioner as kind's default StorageClass ``standard`` (our images, pulled never)."""
-    config = json.dumps(
-        {"nodePathMap": [{"node": "DEFAULT_PATH_FOR_NON_LISTED_NODES", "paths": [STORAGE_DIR]}]}
-    )
-    helper_pod = (
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: helper-pod\nspec:\n  containers:\n"
-        f"  - name: helper-pod\n    image: {helper}\n    imagePullPolicy: IfNotPresent\n"
-    )
-    setup = '#!/bin/sh\nset -eu\nmkdir -m 0777 -p "$VOL_DIR"\n'
-    teardown = '#!/bin/sh\nset -eu\nrm -rf "$VOL_DIR"\n'
-    indent = "    "
-
-    def block(text: str) -> str:
-        return "|-\n" + "".join(f"{indent}{line}\n" for line in text.rstrip("\n").splitlines())
-
-    return f"""# pytest-pods offline kind node: local-path-provisioner as the default StorageClass
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: local-path-storage
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: local-path-provisioner-service-account
-  namespace: local-path-storage
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: local-path-provisioner-role
-rules:
-- apiGroups: [""]
-  resources: [nodes, persistentvolumeclaims, configmaps, pods, pods/log]
-  verbs: [get, list, watch]
-- apiGroups: [""]
-  resources: [persistentvolumes]
-  verbs: [get, list, watch, create, patch, update, delete]
-- apiGroups: [""]
-  resources: [events]
-  verbs: [create, patch]
-- apiGroups: [""]
-  resources: [pods]
-  verbs: [create, delete]
-- apiGroups: [storage.k8s.io]
-  resources: [storageclasses]
-  verbs: [get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: local-path-provisioner-bind
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: local-path-provisioner-role
-subjects:
-- kind: ServiceAccount
-  name: local-path-provisioner-service-account
-  namespace: local-path-storage
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: local-path-provisioner
-  namespace: local-path-storage
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {{app: local-path-provisioner}}
-  template:
-    metadata:
-      labels: {{app: local-path-provisioner}}
-    spec:
-      serviceAccountName: local-path-provisioner-service-account
-      tolerations:
-      - {{key: node-role.kubernetes.io/control-plane, operator: Equal, effect: NoSchedule}}
-      containers:
-      - name: local-path-provisioner
-        image: {provisioner}
-        imagePullPolicy: IfNotPresent
-        command: [/local-path-provisioner, --debug, start, --helper-image, {helper},
-                  --config, /etc/config/config.json]
-        env:
-        - name: POD_NAMESPACE
-          valueFrom: {{fieldRef: {{fieldPath: metadata.namespace}}}}
-        volumeMounts:
-        - {{name: config-volume, mountPath: /etc/config/}}
-      volumes:
-      - name: config-volume
-        configMap: {{name: local-path-config}}
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: standard
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: rancher.io/local-path
-volumeBindingMode: WaitForFirstConsumer
-reclaimPolicy: Delete
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: local-path-config
-  namespace: local-path-storage
-data:
-  config.json: {block(config)}
-  setup: {block(setup)}
-  teardown: {block(teardown)}
-  helperPod.yaml: {block(helper_pod)}
-"""
+def storage_manifest() -> str:
+    """kind's ``/kind/manifests/default-storage.yaml``: the local cluster's own local-path add-on
+    (StorageClass ``standard``, the same images), without its CoreDNS (kubeadm deploys that)."""
+    settings = addons.AddonSettings(net=Network(), storage_dir=Path(STORAGE_DIR))
+    objects = [
+        o
+        for o in addons.manifests(settings)
+        if o["kind"] == "StorageClass" or "local-path" in json.dumps(o["metadata"])
+    ]
+    return "# pytest-pods offline kind node: local-path-provisioner\n" + yaml.safe_dump_all(objects)
 
 
 def _docker(*args: str | Path, what: str, timeout: float = 600, stdin: bytes | None = None) -> str:
@@ -260,22 +158,21 @@ def build_node_image(
             for c in CONTROL_PLANE
         ),
         images.BinaryImage(f"registry.k8s.io/etcd:{etcd_version}", etcd, path="/usr/local/bin/etcd"),
-        images.BinaryImage(
-            f"registry.k8s.io/coredns/coredns:{coredns_version}",
-            coredns,
-            path="/coredns",
-            ports=("53/udp", "53/tcp", "9153/tcp"),
-        ),
-        images.BinaryImage(
-            LOCAL_PATH_IMAGE.format(version=local_path_version), local_path, path="/local-path-provisioner"
-        ),
+        addons.coredns_image(coredns, coredns_version),
+        addons.local_path_provisioner_image(local_path, local_path_version),
     ]
     layouts = [(img.ref, images.binary_image(img, cache=cache, progress=watch)) for img in wanted]
-    pause = next(r for r in images.RECIPES if r.name == "pause")
-    pause_layout = images.layout_path(cache, pause, images.recipe_key(pause, ""))
-    if not pause_layout.exists():
-        images.build_image(cache, pause, images.recipe_key(pause, ""), None, watch)
-    layouts.append((pause.refs[0], pause_layout))
+    mirror = images.debian_mirror()
+    stand_ins = {r.name: r for r in images.RECIPES}
+    pause = stand_ins["pause"]
+    for recipe in (pause, stand_ins["debian"]):
+        base = images.base_key(mirror) if recipe.base == "debian" else ""
+        key = images.recipe_key(recipe, base)
+        layout = images.layout_path(cache, recipe, key)
+        if not layout.exists():
+            base_tar = images.build_base(cache, mirror, base, watch) if base else None
+            images.build_image(cache, recipe, key, base_tar, watch)
+        layouts += [(ref, layout) for ref in recipe.refs]
 
     digest = hashlib.sha256(f"node {NODE_RECIPE} {version} {base_ref} {tools}\n".encode())
     for name in NODE_BINARIES:
@@ -302,13 +199,12 @@ def build_node_image(
             proxy = f"registry.k8s.io/kube-proxy:{version}"
             _docker("tag", tools, proxy, what=what)
             _docker("save", "-o", archives / "kube-proxy.tar", proxy, tools, what=what)
+            _docker("rmi", proxy, what=what)  # the tag was only for the archive
         files = Path(tmp) / "files"
         (files / "kind/manifests").mkdir(parents=True)
         (files / "etc/cni/net.d").mkdir(parents=True)
         (files / "kind/version").write_text(version)
-        (files / "kind/manifests/default-storage.yaml").write_text(
-            storage_manifest(LOCAL_PATH_IMAGE.format(version=local_path_version), tools)
-        )
+        (files / "kind/manifests/default-storage.yaml").write_text(storage_manifest())
         (files / "etc/cni/net.d/10-pytest-pods-bridge.conflist").write_text(json.dumps(CNI_CONFIG, indent=2))
         _docker(
             "run",
@@ -328,15 +224,13 @@ def build_node_image(
                     _docker("cp", kube_dir / name, f"{container}:/usr/bin/{name}", what=what)
                 _docker("cp", f"{files}/.", f"{container}:/", what=what)
                 _docker("cp", archives, f"{container}:/kind/images", what=what)
-                _docker(
-                    "exec",
-                    container,
-                    "sed",
-                    "-i",
-                    f's#sandbox_image = .*#sandbox_image = "{pause.refs[0]}"#',
-                    "/etc/containerd/config.toml",
-                    what=what,
+                # our pause; and unprivileged ports, as containerd 2 allows by default: CoreDNS binds
+                # port 53 as nonroot, as upstream's image does
+                sed = (
+                    f's#sandbox_image = .*#sandbox_image = "{pause.refs[0]}"\\n'
+                    "  enable_unprivileged_ports = true#"
                 )
+                _docker("exec", container, "sed", "-i", sed, "/etc/containerd/config.toml", what=what)
             with watch.step(f"{ref}: importing {len(layouts) + 1} image archives into the node's containerd"):
                 script = (
                     "set -e; containerd >/tmp/containerd.log 2>&1 & pid=$!; "
@@ -347,7 +241,9 @@ def build_node_image(
                     "ctr -n k8s.io images ls -q; kill $pid; wait; rm -rf /kind/images /tmp/containerd.log"
                 )
                 listed = _docker("exec", container, "sh", "-c", script, what=what)
-                names = sorted(n for n in listed.split() if ":" in n and not n.startswith("sha256"))
+                names = sorted(
+                    n for n in listed.split() if ":" in n and not n.startswith(("sha256", "import-"))
+                )
                 watch(f"  in the node: {', '.join(names)}")
             with watch.step(f"docker commit {ref}"):
                 _docker(

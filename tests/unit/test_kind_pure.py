@@ -100,11 +100,12 @@ def test_the_gateway_registry_is_read_only(tmp_path: Path) -> None:
 
 
 def test_storage_manifest_is_valid_yaml_with_a_default_class() -> None:
-    docs = list(yaml.safe_load_all(storage_manifest("p:1", "h:2")))
+    docs = list(yaml.safe_load_all(storage_manifest()))
     kinds = [d["kind"] for d in docs]
     assert kinds.count("StorageClass") == 1
     sc = next(d for d in docs if d["kind"] == "StorageClass")
     assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
     cm = next(d for d in docs if d["kind"] == "ConfigMap")
-    assert "image: h:2" in cm["data"]["helperPod.yaml"]
-    assert cm["data"]["setup"].startswith("#!/bin/sh")
+    assert "docker.io/library/debian:bookworm" in cm["data"]["helperPod.yaml"]
+    assert "/var/local-path-provisioner" in cm["data"]["config.json"]
+    assert not [d for d in docs if d["metadata"]["name"] == "coredns"], "kubeadm deploys CoreDNS"
