@@ -344,8 +344,10 @@ class Pod:
                     _preload_content=False,
                     _request_timeout=(10, max(remaining, 1) + 5),
                 )
-            except ApiException as exc:  # 400 while the container waits to start
-                if exc.status != 400 or remaining <= 0:
+            except ApiException as exc:
+                # 400 while the container waits to start; a kind node's kubelet (containerd 1.6)
+                # answers 404 for a container that started a moment ago and has no log file yet
+                if exc.status not in (400, 404) or remaining <= 0:
                     raise
                 self._await_start(name, remaining)
                 continue

@@ -126,3 +126,4 @@ def test_cluster_down_deletes_the_kind_cluster(kind_session: Cluster) -> None:
     assert "kind cluster 'pytest-pods' is deleted" in down.stderr
     assert not KindCluster(spec).exists()
     assert not KindCluster(spec).state_dir.exists()
+    KindCluster(spec).up(lambda message: None)  # leave the session's cluster as it found it
