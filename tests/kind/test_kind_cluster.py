@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pytest_pods import Cluster
+from pytest_pods.errors import ProviderError
 from pytest_pods.kindnode.cluster import KindCluster, KindSpec
 from pytest_pods.localcluster.paths import cache_root
 
@@ -91,6 +93,14 @@ def test_reuse_is_keyed_by_version_image_and_config(scratch_cluster: KindCluster
     assert not third.reused
     assert third.why.startswith("recreated: config ")
     assert any("differs from what is asked" in line and "config" in line for line in lines), lines
+    # a cluster of that name that pytest-pods has no record of is someone else's: left alone, named
+    KindCluster(changed).key_file.unlink()
+    began = time.monotonic()
+    with pytest.raises(ProviderError, match="exists that pytest-pods did not make") as info:
+        KindCluster(changed).up(lines.append)
+    assert time.monotonic() - began < 10
+    assert f"kind delete cluster --name {changed.name}" in str(info.value)
+    assert KindCluster(changed).exists()
 
 
 @pytest.mark.disruptive
