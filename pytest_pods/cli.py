@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from pytest_pods.errors import PodsError
+from pytest_pods.localcluster.errors import LocalClusterError
 from pytest_pods.localcluster.progress import Stopwatch, to_stderr
 from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION, normalize_kubernetes_version
 
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cluster.down(clock)
             clock(f"cluster {args.name!r} is down; nothing of it is left but the cache")
         return 0
-    except PodsError as e:
+    except (PodsError, LocalClusterError) as e:
         print(f"pytest-pods: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

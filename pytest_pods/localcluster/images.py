@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_pods.errors import BuildError, ComponentError, PreflightError
+from pytest_pods.localcluster.errors import BuildError, ComponentError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.registry import (
@@ -558,7 +558,7 @@ def binary_image(image: BinaryImage, *, cache: CachePaths | None = None, progres
     with :func:`save_docker_archive`. Needs umoci, and root (files owned by root).
     """
     cache = cache or CachePaths.default()
-    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    watch = Stopwatch.of(progress)
     if not image.binary.is_file():
         raise BuildError(image.ref, f"the binary {image.binary} does not exist (build it first)")
     key = image.key()
@@ -673,7 +673,7 @@ def ensure_images(
     Idempotent: when every layout is cached and the registry serves the same manifests, it only
     reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
     """
-    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    watch = Stopwatch.of(progress)
     if not registry.is_healthy():
         raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
     need_debian = any(recipe.base == "debian" for recipe in RECIPES)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-from pytest_pods.errors import ComponentError
+from pytest_pods.localcluster.errors import ComponentError
 from pytest_pods.localcluster.paths import log_tail
 
 DOCKER_HUB = "docker.io"

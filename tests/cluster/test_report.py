@@ -145,8 +145,8 @@ def test_existing_provider_against_the_local_clusters_kubeconfig(
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
-            f"pods: provider existing (asked for); cluster: kubeconfig {pods_cluster.info.kubeconfig}, "
-            f"context * at https://*, Kubernetes {pods_cluster.info.kubernetes_version}",
+            f"pods: provider existing; cluster: kubeconfig {pods_cluster.info.kubeconfig}, context * at https://*",
+            f"cluster: context * at https://*, Kubernetes {pods_cluster.info.kubernetes_version}, ready in *",
         ]
     )
 

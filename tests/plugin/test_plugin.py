@@ -7,9 +7,12 @@ stands in, and no test in this file talks to an API server.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+
+import pytest_pods
 
 pytest_plugins = ["pytester"]
 
@@ -43,11 +46,8 @@ class FakeProvider:
     def load_images(self, archives, progress):
         pass
 
-def pytest_pods_provider_names():
-    return ["fake"]
-
-def pytest_pods_make_provider(name, settings):
-    return FakeProvider(settings) if name == "fake" else None
+def pytest_pods_providers():
+    return {{"fake": FakeProvider}}
 """
 
 KUBECONFIG = """apiVersion: v1
@@ -63,6 +63,21 @@ users:
 - name: u
   user: {token: "x"}
 """
+
+
+@pytest.fixture(autouse=True)
+def this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Subprocess runs import this checkout's pytest_pods, not another installed one."""
+    root = str(Path(pytest_pods.__file__).parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The runs' state directory (cluster lock, marker files): a temporary one, never the user's."""
+    path = tmp_path / "state"
+    monkeypatch.setenv("PYTEST_PODS_STATE_DIR", str(path))
+    return path
 
 
 @pytest.fixture
@@ -177,7 +192,7 @@ def test_header_shows_provider_cluster_and_version(pytester: pytest.Pytester, fa
     )
     result.stdout.fnmatch_lines(
         [
-            "pods: provider fake (asked for); cluster: fake cluster, Kubernetes v1.99.0",
+            "pods: provider fake; cluster: fake cluster, Kubernetes v1.99.0",
             "pods: kubernetes_version=v1.34.4, timeout=9.0",
         ]
     )
@@ -191,20 +206,56 @@ def test_header_for_existing_names_kubeconfig_and_context(pytester: pytest.Pytes
         f"--pods-kubeconfig={kubeconfig}", "--pods-provider=existing", "--pods-context=only"
     )
     result.stdout.fnmatch_lines(
-        [
-            f"pods: provider existing (asked for); cluster: kubeconfig {kubeconfig}, context only "
-            "at https://127.0.0.1:9, unreachable: *"
-        ]
+        [f"pods: provider existing; cluster: kubeconfig {kubeconfig}, context only at https://127.0.0.1:9"]
     )
 
 
-def test_existing_without_kubeconfig_says_what_is_missing(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_x(pods_cluster): pass")
+def test_existing_without_kubeconfig_is_one_error_naming_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.parametrize("i", range(5))
+        def test_x(pods_cluster, i):
+            pass
+        def test_without_a_cluster():
+            pass
+    """)
     result = pytester.runpytest("--pods-provider=existing")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*existing provider needs --pods-kubeconfig PATH*never falls back to $KUBECONFIG*"]
+        [
+            "*--pods-provider=existing cannot work here: the existing provider needs --pods-kubeconfig PATH*"
+            "never falls back to $KUBECONFIG*",
+            "*Interrupted: pytest-pods: --pods-provider=existing cannot work here*",
+        ]
     )
+    assert result.ret != 0
+
+
+def test_a_provider_that_cannot_work_is_one_error_under_xdist_too(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        class Broken:
+            name = "broken"
+            def __init__(self, settings):
+                pass
+            def unavailable(self):
+                return "needs a thing: install it, or set --pods-provider=local"
+            def describe(self):
+                return "a broken provider"
+
+        def pytest_pods_providers():
+            return {"broken": Broken}
+    """)
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.parametrize("i", range(8))
+        def test_x(pods_cluster, i):
+            pass
+    """)
+    result = pytester.runpytest("-n", "2", "--pods-provider=broken")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("errors", 0) <= 2, "at most one error per worker"
+    assert outcomes.get("passed", 0) == 0
+    result.stdout.fnmatch_lines(["*--pods-provider=broken cannot work here: needs a thing*"])
 
 
 def test_plugin_provider_progress_and_summary(pytester: pytest.Pytester, fake: Path) -> None:
@@ -360,3 +411,92 @@ def test_preload_images_are_loaded_once_per_run(pytester: pytest.Pytester, fake:
     result.assert_outcomes(passed=4)
     loads = [e for e in events(fake) if e["event"] == "load"]
     assert loads == [{"event": "load", "archives": [str(pytester.path / "app.tar")]}]
+
+
+AUDIT_CONFTEST = """
+import json, sys
+from pathlib import Path
+
+CALLS = []
+WATCHED = ("subprocess.Popen", "os.posix_spawn", "os.fork", "os.exec", "os.system", "socket.connect",
+           "socket.getaddrinfo")
+
+def _audit(event, args):
+    if event in WATCHED:
+        CALLS.append([event, repr(args)[:200]])
+
+sys.addaudithook(_audit)
+
+def pytest_unconfigure(config):
+    Path({out!r}).write_text(json.dumps(CALLS))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "header"),
+    [
+        (
+            (),
+            "pods: provider auto (the first of kind, local that can work here, decided at the first pods "
+            "fixture)",
+        ),
+        (("--pods-provider=kind",), "pods: provider kind; cluster: kind cluster 'pytest-pods' *"),
+        (("--pods-provider=local",), "pods: provider local; cluster: local Docker-free cluster *"),
+        (("--pods-provider=existing", "--pods-kubeconfig=kc", "--pods-context=only"), "*context only at *"),
+    ],
+)
+def test_a_session_without_pods_tests_runs_no_subprocess_and_no_network(
+    pytester: pytest.Pytester, args: tuple[str, ...], header: str
+) -> None:
+    out = pytester.path / "calls.json"
+    (pytester.path / "kc").write_text(KUBECONFIG)
+    pytester.makeconftest(AUDIT_CONFTEST.format(out=str(out)))
+    pytester.makepyfile("def test_plain(): assert 1 + 1 == 2")
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([header])
+    assert json.loads(out.read_text()) == []
+
+
+def test_the_audit_hook_does_see_a_subprocess(pytester: pytest.Pytester) -> None:
+    """The test above would pass if the hook saw nothing at all: show it sees a call."""
+    out = pytester.path / "calls.json"
+    pytester.makeconftest(AUDIT_CONFTEST.format(out=str(out)))
+    pytester.makepyfile("def test_spawns(): __import__('subprocess').run(['true'], check=True)")
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+    assert [c[0] for c in json.loads(out.read_text())][:1] == ["subprocess.Popen"]
+
+
+def test_auto_is_decided_once_per_run_under_xdist(pytester: pytest.Pytester, state_dir: Path) -> None:
+    log = pytester.path / "probes.jsonl"
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    pytester.makeconftest(f"""
+        import json, os
+        from pathlib import Path
+        from pytest_pods.providers.base import ClusterInfo
+        from pytest_pods.providers.kind import KindProvider
+
+        def unavailable(self):
+            with open({str(log)!r}, "a") as f:
+                f.write(json.dumps(os.environ.get("PYTEST_XDIST_WORKER", "main")) + "\\n")
+            return None
+
+        def start(self, progress):
+            kubeconfig = Path({str(kubeconfig)!r})
+            return ClusterInfo("kind", kubeconfig, None, "v1.99.0", "patched kind", reused=True)
+
+        KindProvider.unavailable = unavailable
+        KindProvider.start = start
+    """)
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.parametrize("i", range(6))
+        def test_x(pods_cluster, i):
+            assert pods_cluster.info.provider == "kind"
+    """)
+    result = pytester.runpytest("-n", "2", "--pods-provider=auto")
+    result.assert_outcomes(passed=6)
+    assert len(log.read_text().splitlines()) == 1, "auto probed more than once in one run"
+    assert not list(state_dir.glob("provider-*.json")), "the run's choice outlived the run"
+    assert not list(state_dir.glob("started-*")) and not list(state_dir.glob("images-*"))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.errors import BuildError, PreflightError
 from pytest_pods.localcluster import images
+from pytest_pods.localcluster.errors import BuildError, PreflightError
 from pytest_pods.localcluster.images import RECIPES, ImageRecipe
 from pytest_pods.localcluster.registry import parse_ref
 
