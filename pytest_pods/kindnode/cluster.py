@@ -25,15 +25,13 @@ from pytest_pods.errors import ApiError, ProviderError
 from pytest_pods.kindnode import mirror
 from pytest_pods.kindnode.tools import (
     KIND_MISSING_FIX,
-    Say,
-    clock_of,
     docker_command,
     docker_unavailable,
     find_kind,
     run,
 )
 from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Stopwatch
+from pytest_pods.localcluster.progress import Progress, Stopwatch
 
 CLUSTER_NAME = "pytest-pods"
 #: Labels that ``pytest-pods kind build-node-image`` puts on its images.
@@ -198,8 +196,8 @@ class KindCluster:
         }
 
     # ------------------------------------------------------------------ lifecycle
-    def up(self, progress: Say) -> KindInfo:
-        clock = clock_of(progress)
+    def up(self, progress: Progress) -> KindInfo:
+        clock = Stopwatch.of(progress)
         problem = self.unavailable()
         if problem:
             raise ProviderError(problem)
@@ -378,6 +376,14 @@ class KindCluster:
             time.sleep(1)
         return problem
 
+    def server(self) -> str:
+        """The API server's URL, from the kubeconfig ("" when it cannot be read)."""
+        try:
+            data = yaml.safe_load(self.kubeconfig.read_text()) or {}
+            return str(data["clusters"][0]["cluster"]["server"])
+        except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+            return ""
+
     def _wait_usable(self, clock: Stopwatch, timeout: float = USABLE_TIMEOUT) -> None:
         """A Ready node that takes pods (no NoSchedule taint), and the default ServiceAccount and root
         CA ConfigMap published: what a test's first pod needs."""
@@ -446,15 +452,15 @@ class KindCluster:
         if labels.get(OFFLINE_LABEL) == "true":
             mirror.serve_node(self.cache, self.spec.name, self.node, clock, all_registries=True)
 
-    def load_images(self, archives: Sequence[Path], progress: Say) -> list[str]:
-        clock = clock_of(progress)
+    def load_images(self, archives: Sequence[Path], progress: Progress) -> list[str]:
+        clock = Stopwatch.of(progress)
         refs = mirror.push_archives(self.cache, archives, clock)
         registries = sorted({ref.split("/", 1)[0] for ref in refs})
         mirror.serve_node(self.cache, self.spec.name, self.node, clock, registries=registries)
         return refs
 
-    def delete(self, progress: Say) -> None:
-        clock = clock_of(progress)
+    def delete(self, progress: Progress) -> None:
+        clock = Stopwatch.of(progress)
         if self.kind() is not None and docker_unavailable() is None and self.exists():
             with clock.step(f"kind delete cluster --name {self.spec.name}"):
                 argv = [self._kind(), "delete", "cluster", "--name", self.spec.name]
@@ -493,7 +499,11 @@ class KindCluster:
 
 def describe(spec: KindSpec) -> str:
     image = spec.node_image or "kind's default node image"
-    return f"kind cluster {spec.name!r} from {image}, reused when its version, image and config match"
+    version = spec.kubernetes_version or "of the node image"
+    return (
+        f"kind cluster {spec.name!r} from {image}, Kubernetes {version}; reused when its version, image "
+        "and config match"
+    )
 
 
 __all__ = ["CLUSTER_NAME", "KindCluster", "KindInfo", "KindSpec", "asdict", "describe"]

@@ -29,11 +29,11 @@ import yaml
 from pytest_pods.errors import BuildError
 from pytest_pods.kindnode.base import build_base_image, image_exists
 from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
-from pytest_pods.kindnode.tools import Say, clock_of, docker_command, run
+from pytest_pods.kindnode.tools import docker_command, run
 from pytest_pods.localcluster import addons, build, images
 from pytest_pods.localcluster.configs import Network
 from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Stopwatch
+from pytest_pods.localcluster.progress import Progress, Stopwatch
 from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
 
 NODE_RECIPE = "1"
@@ -133,11 +133,11 @@ def build_node_image(
     *,
     image: str | None = None,
     cache: CachePaths | None = None,
-    progress: Say,
+    progress: Progress,
 ) -> str:
     """Build (or find) the offline node image; returns its reference."""
     cache = cache or CachePaths.default()
-    watch = clock_of(progress)
+    watch = Stopwatch.of(progress)
     version = kubernetes_version
     ref = image or node_ref(version)
     kube_dir = build.kubernetes_binaries(

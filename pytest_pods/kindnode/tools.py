@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +20,11 @@ from filelock import FileLock
 from pytest_pods.errors import BuildError, ProviderError
 from pytest_pods.localcluster.build import GoBuilder
 from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Stopwatch
+from pytest_pods.localcluster.progress import Progress, Stopwatch
 
 #: The kind release built by ``pytest-pods kind install`` (and the one CI tests with).
 KIND_VERSION = "v0.33.0"
 KIND_MODULE = "sigs.k8s.io/kind"
-#: Receives one progress line (the plugin's ProgressFn, the CLI's Stopwatch).
-Say = Callable[[str], None]
 #: `docker info` on a stopped engine fails at once; a hung one gets this long.
 DOCKER_TIMEOUT = 8.0
 
@@ -107,11 +105,6 @@ def docker_unavailable(timeout: float = DOCKER_TIMEOUT) -> str | None:
     return None
 
 
-def clock_of(progress: Say) -> Stopwatch:
-    """``progress`` as a Stopwatch (each line prefixed with the time so far)."""
-    return progress if isinstance(progress, Stopwatch) else Stopwatch(lambda message: progress(message))
-
-
 def cached_kind(cache: CachePaths, version: str = KIND_VERSION) -> Path:
     return cache.bin_dir("kind", version) / "kind"
 
@@ -133,12 +126,12 @@ KIND_MISSING_FIX = (
 )
 
 
-def install_kind(cache: CachePaths, progress: Say, version: str = KIND_VERSION) -> Path:
+def install_kind(cache: CachePaths, progress: Progress, version: str = KIND_VERSION) -> Path:
     """Build ``sigs.k8s.io/kind@version`` with ``go install`` through the Go module proxy only."""
     target = cached_kind(cache, version)
     if target.is_file():
         return target
-    clock = clock_of(progress)
+    clock = Stopwatch.of(progress)
     cache.root.mkdir(parents=True, exist_ok=True)
     # not the Kubernetes build's lock: kind builds in seconds and need not wait for a kubelet
     with FileLock(str(cache.root / "kind-build.lock")):
@@ -176,9 +169,9 @@ def _proxy_only(goproxy: str | None) -> str:
     return ",".join(kept) or "https://proxy.golang.org"
 
 
-def kind_source(cache: CachePaths, progress: Say, version: str = KIND_VERSION) -> Path:
+def kind_source(cache: CachePaths, progress: Progress, version: str = KIND_VERSION) -> Path:
     """kind's module source (for its node base files), from the Go module cache or the proxy."""
-    clock = clock_of(progress)
+    clock = Stopwatch.of(progress)
     cached = cache.go_modcache / f"{KIND_MODULE}@{version}"
     if (cached / "images" / "base" / "files").is_dir():
         return cached

@@ -54,6 +54,8 @@ class KindProvider:
             kubernetes_version=info.kubernetes_version,
             description=f"kind cluster {info.name!r} ({info.why})",
             reused=info.reused,
+            server=self.cluster.server(),
+            name=info.name,
         )
 
     def stop(self, progress: ProgressFn) -> None:
