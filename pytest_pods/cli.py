@@ -10,6 +10,7 @@ pytest-pods images load ARCHIVE...                push image archives to the loc
 pytest-pods kind install                          build kind (pinned) from the Go module proxy
 pytest-pods kind build-node-image [--kubernetes-version V] [--image REF]
                                                   an offline kind node image (Docker needed)
+pytest-pods gc [--kubeconfig PATH] [--context C]  delete the namespaces of test runs that are gone
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     load = isub.add_parser("load", help="push docker-archive/OCI tars to the local cluster's registry")
     load.add_argument("archives", nargs="+")
+    gc = sub.add_parser(
+        "gc",
+        help="delete the test namespaces of runs that are gone (killed before they could clean up)",
+        description="Delete the test namespaces whose run's process (on this host) is gone; namespaces of "
+        "live runs, of other hosts and kept ones are left alone. A session does the same when it starts.",
+    )
+    gc.add_argument("--kubeconfig", help="the cluster's kubeconfig (default: the local cluster's)")
+    gc.add_argument("--context", help="context in that kubeconfig")
     return p
 
 
@@ -92,6 +101,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.group == "kind":
             return _kind(args, clock)
+        if args.group == "gc":
+            from pathlib import Path
+
+            from pytest_pods.kube import Kube
+            from pytest_pods.namespaces import reap_orphans
+
+            kubeconfig = Path(args.kubeconfig) if args.kubeconfig else LocalCluster().kubeconfig
+            kube = Kube.from_kubeconfig(kubeconfig, args.context)
+            try:
+                reaped = reap_orphans(kube)
+            finally:
+                kube.close()
+            for name in reaped:
+                print(name)
+            clock(f"deleting {len(reaped)} namespace(s) of runs that are gone")
+            return 0
         if args.group == "images":
             from pytest_pods.localcluster import images
 

@@ -71,7 +71,7 @@ class Registry:
             if problem is None:
                 why = "auto: " + "; ".join([*problems, f"{name} can work here"])
                 return name, why
-            problems.append(f"{name} cannot ({problem.splitlines()[0]})")
+            problems.append(f"{name} cannot ({problem.splitlines()[0].split(': ')[0]})")
         lines = [f"  {p}" for p in problems]
         raise ProviderError(
             "--pods-provider=auto: no cluster provider can work on this machine:\n"

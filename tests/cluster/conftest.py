@@ -64,3 +64,9 @@ def _real_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     from pytest_pods.localcluster.paths import cache_root
 
     monkeypatch.setenv("PYTEST_PODS_CACHE", str(cache_root()))
+
+
+@pytest.fixture(autouse=True)
+def _inner_runs_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs (pytester) keep their lock and marker files in a temporary directory."""
+    monkeypatch.setenv("PYTEST_PODS_STATE_DIR", str(tmp_path / "inner-state"))
