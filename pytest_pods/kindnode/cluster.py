@@ -15,7 +15,7 @@ import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -506,4 +506,4 @@ def describe(spec: KindSpec) -> str:
     )
 
 
-__all__ = ["CLUSTER_NAME", "KindCluster", "KindInfo", "KindSpec", "asdict", "describe"]
+__all__ = ["CLUSTER_NAME", "KindCluster", "KindInfo", "KindSpec", "describe"]
