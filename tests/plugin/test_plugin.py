@@ -473,7 +473,14 @@ def test_the_audit_hook_does_see_a_subprocess(pytester: pytest.Pytester) -> None
     assert [c[0] for c in json.loads(out.read_text())][:1] == ["subprocess.Popen"]
 
 
-def test_auto_is_decided_once_per_run_under_xdist(pytester: pytest.Pytester, state_dir: Path) -> None:
+def test_auto_is_decided_once_per_run_under_xdist(
+    pytester: pytest.Pytester, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_pods.providers.kind import KindProvider
+
+    # the inner conftest patches the class in this process too: put it back afterwards
+    monkeypatch.setattr(KindProvider, "unavailable", KindProvider.unavailable)
+    monkeypatch.setattr(KindProvider, "start", KindProvider.start)
     log = pytester.path / "probes.jsonl"
     kubeconfig = pytester.path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG)
