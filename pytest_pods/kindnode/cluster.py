@@ -1,5 +1,7 @@
-"""One kind cluster, made, reused or deleted through the kind and docker commands (no pytest-kind:
-it would write ``.pytest-kind/`` into the working directory and download kind and kubectl).
+"""One kind cluster, made, reused or deleted through the kind and docker commands. Creation is ours
+(kind's output streamed as progress, a failed create diagnosed); deletion and the handle a test gets
+(:meth:`KindCluster.handle`) go through pytest-kind's ``KindCluster``, made offline and free of side
+effects by :class:`~pytest_pods.kindnode.handle.OfflineKindHandle`.
 
 A cluster is reused when the key it was made with (Kubernetes version, node image and its id, the
 effective kind config) is the key asked for; otherwise it is recreated, and the progress line says
@@ -17,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -32,6 +34,10 @@ from pytest_pods.kindnode.tools import (
 )
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import Progress, Stopwatch
+from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
+
+if TYPE_CHECKING:
+    from pytest_pods.kindnode.handle import OfflineKindHandle
 
 CLUSTER_NAME = "pytest-pods"
 #: Labels that ``pytest-pods kind build-node-image`` puts on its images.
@@ -122,6 +128,27 @@ class KindCluster:
     @property
     def node(self) -> str:
         return f"{self.spec.name}-control-plane"
+
+    def kubectl(self) -> Path:
+        """The cache's kubectl of the cluster's version (or the default one), else kubectl on PATH."""
+        version = self.spec.kubernetes_version or DEFAULT_KUBERNETES_VERSION
+        cached = self.cache.bin_dir("kubernetes", version) / "kubectl"
+        if cached.is_file():
+            return cached
+        found = shutil.which("kubectl")
+        return Path(found) if found else cached
+
+    def handle(self) -> OfflineKindHandle:
+        """pytest-kind's handle of this cluster: ``kubectl()``, ``load_docker_image()``, ``delete()``..."""
+        from pytest_pods.kindnode.handle import OfflineKindHandle  # pytest-kind loads only when used
+
+        return OfflineKindHandle(
+            self.spec.name,
+            kubeconfig=self.kubeconfig,
+            kind_path=Path(self._kind()),
+            kubectl_path=self.kubectl(),
+            image=self.spec.node_image,
+        )
 
     # ------------------------------------------------------------------ checks
     def unavailable(self) -> str | None:
@@ -463,15 +490,19 @@ class KindCluster:
         clock = Stopwatch.of(progress)
         if self.kind() is not None and docker_unavailable() is None and self.exists():
             with clock.step(f"kind delete cluster --name {self.spec.name}"):
-                argv = [self._kind(), "delete", "cluster", "--name", self.spec.name]
-                done = run([*argv, "--kubeconfig", str(self.kubeconfig)], timeout=300)
-                if done.returncode != 0 and self._thaw(clock):
-                    done = run([*argv, "--kubeconfig", str(self.kubeconfig)], timeout=300)
-                if done.returncode != 0:
-                    raise ProviderError(
-                        f"kind delete cluster failed: {done.tail()}\nremove the node by hand: "
-                        f"`docker rm -f {self.node}`"
-                    )
+                handle = self.handle()
+                self._thaw(clock)  # a pod cgroup left frozen would keep the node's init from exiting
+                try:
+                    handle.delete()
+                except subprocess.CalledProcessError:
+                    self._thaw(clock)  # frozen while kind was deleting: thaw, then once more
+                    try:
+                        handle.delete()
+                    except subprocess.CalledProcessError:
+                        raise ProviderError(
+                            f"kind delete cluster failed twice (its output is above): remove the node "
+                            f"by hand: `docker rm -f {self.node}`"
+                        ) from None
         mirror.stop(self.cache, self.spec.name)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_pods.errors import ProviderError
 from pytest_pods.kindnode.cluster import CLUSTER_NAME, KindCluster, KindSpec, describe
@@ -15,6 +16,9 @@ from pytest_pods.kindnode.tools import docker_unavailable, find_kind
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.providers.base import ClusterInfo, ProgressFn
 from pytest_pods.settings import Settings
+
+if TYPE_CHECKING:
+    from pytest_pods.kindnode.handle import OfflineKindHandle
 
 __all__ = ["CLUSTER_NAME", "KindProvider", "docker_unavailable", "kind_binary"]
 
@@ -57,6 +61,10 @@ class KindProvider:
             server=self.cluster.server(),
             name=info.name,
         )
+
+    def pytest_kind(self) -> OfflineKindHandle:
+        """pytest-kind's ``KindCluster`` for this cluster (offline: it never downloads)."""
+        return self.cluster.handle()
 
     def stop(self, progress: ProgressFn) -> None:
         self.cluster.delete(progress)

@@ -33,17 +33,6 @@ def _guarded(self, address):
 
 def pytest_configure(config):
     socket.socket.connect = _guarded
-    try:  # pytest-kind, if installed, must never be asked to make a cluster (it downloads kind)
-        from pytest_kind import cluster
-    except ImportError:
-        return
-    made = cluster.KindCluster.__init__
-
-    def _init(self, *args, **kwargs):
-        SEEN.append("pytest_kind.KindCluster was made")
-        made(self, *args, **kwargs)
-
-    cluster.KindCluster.__init__ = _init
 
 def pytest_unconfigure(config):
     socket.socket.connect = _connect
@@ -51,7 +40,7 @@ def pytest_unconfigure(config):
 """
 
 
-def test_no_pytest_kind_directory_and_no_download(
+def test_no_pytest_kind_directory_and_no_download_even_through_pytest_kind(
     kind_session: Cluster, pytester: pytest.Pytester, same_provider_args: list[str]
 ) -> None:
     bins = sorted(p.name for p in (cache_root() / "bin").iterdir())
@@ -62,13 +51,17 @@ def test_no_pytest_kind_directory_and_no_download(
             pods_namespace.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                                   "spec": {"containers": [{"name": "c", "image": "nginx"}]}}, wait=True)
             assert pods_namespace.pod("p").exec(["nginx", "-v"]).returncode == 0
+
+        def test_pytest_kind_handle(pods_kind_cluster):
+            # pytest-kind's own KindCluster, on the cluster pytest-pods made
+            assert "Ready" in pods_kind_cluster.kubectl("get", "nodes")
         """
     )
     result = pytester.runpytest(*same_provider_args)
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     assert not (pytester.path / ".pytest-kind").exists()
     assert not list(pytester.path.rglob(".pytest-kind"))
-    assert (pytester.path / "connects.txt").read_text() == "", "only loopback and Docker, no pytest-kind"
+    assert (pytester.path / "connects.txt").read_text() == "", "only loopback and Docker: no download"
     assert sorted(p.name for p in (cache_root() / "bin").iterdir()) == bins, "nothing downloaded or built"
 
 

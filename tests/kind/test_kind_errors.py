@@ -3,7 +3,6 @@ kind: nothing here is faked except the PATH or DOCKER_HOST that a test takes awa
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from pathlib import Path
@@ -95,8 +94,9 @@ def test_port_conflict(scratch_cluster: KindCluster, tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         config = tmp_path / "kind.yaml"
+        assert scratch_cluster.spec.config is not None  # the scratch cluster has CI's config
         config.write_text(
-            (Path(os.fspath(scratch_cluster.spec.config))).read_text()
+            scratch_cluster.spec.config.read_text()
             + f"networking:\n  apiServerAddress: 127.0.0.1\n  apiServerPort: {port}\n"
         )
         cluster = KindCluster(
