@@ -113,7 +113,7 @@ def test_statefulset_and_daemonset_are_waited_for(pods_namespace: Namespace) -> 
             "template": template("sleep 600"),
         },
     }
-    ds = {
+    ds: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": "agent"},
