@@ -21,9 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
-from pytest_pods.fixtures import cluster_session
 from pytest_pods.localcluster.cluster import LocalCluster
 from pytest_pods.providers.existing import ExistingProvider
+from pytest_pods.session import Run, cluster_session
 from pytest_pods.settings import Settings
 
 POD = Path(__file__).resolve().parents[1] / "examples" / "pods01.yaml"
@@ -59,7 +59,7 @@ def main() -> int:
     settings = Settings(provider="existing", kubeconfig=kubeconfig)
     plugin_times: list[float] = []
     kubectl_times: list[float] = []
-    with cluster_session(settings, ExistingProvider(settings), run_id=uuid.uuid4().hex[:8]) as cluster:
+    with cluster_session(settings, ExistingProvider(settings), run=Run()) as cluster:
         kubectl_run(kubectl, kubeconfig)  # warm-up, not counted: the first pull of the image
         for i in range(args.runs):
             began = time.perf_counter()

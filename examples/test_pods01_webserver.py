@@ -1,19 +1,20 @@
 """Pods101, step 1 (pods01.yaml): one nginx pod called ``webserver``.
 
 The lab runs ``kubectl apply``, ``get pods -o wide``, ``describe``, ``get -o json``, ``exec`` and
-``delete``; each observable result of those commands is a test here.
+``delete``; each observable result of those commands is a test here. The tests that only look at the
+pod share one namespace, applied once for the module (``scope="module"``); the one that deletes the
+pod has a namespace of its own (its own marker is per test, and the narrowest scope wins).
 """
 
 from __future__ import annotations
 
-import urllib.request
 import uuid
 
 import pytest
 
 from pytest_pods import Namespace, assert_log_contains
 
-pytestmark = [pytest.mark.cluster, pytest.mark.pods_manifest("pods01.yaml")]
+pytestmark = [pytest.mark.cluster, pytest.mark.pods_manifest("pods01.yaml", scope="module")]
 
 
 def test_webserver_is_running_and_ready_1_of_1_with_an_ip_and_a_node(pods_namespace: Namespace) -> None:
@@ -63,12 +64,9 @@ def test_exec_bash_shows_a_debian(pods_namespace: Namespace) -> None:
 def test_an_http_request_is_answered_and_then_logged(pods_namespace: Namespace) -> None:
     pod = pods_namespace.pod("webserver")
     marker = f"pods101-{uuid.uuid4().hex[:8]}"
-    with (
-        pod.port_forward(80) as port,
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/?from={marker}", timeout=10) as resp,
-    ):
-        assert resp.status == 200
-        assert "Welcome to nginx!" in resp.read().decode()
+    answer = pod.http_get(80, f"/?from={marker}")  # through a port-forward, once nginx listens
+    assert answer.status == 200
+    assert "Welcome to nginx!" in answer.text
     line = pod.wait_for_log(rf'"GET /\?from={marker} HTTP/1\.1" 200', timeout=10)
     assert marker in line
 
@@ -79,6 +77,7 @@ def test_the_logs_show_the_entrypoint_start_up_lines(pods_namespace: Namespace) 
     assert_log_contains(pod, r"Configuration complete; ready for start up")
 
 
+@pytest.mark.pods_manifest("pods01.yaml")
 def test_after_delete_the_pod_is_gone(pods_namespace: Namespace) -> None:
     pod = pods_namespace.pod("webserver")
     pod.delete()

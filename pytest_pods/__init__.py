@@ -1,24 +1,31 @@
 """pytest-pods: test Kubernetes pod manifests against a real cluster from pytest."""
 
-import pytest
+import sys
 
-pytest.register_assert_rewrite("pytest_pods.asserts")
+if "pytest" in sys.modules:  # under pytest: rewrite the assertion helpers' asserts
+    import pytest
 
-from pytest_pods.asserts import assert_file_contains, assert_hosts_entry, assert_log_contains  # noqa: E402
-from pytest_pods.etchosts import HostsEntry  # noqa: E402
-from pytest_pods.fixtures import Cluster, Namespace, validate_pods_manifest  # noqa: E402
-from pytest_pods.pods import ExecResult, Pod  # noqa: E402
-from pytest_pods.settings import Settings  # noqa: E402
+    pytest.register_assert_rewrite("pytest_pods.asserts")
+
+from pytest_pods.asserts import assert_file_contains, assert_hosts_entry, assert_log_contains
+from pytest_pods.etchosts import HostsEntry
+from pytest_pods.markers import validate_pods_manifest
+from pytest_pods.pods import ExecResult, HttpResponse, Pod
+from pytest_pods.session import Cluster, Namespace, Run, cluster_session
+from pytest_pods.settings import Settings
 
 __all__ = [
     "Cluster",
     "ExecResult",
     "HostsEntry",
+    "HttpResponse",
     "Namespace",
     "Pod",
+    "Run",
     "Settings",
     "assert_file_contains",
     "assert_hosts_entry",
     "assert_log_contains",
+    "cluster_session",
     "validate_pods_manifest",
 ]

@@ -8,66 +8,85 @@
     ├── ManifestError                  a manifest is missing, is not YAML, or does not fit the schema
     ├── PodError                       something about one pod (keeps namespace and pod)
     │   ├── PodNotReadyError           a wait gave up: timeout, or a reason that will never heal
+    │   ├── PodNotDeletedError         a deleted pod is still there after the timeout
     │   ├── ContainerNotFoundError     a container name that the pod does not have (lists the real ones)
     │   ├── ExecError                  a command in a container exited non-zero
     │   │   └── CommandNotFoundError   the command does not exist in the container
-    │   └── LogTimeoutError            a log line never appeared
+    │   ├── LogTimeoutError            a log line never appeared
+    │   └── PortForwardError           nothing accepts on a forwarded port, or the pod refused/cut one
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
-    └── ProviderError                  a provider cannot work here (e.g. kind without Docker)
+    ├── ProviderError                  a provider cannot work here (e.g. kind without Docker)
+    └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
 
-Configuration mistakes are not in this tree: they are ``pytest.UsageError``.
+The cluster branch derives from the local cluster's own errors (:mod:`pytest_pods.localcluster.errors`,
+which imports nothing of the plugin): :func:`mapped_local_errors` maps them at the boundary.
+
+Under pytest, a configuration mistake (``ConfigError``, or a provider that cannot work) is reported
+as one ``pytest.UsageError``; the layers below the plugin do not import pytest.
 Each exception keeps its structured fields and builds its message from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
+
+from pytest_pods.localcluster import errors as _local
 
 
 class PodsError(Exception):
     """Base of every error pytest-pods raises on purpose."""
 
 
-class ClusterError(PodsError):
+class ClusterError(PodsError, _local.ClusterError):
     """A cluster could not be made, reached or torn down."""
 
 
-class PreflightError(ClusterError):
+# The local cluster's errors, as members of this tree (each is also the local cluster's own class:
+# ``map_local`` turns what the local cluster raised into these).
+
+
+class PreflightError(ClusterError, _local.PreflightError):
     """The machine lacks something the cluster needs; ``fix`` says how to get it."""
 
-    def __init__(self, missing: str, fix: str) -> None:
-        self.missing = missing
-        self.fix = fix
-        super().__init__(f"{missing}\n  how to fix: {fix}")
 
-
-class BuildError(ClusterError):
+class BuildError(ClusterError, _local.BuildError):
     """Building a binary or image failed; ``log_tail`` holds the end of the build output."""
 
-    def __init__(self, what: str, detail: str, log_tail: str = "") -> None:
-        self.what = what
-        self.detail = detail
-        self.log_tail = log_tail
-        msg = f"building {what} failed: {detail}"
-        if log_tail:
-            msg += "\n--- last lines of the build output ---\n" + log_tail
-        super().__init__(msg)
 
-
-class ComponentError(ClusterError):
+class ComponentError(ClusterError, _local.ComponentError):
     """A cluster component failed to start, or died; names it and shows its log tail."""
 
-    def __init__(self, component: str, detail: str, log_path: str = "", log_tail: str = "") -> None:
-        self.component = component
-        self.detail = detail
-        self.log_path = log_path
-        self.log_tail = log_tail
-        msg = f"{component}: {detail}"
-        if log_path:
-            msg += f"\n  log: {log_path}"
-        if log_tail:
-            msg += f"\n--- last lines of {component}'s log ---\n{log_tail}"
-        super().__init__(msg)
+
+_LOCAL_MAP: dict[type[_local.LocalClusterError], type[ClusterError]] = {
+    _local.PreflightError: PreflightError,
+    _local.BuildError: BuildError,
+    _local.ComponentError: ComponentError,
+    _local.ClusterError: ClusterError,
+    _local.LocalClusterError: ClusterError,
+}
+
+
+def map_local(exc: _local.LocalClusterError) -> ClusterError:
+    """The error of this tree for one the local cluster raised: the same fields and message."""
+    if isinstance(exc, PodsError):
+        return exc  # type: ignore[return-value]
+    cls = next(_LOCAL_MAP[t] for t in type(exc).__mro__ if t in _LOCAL_MAP)
+    mapped = cls.__new__(cls)
+    mapped.__dict__.update(exc.__dict__)
+    mapped.args = exc.args
+    return mapped
+
+
+@contextlib.contextmanager
+def mapped_local_errors() -> Iterator[None]:
+    """Re-raise what the local cluster raises as this tree's error (the original is its cause)."""
+    try:
+        yield
+    except _local.LocalClusterError as exc:
+        if isinstance(exc, PodsError):
+            raise
+        raise map_local(exc) from exc
 
 
 class ManifestError(PodsError):
@@ -117,6 +136,18 @@ class PodNotReadyError(PodError):
         self.reason = reason
         self.report = report
         text = f"{reason}: {detail}"
+        if report:
+            text += "\n" + report
+        super().__init__(namespace, pod, text)
+
+
+class PodNotDeletedError(PodError):
+    """A deleted pod is still there after ``timeout`` seconds; ``report`` is its rendered state."""
+
+    def __init__(self, namespace: str, pod: str, timeout: float, report: str = "") -> None:
+        self.timeout = timeout
+        self.report = report
+        text = f"still there {timeout:g}s after its deletion"
         if report:
             text += "\n" + report
         super().__init__(namespace, pod, text)
@@ -188,6 +219,49 @@ class LogTimeoutError(PodError):
         )
 
 
+class PortForwardError(PodError):
+    """A port-forward to ``port`` failed: nothing accepted connections there within ``waited`` seconds
+    (then ``tail`` holds the last lines of ``container``'s log), or the pod side refused or cut a
+    forwarded connection. ``cause`` names what happened in a few words (``connection refused``,
+    ``connection reset by peer``, ...); ``detail`` is the runtime's own message."""
+
+    def __init__(
+        self,
+        namespace: str,
+        pod: str,
+        port: int,
+        cause: str,
+        detail: str,
+        *,
+        waited: float | None = None,
+        container: str | None = None,
+        tail: str = "",
+    ) -> None:
+        self.port = port
+        self.cause = cause
+        self.waited = waited
+        self.container = container
+        self.tail = tail
+        if waited is None:
+            text = f"a connection forwarded to port {port} failed on the pod side: {cause}"
+        else:
+            text = (
+                f"nothing accepted connections on port {port} within {waited:g}s (last attempt: {cause}); "
+                "check that the server listens on that port and started (its log is below), "
+                "or pass a longer timeout"
+            )
+        if detail and detail != cause:
+            text += f"\n  {detail[-1000:]}"
+        if waited is not None:
+            who = f"container {container!r}" if container else "the container"
+            text += (
+                f"\n--- last log lines of {who} ---\n{tail}"
+                if tail.strip()
+                else f"\n  (the log of {who} is empty)"
+            )
+        super().__init__(namespace, pod, text)
+
+
 class ApiError(PodsError):
     """The API server answered a request with an error; keeps the HTTP status and the Status body."""
 
@@ -203,3 +277,8 @@ class ApiError(PodsError):
 
 class ProviderError(PodsError):
     """A provider cannot work on this machine or with these settings."""
+
+
+class ConfigError(PodsError):
+    """A setting is wrong: its message names where it came from and the valid values. The plugin
+    reports it as ``pytest.UsageError``."""

@@ -1,24 +1,18 @@
-"""pytest-pods' own hooks, for plugins (or a conftest.py) that add a cluster provider."""
+"""pytest-pods' own hook, for plugins (or a conftest.py) that add a cluster provider."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import pytest
-
 if TYPE_CHECKING:
-    from pytest_pods.providers.base import Provider
-    from pytest_pods.settings import Settings
+    from pytest_pods.providers import ProviderFactory
 
 
-def pytest_pods_provider_names() -> list[str]:  # type: ignore[empty-body]
-    """Names of the providers this plugin adds, so that ``--pods-provider`` accepts them."""
-
-
-@pytest.hookspec(firstresult=True)
-def pytest_pods_make_provider(name: str, settings: Settings) -> Provider | None:
-    """Make the provider called ``name`` (an object satisfying
-    :class:`~pytest_pods.providers.base.Provider`), or return None to leave it to others.
-
-    Called with the resolved name (``auto`` already decided); the built-in providers answer last.
+def pytest_pods_providers() -> Mapping[str, ProviderFactory]:  # type: ignore[empty-body]
+    """The providers this plugin adds: name -> factory (called with the session's
+    :class:`~pytest_pods.settings.Settings`; a class satisfying
+    :class:`~pytest_pods.providers.base.Provider` is one). Each name becomes a valid
+    ``--pods-provider`` value; a plugin's name wins over a built-in's. Called once, at
+    ``pytest_configure``.
     """

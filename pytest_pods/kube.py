@@ -1,16 +1,27 @@
-"""A thin JSON client over the official kubernetes ``ApiClient``: plain dicts in, plain dicts out.
+"""The one API client: a thin JSON client over the official kubernetes ``ApiClient``.
 
-Everything above this module works on the API's own JSON (camelCase keys), so that pure functions
-(waits, diagnostics) can be tested with literal dicts and nothing is lost in model conversion.
+Every call to the API server goes through :class:`Kube`: requests, watches, exec, logs (following
+too) and port-forwards. It takes and gives plain data (the API's own JSON, camelCase keys; strings;
+a local port), retries where that is safe (throttling, unavailability, a dropped read), and raises
+only :class:`~pytest_pods.errors.ApiError`: neither the kubernetes client's ``ApiException`` nor
+urllib3's or websocket's errors get past it. Everything above works on plain dicts, so that pure
+functions (waits, diagnostics) can be tested with literal dicts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import queue
+import re
+import selectors
+import socket
+import struct
+import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +85,51 @@ def _retryable(method: str) -> Any:
     return retry_if_exception(check)
 
 
-@dataclass
-class Kube:
-    """An API client bound to one kubeconfig and context; ``core`` is the typed CoreV1Api for streams."""
+@dataclass(frozen=True)
+class ExecOutput:
+    """What an exec stream gave: its stdout and stderr, the ``Status`` of its error channel (JSON
+    text, empty if none came), and whether the command was still running when the time was up."""
 
-    api_client: Any
-    kubeconfig: Path | None = None
-    context: str | None = None
-    _core: Any = field(default=None, repr=False)
+    stdout: str
+    stderr: str
+    status: str
+    timed_out: bool
+
+
+def _stream_error(method: str, path: str, exc: Exception) -> ApiError:
+    """An :class:`ApiError` for a failed websocket or streaming call (the kubernetes client puts the
+    handshake's HTTP status and body in its exception's text)."""
+    status = int(getattr(exc, "status", 0) or 0)
+    text = str(getattr(exc, "reason", "") or "") or str(exc)
+    found = re.search(r"Handshake status (\d+)", text)
+    if found:
+        status = int(found.group(1))
+    body: JSON = {"message": text[:2000]}
+    raw = getattr(exc, "body", None)
+    if raw:
+        body = _decode(raw if isinstance(raw, bytes) else str(raw).encode()) or body
+    else:
+        start = text.find("{")
+        with contextlib.suppress(ValueError):
+            decoded = json.loads(text[start : text.rfind("}") + 1]) if start >= 0 else None
+            if isinstance(decoded, dict):
+                body = decoded
+    return ApiError(method, path, status, body)
+
+
+class Kube:
+    """An API client bound to one kubeconfig and context."""
+
+    def __init__(
+        self, api_client: object, kubeconfig: Path | None = None, context: str | None = None
+    ) -> None:
+        self._api: Any = api_client
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self._core_api: Any = None
+
+    def __repr__(self) -> str:
+        return f"<Kube {self.server} context={self.context}>"
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: Path, context: str | None = None) -> Kube:
@@ -93,12 +141,17 @@ class Kube:
         return cls(api, kubeconfig, context)
 
     @property
-    def core(self) -> Any:
-        if self._core is None:
+    def server(self) -> str:
+        """The API server's URL."""
+        return str(self._api.configuration.host)
+
+    @property
+    def _core(self) -> Any:
+        if self._core_api is None:
             from kubernetes import client
 
-            self._core = client.CoreV1Api(self.api_client)
-        return self._core
+            self._core_api = client.CoreV1Api(self._api)
+        return self._core_api
 
     def _send(
         self,
@@ -111,7 +164,7 @@ class Kube:
     ) -> tuple[int, bytes]:
         params = [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (query or {}).items()]
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        m, url, hdrs, data, _ = self.api_client.param_serialize(
+        m, url, hdrs, data, _ = self._api.param_serialize(
             method=method,
             resource_path=path,
             query_params=params or None,
@@ -129,15 +182,17 @@ class Kube:
         try:
             for attempt in retrying:
                 with attempt:
-                    resp = self.api_client.call_api(
-                        m, url, header_params=hdrs, body=data, _request_timeout=timeout
-                    )
+                    resp = self._api.call_api(m, url, header_params=hdrs, body=data, _request_timeout=timeout)
                     got = resp.read()
                     status, raw = int(resp.status), got if isinstance(got, bytes) else bytes(got or b"")
                     if status in RETRY_STATUSES:
                         raise _Transient(status, raw)
         except _Transient as last:  # still throttled after every attempt: report the last answer
             return last.status, last.raw
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # no answer, even after the retries
+            raise ApiError(
+                method, path, 0, {"reason": "NoAnswer", "message": f"{type(exc).__name__}: {exc}"}
+            ) from exc
         return status, raw
 
     def request(
@@ -209,7 +264,7 @@ class Kube:
             allowWatchBookmarks=True,
         )
         pairs = [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in params.items()]
-        m, url, hdrs, _, _ = self.api_client.param_serialize(
+        m, url, hdrs, _, _ = self._api.param_serialize(
             method="GET",
             resource_path=path,
             query_params=pairs,
@@ -218,9 +273,7 @@ class Kube:
         )
         try:
             # the RESTResponse wraps an urllib3 response whose body is not read yet: stream it
-            resp = self.api_client.call_api(
-                m, url, header_params=hdrs, _request_timeout=remaining + 10
-            ).response
+            resp = self._api.call_api(m, url, header_params=hdrs, _request_timeout=remaining + 10).response
         except (OSError, urllib3.exceptions.HTTPError):
             return  # cannot connect right now: the caller lists again (with retries) and resumes
         try:
@@ -250,9 +303,325 @@ class Kube:
             resp.release_conn()
             resp.close()
 
+    # --- streams: exec, logs, port-forward ------------------------------------------------------
+    def exec(
+        self, namespace: str, pod: str, container: str, command: Sequence[str], *, timeout: float
+    ) -> ExecOutput:
+        """Run ``command`` in a container (no stdin, no tty) for at most ``timeout`` seconds. Not
+        retried: a command may have run before a connection was lost."""
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import stream
+        from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/exec"
+        try:
+            resp: Any = stream(
+                self._core.connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                command=list(command),
+                container=container,
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+            )
+        except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
+            raise _stream_error("POST", path, exc) from exc
+        try:
+            resp.run_forever(timeout=timeout)
+            timed_out = bool(resp.is_open())
+            return ExecOutput(
+                resp.read_channel(STDOUT_CHANNEL),
+                resp.read_channel(STDERR_CHANNEL),
+                resp.read_channel(ERROR_CHANNEL),
+                timed_out,
+            )
+        except Exception as exc:  # the websocket library's errors are not ours to pass on
+            raise _stream_error("POST", path, exc) from exc
+        finally:
+            _close_websocket(resp)
+
+    @contextlib.contextmanager
+    def follow_log(
+        self, namespace: str, pod: str, container: str, *, timeout: float
+    ) -> Iterator[Iterator[str]]:
+        """Follow a container's log for at most ``timeout`` seconds: yields an iterator of its lines
+        (from the start), which ends when the log ends (the container stopped) or the time is up.
+        Connecting raises :class:`ApiError` (400 while the container waits to start)."""
+        from kubernetes.client.exceptions import ApiException
+
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        deadline = time.monotonic() + timeout
+        try:
+            resp: Any = self._core.read_namespaced_pod_log(
+                pod,
+                namespace,
+                container=container,
+                follow=True,
+                _preload_content=False,
+                _request_timeout=(10, max(timeout, 1) + 5),
+            )
+        except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
+            raise _stream_error("GET", path, exc) from exc
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def reader() -> None:
+            try:
+                buffer = b""
+                while chunk := resp.read1(65536):  # read1: what has arrived, without waiting for more
+                    buffer += chunk
+                    *complete, buffer = buffer.split(b"\n")
+                    for raw in complete:
+                        lines.put(raw.decode(errors="replace"))
+                if buffer:
+                    lines.put(buffer.decode(errors="replace"))
+            except (OSError, ValueError, urllib3.exceptions.HTTPError):
+                pass  # the socket was shut down under us: the follow is over
+            finally:
+                lines.put(None)
+
+        def until_deadline() -> Iterator[str]:
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    line = lines.get(timeout=remaining)
+                except queue.Empty:
+                    return
+                if line is None:
+                    return
+                yield line
+
+        thread = threading.Thread(target=reader, name="pytest-pods log follower", daemon=True)
+        thread.start()
+        try:
+            yield until_deadline()
+        finally:
+            # Shut the socket down first: that wakes the reader blocked in recv at once (closing the
+            # response from this thread would wait for that recv to time out).
+            sock = getattr(getattr(resp, "connection", None), "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            thread.join(timeout=5)
+            resp.close()  # before release_conn: an unread stream must not go back to the pool
+            resp.release_conn()
+
+    @contextlib.contextmanager
+    def port_forward(self, namespace: str, pod: str, port: int) -> Iterator[PortForward]:
+        """Forward a local port on 127.0.0.1 to ``port`` of a pod through the portforward
+        subresource; yields the :class:`PortForward` (its ``local_port``, and the ``problems`` of
+        connections the pod side refused or cut). Each connection gets its own stream; every
+        thread is stopped on exit."""
+        forwarder = PortForward(self, namespace, pod, port)
+        try:
+            yield forwarder
+        finally:
+            forwarder.close()
+
+    def probe_port(
+        self, namespace: str, pod: str, port: int, *, settle: float = 0.25
+    ) -> ForwardProblem | None:
+        """Open one forward stream to ``port`` of a pod, and see whether the pod side accepts it.
+
+        The runtime dials the port inside the pod as soon as the stream opens, and a refusal comes
+        back on the stream's error channel at once (a millisecond after the stream opened, here); so
+        a stream still open after ``settle`` seconds (or four times what opening it took, if longer:
+        a loaded machine is slow at both) means something accepted. Returns None then, else the
+        :class:`ForwardProblem`.
+        """
+        began = time.monotonic()
+        pf, proxies = _open_tracked(self, namespace, pod, port)
+        opened = time.monotonic() - began
+        try:
+            remote = pf.socket(port)
+            with selectors.DefaultSelector() as sel:
+                sel.register(remote, selectors.EVENT_READ)
+                if not sel.select(max(settle, 4 * opened)):
+                    return None  # no answer: the connection stands
+            if remote.recv(1, socket.MSG_PEEK):
+                return None  # the server spoke first (e.g. SSH): it accepted
+            return ForwardProblem.of(pf.error(port))
+        finally:
+            _close_tracked(pf, proxies)
+
+    def _open_forward(self, namespace: str, pod: str, port: int) -> Any:
+        """The kubernetes client's portforward stream (used through :func:`_open_tracked` only)."""
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import portforward
+
+        try:
+            return portforward(
+                self._core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port)
+            )
+        except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:
+            raise _stream_error("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/portforward", exc) from exc
+
     def server_version(self, timeout: float = 10) -> str:
         """The API server's ``gitVersion``, e.g. ``v1.34.4``."""
         return str(self.request("GET", "/version", timeout=timeout).get("gitVersion", "unknown"))
 
     def close(self) -> None:
-        self.api_client.close()
+        self._api.close()
+
+
+def _close_websocket(resp: Any) -> None:
+    """Close a stream client and its socket: websocket-client skips the socket when the server
+    closed first, which leaks it."""
+    resp.close()
+    sock = getattr(resp, "sock", None)
+    if sock is not None:
+        sock.shutdown()
+
+
+# The phrases of a refused or cut connection in a port-forward error channel's message, e.g. containerd's
+# "... failed to connect to localhost:80 inside namespace ...: dial tcp4 127.0.0.1:80: connect:
+# connection refused ..."; the first one found names the cause.
+_FORWARD_CAUSES = (
+    "connection refused",
+    "connection reset by peer",
+    "broken pipe",
+    "no route to host",
+    "i/o timeout",
+)
+
+
+@dataclass(frozen=True)
+class ForwardProblem:
+    """A forwarded connection that the pod side refused or cut: ``cause`` in a few words
+    (``connection refused``, ``connection reset by peer``, ...), ``message`` as the runtime sent it
+    on the stream's error channel."""
+
+    cause: str
+    message: str
+
+    @classmethod
+    def of(cls, message: str | None) -> ForwardProblem:
+        text = (message or "").strip()
+        if not text:
+            return cls("closed", "the port-forward stream closed without a message")
+        low = text.lower()
+        cause = next((c for c in _FORWARD_CAUSES if c in low), "error")
+        return cls(cause, text)
+
+    @property
+    def refused(self) -> bool:
+        return self.cause == "connection refused"
+
+
+# Opening a stream starts one proxy thread of the kubernetes client; the lock makes it the only new
+# thread between two enumerations, so that closing can join it.
+_OPEN_LOCK = threading.Lock()
+
+
+def _open_tracked(kube: Kube, namespace: str, pod: str, port: int) -> tuple[Any, list[threading.Thread]]:
+    with _OPEN_LOCK:
+        before = set(threading.enumerate())
+        pf = kube._open_forward(namespace, pod, port)
+        proxies = [t for t in threading.enumerate() if t not in before]
+    return pf, proxies
+
+
+def _close_tracked(pf: Any, proxies: list[threading.Thread]) -> None:
+    pf.close()
+    for proxy in proxies:  # it closes the websocket once our end is closed
+        proxy.join(timeout=5)
+    pf.websocket.shutdown()
+
+
+class PortForward:
+    """A 127.0.0.1 listener whose connections are piped through the portforward subresource.
+
+    ``problems`` lists, in order, each connection that the pod side refused or cut (or that could
+    not be forwarded at all); such a connection is reset on the local side too, so that a client
+    sees a reset, not a clean close.
+    """
+
+    def __init__(self, kube: Kube, namespace: str, pod: str, port: int) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.pod = pod
+        self.port = port
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.local_port: int = self.listener.getsockname()[1]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self.problems: list[ForwardProblem] = []
+        self._accept = threading.Thread(
+            target=self._serve, name=f"pytest-pods port-forward :{port}", daemon=True
+        )
+        self._accept.start()
+
+    def _serve(self) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(self.listener, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    conn, _ = self.listener.accept()
+                    t = threading.Thread(target=self._pipe, args=(conn,), daemon=True)
+                    with self._lock:
+                        self._threads.append(t)
+                        t.start()
+        finally:
+            sel.close()
+
+    def _pipe(self, conn: socket.socket) -> None:
+        pf: Any = None
+        proxies: list[threading.Thread] = []
+        problem: ForwardProblem | None = None
+        try:
+            pf, proxies = _open_tracked(self.kube, self.namespace, self.pod, self.port)
+            remote = pf.socket(self.port)
+            remote.setblocking(True)
+            sel = selectors.DefaultSelector()
+            sel.register(conn, selectors.EVENT_READ)
+            sel.register(remote, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            try:
+                while not self._stop.is_set():
+                    for key, _ in sel.select():
+                        if key.fileobj is self._wake_r:
+                            return
+                        src, dst = (conn, remote) if key.fileobj is conn else (remote, conn)
+                        data = src.recv(65536)
+                        if not data:
+                            if src is remote and pf.error(self.port):  # set before the stream closes
+                                problem = ForwardProblem.of(pf.error(self.port))
+                            return
+                        dst.sendall(data)
+            finally:
+                sel.close()
+        except Exception as exc:  # one broken connection must not take the listener down
+            # writing to a stream the pod side refused breaks the pipe: its error channel says why
+            said = pf.error(self.port) if pf is not None else None
+            problem = (
+                ForwardProblem.of(said) if said else ForwardProblem("error", f"{type(exc).__name__}: {exc}")
+            )
+        finally:
+            if problem is not None:
+                self.problems.append(problem)  # before the client sees its connection end
+                with contextlib.suppress(OSError):  # a reset, as the pod side did
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            if pf is not None:
+                _close_tracked(pf, proxies)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake_w.send(b"x")
+        self._accept.join(timeout=5)
+        self.listener.close()
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads:
+            t.join(timeout=5)
+        self._wake_r.close()
+        self._wake_w.close()

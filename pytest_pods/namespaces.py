@@ -1,11 +1,21 @@
 """A namespace per test: a unique name, labels that say which test, run and worker made it, a
-deletion that does not block, and a bounded wait for the deletions at the end of the session."""
+deletion that does not block, a bounded wait for the deletions at the end of the session, and the
+reaping of namespaces whose run is gone (killed before it could clean up).
+
+Each namespace carries its owner in annotations: the host, and the process (pid and start time, so a
+reused pid does not count as alive). A run is gone when its process is no longer there; namespaces of
+another host are left alone (their owner cannot be checked from here).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
 import secrets
+import socket
 from collections.abc import Mapping
+from pathlib import Path
 
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import JSON, Kube
@@ -15,6 +25,52 @@ TEST_LABEL = f"{LABEL_PREFIX}/test"
 RUN_LABEL = f"{LABEL_PREFIX}/run"
 WORKER_LABEL = f"{LABEL_PREFIX}/worker"
 NODEID_ANNOTATION = f"{LABEL_PREFIX}/nodeid"
+HOST_ANNOTATION = f"{LABEL_PREFIX}/host"
+OWNER_ANNOTATION = f"{LABEL_PREFIX}/owner"  # "<pid>:<start time>" of the process that made it
+KEPT_LABEL = f"{LABEL_PREFIX}/kept"
+
+
+def process_token(pid: int) -> str | None:
+    """``"<pid>:<start time>"`` of a live process, else None (the start time tells a reused pid)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return f"{pid}:{fields[19]}"  # field 22 of stat: the start time, in clock ticks since boot
+
+
+def owner_annotations() -> dict[str, str]:
+    """Who makes a namespace now: this host and this process."""
+    return {
+        HOST_ANNOTATION: socket.gethostname(),
+        OWNER_ANNOTATION: process_token(os.getpid()) or str(os.getpid()),
+    }
+
+
+def owner_gone(annotations: Mapping[str, str], host: str | None = None) -> bool:
+    """True when the namespace's maker ran on this host and that process is no longer there."""
+    if annotations.get(HOST_ANNOTATION) != (host or socket.gethostname()):
+        return False
+    owner = annotations.get(OWNER_ANNOTATION, "")
+    pid = owner.split(":", 1)[0]
+    if not pid.isdigit():
+        return False
+    return process_token(int(pid)) != owner
+
+
+def reap_orphans(kube: Kube) -> list[str]:
+    """Delete (in the background) the test namespaces whose run is gone; return their names.
+    Kept namespaces (``--pods-keep-namespace``) are left for the user."""
+    listing = kube.request("GET", "/api/v1/namespaces", query={"labelSelector": f"{RUN_LABEL},!{KEPT_LABEL}"})
+    reaped = []
+    for ns in listing.get("items") or []:
+        meta = ns.get("metadata") or {}
+        if meta.get("deletionTimestamp") or not owner_gone(meta.get("annotations") or {}):
+            continue
+        delete(kube, str(meta["name"]))
+        reaped.append(str(meta["name"]))
+    return sorted(reaped)
 
 
 def label_value(text: str) -> str:
@@ -47,7 +103,13 @@ def create(
     ns = kube.request(
         "POST",
         "/api/v1/namespaces",
-        body={"metadata": {"name": name, "labels": dict(labels), "annotations": dict(annotations or {})}},
+        body={
+            "metadata": {
+                "name": name,
+                "labels": dict(labels),
+                "annotations": {**owner_annotations(), **dict(annotations or {})},
+            }
+        },
     )
     try:
         kube.request(
@@ -90,3 +152,16 @@ def wait_gone(kube: Kube, label_selector: str, timeout: float) -> list[str]:
         if not left:
             return []
     return sorted(left)
+
+
+def stuck(kube: Kube, label_selector: str, older_than: float, now: dt.datetime | None = None) -> list[str]:
+    """The namespaces matching ``label_selector`` that are still being deleted ``older_than`` seconds
+    after their deletion began (one list; no waiting)."""
+    now = now or dt.datetime.now(dt.UTC)
+    items = kube.request("GET", "/api/v1/namespaces", query={"labelSelector": label_selector}).get("items")
+    names = []
+    for item in items or []:
+        since = (item.get("metadata") or {}).get("deletionTimestamp")
+        if since and (now - dt.datetime.fromisoformat(since)).total_seconds() > older_than:
+            names.append(str(item["metadata"]["name"]))
+    return sorted(names)

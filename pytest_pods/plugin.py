@@ -1,40 +1,40 @@
 """The pytest11 entry point of pytest-pods: hooks and options only (the fixtures live in
-:mod:`pytest_pods.fixtures` and are re-exported here so that pytest finds them)."""
+:mod:`pytest_pods.fixtures` and are re-exported here so that pytest finds them; the session's logic
+lives in :mod:`pytest_pods.session`, which knows nothing of pytest).
+
+Nothing here probes the machine: the provider is chosen, and the cluster started, at the first
+pods fixture, so a session that uses none pays nothing.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import secrets
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_pods import diagnostics, hookspecs, settings
-from pytest_pods.errors import PodsError
+from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.fixtures import (
     CLUSTER_KEY,
     NAMESPACE_KEY,
-    PHASE_REPORTS_KEY,
-    RUN_ID_KEY,
-    keep_namespace,
-    make_provider,
-    provider_names,
-    started_file,
+    STATE_KEY,
+    PluginState,
     terminal_progress,
 )
+from pytest_pods.fixtures import _pods_class_namespaces as _pods_class_namespaces
 from pytest_pods.fixtures import _pods_manifest_marker as _pods_manifest_marker
+from pytest_pods.fixtures import _pods_module_namespaces as _pods_module_namespaces
+from pytest_pods.fixtures import _pods_package_namespaces as _pods_package_namespaces
+from pytest_pods.fixtures import _pods_session_namespaces as _pods_session_namespaces
 from pytest_pods.fixtures import pods_apply as pods_apply
 from pytest_pods.fixtures import pods_cluster as pods_cluster
 from pytest_pods.fixtures import pods_defaults as pods_defaults
 from pytest_pods.fixtures import pods_namespace as pods_namespace
 from pytest_pods.fixtures import pods_settings as pods_settings
-from pytest_pods.providers import make_builtin
-from pytest_pods.providers.base import Provider
-from pytest_pods.settings import Settings
-
-SETTINGS_KEY = pytest.StashKey[Settings]()
+from pytest_pods.providers import AUTO, BUILTIN, ProviderFactory, builtin_registry
+from pytest_pods.session import Run, default_state_dir, new_run_id, should_keep, stop_if_started
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -46,48 +46,63 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_pods_make_provider(name: str, settings: Settings) -> Provider | None:
-    """The built-in providers answer after any plugin's."""
-    return make_builtin(name, settings)
+def pytest_pods_providers() -> Mapping[str, ProviderFactory]:
+    """The built-in providers (a plugin's provider of the same name wins)."""
+    return BUILTIN
 
 
 class _XdistHooks:
-    """Hands the run id to each xdist worker, so that every namespace of one run shares it."""
+    """Hands the run (id and state directory) to each xdist worker, so that every namespace of one
+    run shares the id, and the workers share one cluster lock and one choice of provider."""
 
     @staticmethod
     def pytest_configure_node(node: Any) -> None:
-        node.workerinput["pytest_pods_run_id"] = node.config.stash[RUN_ID_KEY]
+        run = node.config.stash[STATE_KEY].run
+        node.workerinput["pytest_pods_run_id"] = run.id
+        node.workerinput["pytest_pods_state_dir"] = str(run.state_dir)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "pods_manifest(*manifests, wait=True, timeout=None): apply these manifests (paths relative to the "
-        "test file, YAML text or dicts) into the test's namespace, and wait for their pods to be Ready, "
-        "before the test runs",
+        "pods_manifest(*manifests, wait=True, timeout=None, scope='function'): apply these manifests "
+        "(paths relative to the test file, YAML text or dicts) into the test's namespace, and wait for "
+        "their pods to be Ready, before the test runs; scope='class', 'module', 'package' or 'session' "
+        "shares one namespace, applied once, among the tests of that scope",
     )
+    # later answers first: pluggy calls the trylast built-ins last, so the first plugin wins
+    registry = builtin_registry(reversed(config.hook.pytest_pods_providers()))
     # Validate the command line and ini now, so that a bad value stops the run before any test.
-    config.stash[SETTINGS_KEY] = settings.from_config(config, None, provider_names(config))
-    workerinput = getattr(config, "workerinput", None)
-    config.stash[RUN_ID_KEY] = (
-        str(workerinput["pytest_pods_run_id"])
-        if workerinput and "pytest_pods_run_id" in workerinput
-        else secrets.token_hex(4)
-    )
+    try:
+        checked = settings.from_config(config, None, registry.names())
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    workerinput: Mapping[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput and "pytest_pods_run_id" in workerinput:
+        run = Run(
+            str(workerinput["pytest_pods_run_id"]),
+            str(workerinput["workerid"]),
+            Path(workerinput["pytest_pods_state_dir"]),
+        )
+    else:
+        run = Run(new_run_id(), "main", default_state_dir())
+    config.stash[STATE_KEY] = PluginState(run, registry, checked)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "pytest-pods-xdist")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """The provider, the cluster and the Kubernetes version in force."""
-    s = config.stash[SETTINGS_KEY]
-    try:
-        provider, why = make_provider(config, s)
-        problem = provider.unavailable()
-        cluster = provider.describe() if problem is None else f"cannot work here: {problem}"
-    except (PodsError, pytest.UsageError) as exc:
-        return [f"pods: provider {s.provider}: cannot work here: {str(exc).splitlines()[0]}"]
-    lines = [f"pods: provider {provider.name} ({why}); cluster: {cluster}"]
+    """The provider and the cluster that will be used, from the settings alone (no probing)."""
+    state = config.stash[STATE_KEY]
+    s = state.settings
+    if s.provider == AUTO:
+        lines = [f"pods: provider auto ({state.registry.describe_auto()})"]
+    else:
+        try:
+            cluster = state.registry.make(s.provider, s).describe()
+        except (PodsError, pytest.UsageError) as exc:
+            cluster = f"cannot work here: {str(exc).removeprefix('pytest-pods: ').splitlines()[0]}"
+        lines = [f"pods: provider {s.provider}; cluster: {cluster}"]
     extra = settings.describe(s)
     if extra:
         lines.append("pods: " + ", ".join(extra))
@@ -96,12 +111,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    """Adds a section per pod of the test's namespace to a failed setup or call report."""
+    """Adds a section per pod of the test's namespace (its own, or the one it shares) to a failed
+    setup or call report, and records the failure on the namespace (which decides keeping it)."""
     report: pytest.TestReport = yield
-    item.stash.setdefault(PHASE_REPORTS_KEY, {})[report.when] = report
     ns = item.stash.get(NAMESPACE_KEY, None)
     if ns is not None and report.failed and report.when in ("setup", "call"):
-        kept = keep_namespace(ns.cluster.settings, item)
+        ns.failures.append(item.nodeid)
+        kept = should_keep(ns.cluster.settings.keep_namespace, True)
         try:
             info = ns.cluster.info
             where = diagnostics.Where(info.kubeconfig, info.context, ns.name, kept)
@@ -141,33 +157,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
 
 
-def _stop_if_started(config: pytest.Config) -> None:
-    """With ``--pods-keep-cluster=no``, stop a cluster that this run started (on the controller
-    only, after every worker is done)."""
-    if getattr(config, "workerinput", None) is not None:
-        return
-    s = config.stash.get(SETTINGS_KEY, None)
-    run_id = config.stash.get(RUN_ID_KEY, None)
-    if s is None or run_id is None:
-        return
-    with contextlib.suppress(OSError):
-        (started_file(run_id).parent / f"images-{run_id}").unlink()
-    marker = started_file(run_id)
-    if not marker.exists():
-        return
-    try:
-        if not s.keep_cluster:
-            name = json.loads(marker.read_text()).get("provider", "")
-            provider = config.hook.pytest_pods_make_provider(name=name, settings=s)
-            if provider is not None:
-                provider.stop(terminal_progress(config))
-    finally:
-        with contextlib.suppress(OSError):
-            marker.unlink()
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
-    _stop_if_started(config)
+    """With ``--pods-keep-cluster=no``, stop a cluster that this run started (on the controller
+    only, after every worker is done); forget the run's marker files."""
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or getattr(config, "workerinput", None) is not None:
+        return
+    stop_if_started(state.run, state.registry, state.settings, terminal_progress(config))
 
 
 __all__: Sequence[str] = [

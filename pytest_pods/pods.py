@@ -1,4 +1,4 @@
-"""The pod handle: wait, exec, files, logs, /etc/hosts, port-forward, and the pod's state.
+"""The pod handle: wait, exec, files, logs, /etc/hosts, port-forward and HTTP, and the pod's state.
 
 Works outside pytest: ``Pod(Kube.from_kubeconfig(path), "default", "webserver").wait_ready()``.
 """
@@ -6,18 +6,14 @@ Works outside pytest: ``Pod(Kube.from_kubeconfig(path), "default", "webserver").
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
-import queue
 import re
-import selectors
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
-
-import urllib3
 
 from pytest_pods import etchosts, podstate, waits
 from pytest_pods.errors import (
@@ -27,6 +23,8 @@ from pytest_pods.errors import (
     ExecError,
     LogTimeoutError,
     PodError,
+    PodsError,
+    PortForwardError,
 )
 from pytest_pods.etchosts import HostsEntry
 from pytest_pods.kube import JSON, Kube
@@ -76,15 +74,6 @@ def exit_status(error_channel: str) -> tuple[int | None, str]:
         if cause.get("reason") == "ExitCode":
             return int(cause.get("message")), message
     return None, message
-
-
-def _close_websocket(resp: Any) -> None:
-    """Close a stream client and its socket: websocket-client skips the socket when the server
-    closed first, which leaks it."""
-    resp.close()
-    sock = getattr(resp, "sock", None)
-    if sock is not None:
-        sock.shutdown()
 
 
 class Pod:
@@ -257,35 +246,14 @@ class Pod:
         raises :class:`ExecError`; a command that does not exist raises
         :class:`CommandNotFoundError` either way.
         """
-        from kubernetes.stream import stream
-        from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
-
         argv = ("/bin/sh", "-c", command) if isinstance(command, str) else tuple(command)
         if not argv:
             raise ValueError("exec needs a command")
         name = self.container(container)
         limit = self.timeout if timeout is None else timeout
-        resp: Any = stream(
-            self.kube.core.connect_get_namespaced_pod_exec,
-            self.name,
-            self.namespace,
-            command=list(argv),
-            container=name,
-            stderr=True,
-            stdin=False,
-            stdout=True,
-            tty=False,
-            _preload_content=False,
-        )
-        try:
-            resp.run_forever(timeout=limit)
-            still_open = resp.is_open()
-            stdout = resp.read_channel(STDOUT_CHANNEL)
-            stderr = resp.read_channel(STDERR_CHANNEL)
-            error = resp.read_channel(ERROR_CHANNEL)
-        finally:
-            _close_websocket(resp)
-        if still_open:
+        out = self.kube.exec(self.namespace, self.name, name, argv, timeout=limit)
+        stdout, stderr, error = out.stdout, out.stderr, out.status
+        if out.timed_out:
             raise PodError(
                 self.namespace,
                 self.name,
@@ -326,8 +294,6 @@ class Pod:
     ) -> str:
         """Follow a container's log until a line matches ``pattern`` (a regular expression, searched);
         return that line, or raise :class:`LogTimeoutError` with the last lines seen."""
-        from kubernetes.client.exceptions import ApiException
-
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         name = self.container(container, init=True)
         limit = self.timeout if timeout is None else timeout
@@ -335,22 +301,23 @@ class Pod:
         seen: list[str] = []
         while True:
             remaining = deadline - time.monotonic()
+            found = None
             try:
-                resp = self.kube.core.read_namespaced_pod_log(
-                    self.name,
-                    self.namespace,
-                    container=name,
-                    follow=True,
-                    _preload_content=False,
-                    _request_timeout=(10, max(remaining, 1) + 5),
-                )
-            except ApiException as exc:  # 400 while the container waits to start
-                if exc.status != 400 or remaining <= 0:
+                with self.kube.follow_log(
+                    self.namespace, self.name, name, timeout=max(remaining, 0.1)
+                ) as lines:
+                    seen.clear()
+                    for line in lines:
+                        seen.append(line)
+                        if regex.search(line):
+                            found = line
+                            break
+            except ApiError as exc:  # 400 while the container waits to start; 404 from a kubelet
+                # that has not heard of the (existing) pod yet
+                if exc.status not in (400, 404) or remaining <= 0:
                     raise
                 self._await_start(name, remaining)
                 continue
-            seen.clear()
-            found = self._scan(resp, regex, deadline, seen)
             if found is not None:
                 return found
             state = self._state(name)
@@ -373,157 +340,116 @@ class Pod:
         if self._state(container) not in ("running", "terminated"):
             time.sleep(0.2)
 
-    @staticmethod
-    def _scan(resp: Any, regex: re.Pattern[str], deadline: float, seen: list[str]) -> str | None:
-        """Read lines from a following log response in a helper thread until one matches or the
-        deadline passes; the response is closed either way."""
-        lines: queue.Queue[str | None] = queue.Queue()
+    # --- port-forward and HTTP ------------------------------------------------------------------
+    def wait_port(self, port: int, timeout: float | None = None) -> Pod:
+        """Wait until something in the pod accepts connections on ``port`` (a pod is Ready before its
+        server listens unless it has a readiness probe). Waits for the pod to run first (failing fast
+        like :meth:`wait_running`), then opens a forward stream every quarter second until one is
+        accepted; after ``timeout`` seconds raises :class:`PortForwardError` naming the port, the
+        time waited, the last refusal and the container's last log lines."""
+        limit = self.timeout if timeout is None else timeout
+        began = time.monotonic()
+        self.wait_running(timeout=limit)
+        while True:
+            problem = self.kube.probe_port(self.namespace, self.name, port)
+            if problem is None:
+                return self
+            waited = time.monotonic() - began
+            if waited >= limit:
+                container = self._container_of_port(port)
+                tail = ""
+                with contextlib.suppress(PodsError):
+                    tail = self.logs(container=container, tail=20)
+                raise PortForwardError(
+                    self.namespace,
+                    self.name,
+                    port,
+                    problem.cause,
+                    problem.message,
+                    waited=round(waited, 1),
+                    container=container,
+                    tail=tail,
+                )
+            time.sleep(min(0.25, max(limit - waited, 0)))
 
-        def reader() -> None:
-            try:
-                buffer = b""
-                while chunk := resp.read1(65536):  # read1: what has arrived, without waiting for more
-                    buffer += chunk
-                    *complete, buffer = buffer.split(b"\n")
-                    for raw in complete:
-                        lines.put(raw.decode(errors="replace"))
-                if buffer:
-                    lines.put(buffer.decode(errors="replace"))
-            except (OSError, ValueError, urllib3.exceptions.HTTPError):
-                pass  # the socket was shut down under us: the scan is over
-            finally:
-                lines.put(None)
+    def _container_of_port(self, port: int) -> str | None:
+        """The container that declares ``port`` among its ports, else the default container."""
+        for c in self._pod_spec().get("containers") or []:
+            if any(p.get("containerPort") == port for p in c.get("ports") or []):
+                return str(c.get("name"))
+        with contextlib.suppress(PodsError):
+            return self.container(None)
+        return None
 
-        thread = threading.Thread(target=reader, name="pytest-pods log follower", daemon=True)
-        thread.start()
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                try:
-                    line = lines.get(timeout=remaining)
-                except queue.Empty:
-                    return None
-                if line is None:
-                    return None  # the log ended (the container stopped): the caller decides
-                seen.append(line)
-                if regex.search(line):
-                    return line
-        finally:
-            # Shut the socket down first: that wakes the reader blocked in recv at once (closing the
-            # response from this thread would wait for that recv to time out).
-            sock = getattr(getattr(resp, "connection", None), "sock", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            thread.join(timeout=5)
-            resp.close()  # before release_conn: an unread stream must not go back to the pool
-            resp.release_conn()
-
-    # --- port-forward ------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def port_forward(self, port: int) -> Iterator[int]:
+    def port_forward(self, port: int, *, timeout: float | None = None, wait: bool = True) -> Iterator[int]:
         """Forward a local port on 127.0.0.1 to ``port`` of the pod, through the API server (so it
         works on every provider); yields the local port. Each connection gets its own stream;
-        every thread is stopped on exit."""
-        forwarder = _Forwarder(self, port)
-        try:
-            yield forwarder.local_port
-        finally:
-            forwarder.close()
+        every thread is stopped on exit.
 
-
-class _Forwarder:
-    """A 127.0.0.1 listener whose connections are piped through the portforward subresource."""
-
-    def __init__(self, pod: Pod, port: int) -> None:
-        self.pod = pod
-        self.port = port
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.local_port: int = self.listener.getsockname()[1]
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self.errors: list[str] = []
-        self._accept = threading.Thread(
-            target=self._serve, name=f"pytest-pods port-forward :{port}", daemon=True
-        )
-        self._accept.start()
-
-    def _serve(self) -> None:
-        sel = selectors.DefaultSelector()
-        sel.register(self.listener, selectors.EVENT_READ)
-        sel.register(self._wake_r, selectors.EVENT_READ)
-        try:
-            while not self._stop.is_set():
-                for key, _ in sel.select():
-                    if key.fileobj is self._wake_r:
-                        return
-                    conn, _ = self.listener.accept()
-                    t = threading.Thread(target=self._pipe, args=(conn,), daemon=True)
-                    with self._lock:
-                        self._threads.append(t)
-                        t.start()
-        finally:
-            sel.close()
-
-    def _pipe(self, conn: socket.socket) -> None:
-        from kubernetes.stream import portforward
-
-        pf: Any = None
-        proxies: list[threading.Thread] = []
-        try:
-            with self._lock:  # so that the client's proxy thread is the only new one
-                before = set(threading.enumerate())
-                pf = portforward(
-                    self.pod.kube.core.connect_get_namespaced_pod_portforward,
-                    self.pod.name,
-                    self.pod.namespace,
-                    ports=str(self.port),
-                )
-                proxies = [t for t in threading.enumerate() if t not in before]
-            remote = pf.socket(self.port)
-            remote.setblocking(True)
-            sel = selectors.DefaultSelector()
-            sel.register(conn, selectors.EVENT_READ)
-            sel.register(remote, selectors.EVENT_READ)
-            sel.register(self._wake_r, selectors.EVENT_READ)
+        With ``wait`` (the default) it first waits, at most ``timeout`` seconds, until something in
+        the pod accepts on ``port`` (:meth:`wait_port`). A connection the pod side then refuses or
+        cuts is reset on the local side, and an exception leaving the block gets a note naming the
+        refusal (a client would otherwise only see its connection end)."""
+        if wait:
+            self.wait_port(port, timeout=timeout)
+        with self.kube.port_forward(self.namespace, self.name, port) as forward:
             try:
-                while not self._stop.is_set():
-                    for key, _ in sel.select():
-                        if key.fileobj is self._wake_r:
-                            return
-                        src, dst = (conn, remote) if key.fileobj is conn else (remote, conn)
-                        data = src.recv(65536)
-                        if not data:
-                            return
-                        dst.sendall(data)
-            finally:
-                sel.close()
-        except Exception as exc:  # one broken connection must not take the listener down
-            self.errors.append(f"{type(exc).__name__}: {exc}")
-        finally:
-            conn.close()
-            if pf is not None:
-                if pf.error(self.port):
-                    self.errors.append(str(pf.error(self.port)))
-                pf.close()
-                for proxy in proxies:  # it closes the websocket once our end is closed
-                    proxy.join(timeout=5)
-                pf.websocket.shutdown()
+                yield forward.local_port
+            except Exception as exc:
+                for problem in forward.problems:
+                    exc.add_note(
+                        f"pytest-pods: pod {self.namespace}/{self.name}: a connection forwarded to port "
+                        f"{port} failed on the pod side: {problem.cause}\n  {problem.message[-500:]}"
+                    )
+                raise
 
-    def close(self) -> None:
-        self._stop.set()
-        self._wake_w.send(b"x")
-        self._accept.join(timeout=5)
-        self.listener.close()
-        with self._lock:
-            threads = list(self._threads)
-        for t in threads:
-            t.join(timeout=5)
-        self._wake_r.close()
-        self._wake_w.close()
+    def http_get(
+        self,
+        port: int,
+        path: str = "/",
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        """GET ``path`` from ``port`` of the pod through a port-forward (waiting for the port as
+        :meth:`port_forward` does) and return the :class:`HttpResponse`, whatever its status. A
+        connection the pod side refuses or cuts raises :class:`PortForwardError` naming it."""
+        limit = self.timeout if timeout is None else timeout
+        with self.kube.port_forward(self.namespace, self.name, port) as forward:
+            self.wait_port(port, timeout=limit)
+            conn = http.client.HTTPConnection("127.0.0.1", forward.local_port, timeout=limit)
+            try:
+                conn.request("GET", path, headers=dict(headers or {}))
+                answer = conn.getresponse()
+                return HttpResponse(answer.status, answer.reason, answer.headers, answer.read())
+            except (OSError, http.client.HTTPException) as exc:
+                problem = forward.problems[-1] if forward.problems else None
+                raise PortForwardError(
+                    self.namespace,
+                    self.name,
+                    port,
+                    problem.cause if problem else f"{type(exc).__name__}: {exc}",
+                    problem.message if problem else "",
+                ) from exc
+            finally:
+                conn.close()
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What :meth:`Pod.http_get` got: ``status`` (e.g. 200), ``reason`` (``OK``), ``headers``
+    (case-insensitive: ``headers["content-type"]``) and the ``body`` bytes."""
+
+    status: int
+    reason: str
+    headers: Message
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the charset the headers name (UTF-8 if none)."""
+        return self.body.decode(self.headers.get_content_charset() or "utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)

@@ -1,6 +1,7 @@
 """Settings in layers: a ``--pods-...`` option, then an ini key, then the ``pods_defaults`` fixture,
-then the built-in default. The command line wins. A bad value is a ``pytest.UsageError`` naming
-where it came from and the valid values.
+then the built-in default. The command line wins. A bad value is a :class:`ConfigError` naming
+where it came from and the valid values (the plugin reports it as ``pytest.UsageError``). Nothing
+here imports pytest: ``add_options`` and ``from_config`` only take its objects.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+from pytest_pods.errors import ConfigError
 
-BUILTIN_PROVIDERS = ("auto", "existing", "kind", "local")
+if TYPE_CHECKING:
+    import pytest
+
 KEEP_NAMESPACE = ("always", "never", "on-failure")
 YES_NO = ("no", "yes")
 CURRENT_CONTEXT = "current"
@@ -34,6 +37,8 @@ class Settings:
     ready_stable: float = 0.0
     preload_images: tuple[Path, ...] = ()
     kind_binary: Path | None = None
+    kind_image: str | None = None
+    kind_config: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,23 @@ OPTIONS = (
         "kind_binary",
         "--pods-kind-binary",
         "pods_kind_binary",
-        "kind binary for the kind provider [kind on PATH]",
+        "kind binary for the kind provider [the cached `pytest-pods kind install` build, else kind on PATH]",
+        "PATH",
+    ),
+    Option(
+        "kind_image",
+        "--pods-kind-image",
+        "pods_kind_image",
+        "node image for the kind provider, e.g. pytest-pods/kind-node:v1.37.2 from `pytest-pods kind "
+        "build-node-image` (offline) [kindest/node:<--pods-kubernetes-version>, else kind's default]",
+        "IMAGE",
+    ),
+    Option(
+        "kind_config",
+        "--pods-kind-config",
+        "pods_kind_config",
+        "kind cluster config file passed to `kind create cluster` (extra nodes, feature gates, port "
+        "mappings, kubeadm and containerd patches)",
         "PATH",
     ),
 )
@@ -149,8 +170,8 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(o.ini, o.help, default=None)
 
 
-def _usage(where: str, value: object, problem: str) -> pytest.UsageError:
-    return pytest.UsageError(f"pytest-pods: {where}: {value!r} {problem}")
+def _usage(where: str, value: object, problem: str) -> ConfigError:
+    return ConfigError(f"pytest-pods: {where}: {value!r} {problem}")
 
 
 def _path(value: Any, base: Path) -> Path:
@@ -200,7 +221,7 @@ def _parse_one(o: Option, value: Any, where: str, base: Path, providers: Sequenc
         if missing:
             raise _usage(where, ", ".join(missing), "is not a file; valid: paths of image archives (.tar)")
         return paths
-    if o.field in ("kubeconfig", "kind_binary"):
+    if o.field in ("kubeconfig", "kind_binary", "kind_config"):
         path = _path(value, base)
         if not path.is_file():
             raise _usage(where, str(path), "does not exist; valid: the path of an existing file")
@@ -215,13 +236,13 @@ def resolve(
     *,
     cli_base: Path,
     ini_base: Path,
-    providers: Sequence[str] = BUILTIN_PROVIDERS,
+    providers: Sequence[str],
 ) -> Settings:
     """Merge the layers (command line > ini > ``defaults`` > built-in) and validate each value."""
     defaults = dict(defaults or {})
     unknown = sorted(set(defaults) - set(OPTION_BY_FIELD))
     if unknown:
-        raise pytest.UsageError(
+        raise ConfigError(
             f"pytest-pods: pods_defaults fixture: unknown key(s) {', '.join(unknown)}; "
             f"valid: {', '.join(sorted(OPTION_BY_FIELD))}"
         )
@@ -242,8 +263,8 @@ def resolve(
 
 def from_config(
     config: pytest.Config,
-    defaults: Mapping[str, Any] | None = None,
-    providers: Sequence[str] = BUILTIN_PROVIDERS,
+    defaults: Mapping[str, Any] | None,
+    providers: Sequence[str],
 ) -> Settings:
     """The settings of a pytest run: its options, its ini file, and ``defaults`` (the fixture layer)."""
     cli = {o.field: config.getoption(o.dest) for o in OPTIONS}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pytest_pods import podstate
-from pytest_pods.errors import ApiError, PodNotReadyError
+from pytest_pods.errors import ApiError, PodNotDeletedError, PodNotReadyError
 from pytest_pods.kube import JSON, Kube
 
 #: Container waiting reasons that will not heal while the test waits: fail at once.
@@ -26,11 +26,13 @@ FAIL_FAST_REASONS = frozenset(
     }
 )
 
+_CANNOT_PULL = (
+    "the image cannot be pulled: check its name and tag, and that the cluster can reach the registry "
+    "(preload it with --pods-preload-image for offline runs)"
+)
 HINTS = {
-    "ErrImagePull": "the image cannot be pulled: check its name and tag, and that the cluster can reach "
-    "the registry (preload it with --pods-preload-image for offline runs)",
-    "ImagePullBackOff": "the image cannot be pulled: check its name and tag, and that the cluster can reach "
-    "the registry (preload it with --pods-preload-image for offline runs)",
+    "ErrImagePull": _CANNOT_PULL,
+    "ImagePullBackOff": _CANNOT_PULL,
     "InvalidImageName": "the image reference is not valid (lower-case name, one optional :tag)",
     "ErrImageNeverPull": "imagePullPolicy is Never and the image is not on the node",
     "CrashLoopBackOff": "the container keeps exiting: read its previous log "
@@ -200,7 +202,7 @@ def wait_for_pod(
 
 def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: float) -> None:
     """Watch until the pod with this ``uid`` is gone (a new pod of the same name does not count);
-    :class:`PodNotReadyError` with reason ``DeleteTimeout`` if it is still there after ``timeout``."""
+    :class:`PodNotDeletedError` if it is still there after ``timeout``."""
 
     last: JSON | None = None
     path = f"/api/v1/namespaces/{namespace}/pods"
@@ -214,10 +216,6 @@ def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: fl
             if event.type == "DELETED":
                 return
             last = event.object
-    raise PodNotReadyError(
-        namespace,
-        name,
-        "DeleteTimeout",
-        f"still there {timeout:g}s after its deletion",
-        failure_report(last, pod_events(kube, namespace, name)),
+    raise PodNotDeletedError(
+        namespace, name, timeout, failure_report(last, pod_events(kube, namespace, name))
     )

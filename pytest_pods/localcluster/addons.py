@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_pods.errors import ComponentError
 from pytest_pods.localcluster.build import Binaries
 from pytest_pods.localcluster.configs import Network
+from pytest_pods.localcluster.errors import ComponentError
 from pytest_pods.localcluster.images import BinaryImage
 from pytest_pods.localcluster.versions import (
     DEFAULT_COREDNS_VERSION,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_pods.errors import BuildError, PreflightError
+from pytest_pods.localcluster.errors import BuildError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths, log_tail
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.versions import (
@@ -416,7 +416,7 @@ def ensure_binaries(
     local_path_provisioner_version: str = DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
 ) -> Binaries:
     """Build whatever the local cluster needs and is missing; return the paths."""
-    clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    clock = Stopwatch.of(progress)
     with _build_lock(cache):
         kube_dir = build_kubernetes(cache, kubernetes_version, clock)
         etcd = build_etcd(cache, etcd_version, clock)
@@ -459,7 +459,7 @@ def kubernetes_binaries(
     """The directory holding ``commands`` (e.g. ``("kubeadm", "kube-proxy")``) of Kubernetes ``version``."""
     cache = cache or CachePaths.default()
     with _build_lock(cache):
-        return build_kubernetes(cache, version, _clock(progress), commands)
+        return build_kubernetes(cache, version, Stopwatch.of(progress), commands)
 
 
 def etcd_binary(
@@ -468,7 +468,7 @@ def etcd_binary(
     """The path of the ``etcd`` binary of ``version`` (e.g. ``v3.6.16``)."""
     cache = cache or CachePaths.default()
     with _build_lock(cache):
-        return build_etcd(cache, version, _clock(progress))
+        return build_etcd(cache, version, Stopwatch.of(progress))
 
 
 def coredns_binary(
@@ -477,7 +477,7 @@ def coredns_binary(
     """The path of a static ``coredns`` of ``version`` with :data:`COREDNS_PLUGINS`."""
     cache = cache or CachePaths.default()
     with _build_lock(cache):
-        return build_coredns(cache, version, _clock(progress))
+        return build_coredns(cache, version, Stopwatch.of(progress))
 
 
 def local_path_provisioner_binary(
@@ -489,8 +489,4 @@ def local_path_provisioner_binary(
     """The path of a static ``local-path-provisioner`` of ``version``."""
     cache = cache or CachePaths.default()
     with _build_lock(cache):
-        return build_local_path_provisioner(cache, version, _clock(progress))
-
-
-def _clock(progress: Progress) -> Stopwatch:
-    return progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+        return build_local_path_provisioner(cache, version, Stopwatch.of(progress))

@@ -24,7 +24,6 @@ from typing import Any
 
 from filelock import FileLock
 
-from pytest_pods.errors import ClusterError, ComponentError
 from pytest_pods.localcluster import addons, cgroups, host
 from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, ensure_binaries
 from pytest_pods.localcluster.components import Plan, Ports, make_plan
@@ -36,6 +35,8 @@ from pytest_pods.localcluster.configs import (
     kubelet_config,
     write_kubeconfig,
 )
+from pytest_pods.localcluster.errors import ClusterError, ComponentError
+from pytest_pods.localcluster.info import ClusterInfo
 from pytest_pods.localcluster.paths import CachePaths, StatePaths, log_tail
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
@@ -93,15 +94,6 @@ class ClusterConfig:
 
     def addon_settings(self, state: StatePaths) -> addons.AddonSettings:
         return addons.AddonSettings(self.network, state.storage)
-
-
-@dataclass(frozen=True)
-class ClusterInfo:
-    name: str
-    kubeconfig: Path
-    kubernetes_version: str
-    server: str
-    reused: bool
 
 
 @dataclass
@@ -221,7 +213,15 @@ class LocalCluster:
 
     def info(self, reused: bool) -> ClusterInfo:
         return ClusterInfo(
-            self.config.name, self.kubeconfig, self.config.kubernetes_version, self.server, reused
+            provider="local",
+            kubeconfig=self.kubeconfig,
+            context=None,
+            kubernetes_version=self.config.kubernetes_version,
+            description=f"local cluster {self.config.name!r} (Docker-free) at {self.server}"
+            + (", reused" if reused else ""),
+            reused=reused,
+            server=self.server,
+            name=self.config.name,
         )
 
     # -- build ----------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ class LocalCluster:
         """Build (or find in the cache) every binary and image the cluster needs; start nothing."""
         from pytest_pods.localcluster import images
 
-        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+        clock = Stopwatch.of(progress)
         cfg = self.config
         bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
         images.build_and_push(clock, self.cache, cfg.registry_addr, addons.addon_images(bins))
@@ -243,7 +243,7 @@ class LocalCluster:
     # -- up -------------------------------------------------------------------------------------
     def up(self, progress: Progress = silent) -> ClusterInfo:
         """Start the cluster, or reuse it if it is already healthy. Returns when pods can be created."""
-        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+        clock = Stopwatch.of(progress)
         host.Preflight.check_root()
         self.state.lib_root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.state.lock_file)):
@@ -510,7 +510,7 @@ class LocalCluster:
 
     def down(self, progress: Progress = silent) -> None:
         """Stop every process and undo every host change; the cache stays."""
-        clock = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+        clock = Stopwatch.of(progress)
         host.Preflight.check_root()
         self.state.lib_root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.state.lock_file)):

@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_pods.errors import PreflightError
 from pytest_pods.localcluster import cgroups
 from pytest_pods.localcluster.configs import Network
+from pytest_pods.localcluster.errors import PreflightError
 from pytest_pods.localcluster.paths import StatePaths
 from pytest_pods.localcluster.progress import Progress, silent
 

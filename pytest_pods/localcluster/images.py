@@ -18,14 +18,16 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
-from pytest_pods.errors import BuildError, ComponentError, PreflightError
+from pytest_pods.localcluster.errors import BuildError, ComponentError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.registry import (
@@ -61,7 +63,8 @@ SERVE_TOOLS = {"docker-registry": "docker-registry"}
 
 @dataclass(frozen=True)
 class ImageRecipe:
-    """One stand-in: what goes in (``imagefiles/<name>/``, packages) and its image configuration."""
+    """One stand-in: what goes in (its directory's ``rootfs/``, ``setup.sh``, packages) and its image
+    configuration. Read from the directory's ``image.toml`` (see :func:`load_recipe`)."""
 
     name: str
     refs: tuple[str, ...]
@@ -76,46 +79,86 @@ class ImageRecipe:
     user: str = ""
     stopsignal: str = ""
     labels: tuple[tuple[str, str], ...] = ()
+    directory: Path | None = field(default=None, compare=False)
 
     @property
     def files(self) -> Path:
-        return IMAGEFILES / self.name
+        return self.directory if self.directory is not None else IMAGEFILES / self.name
 
 
-RECIPES: tuple[ImageRecipe, ...] = (
-    ImageRecipe(
-        name="nginx",
-        refs=("docker.io/library/nginx:latest",),
-        description="Debian's nginx serving /usr/share/nginx/html on port 80, logs to stdout/stderr",
-        packages=("nginx",),
-        entrypoint=("/docker-entrypoint.sh",),
-        cmd=("nginx", "-g", "daemon off;"),
-        ports=("80/tcp",),
-        stopsignal="SIGQUIT",
-    ),
-    ImageRecipe(
-        name="debian",
-        refs=("docker.io/library/debian:latest", "docker.io/library/debian:bookworm"),
-        description="Debian bookworm minbase: sh, bash, coreutils",
-        cmd=("bash",),
-    ),
-    ImageRecipe(
-        name="watcher",
-        refs=("docker.io/afakharany/watcher:latest",),
-        description="fetches http://127.0.0.1:80/ and reports how many letters n it has, every 5s",
-        packages=("curl",),
-        entrypoint=("/usr/local/bin/watcher",),
-    ),
-    ImageRecipe(
-        name="pause",
-        refs=("registry.k8s.io/pause:3.10",),
-        description="a static pause binary, nothing else",
-        base="scratch",
-        entrypoint=("/pause",),
-        env=(),
-        user="65535:65535",
-    ),
-)
+#: A stand-in is a directory with this file: its recipe, as data.
+RECIPE_FILE = "image.toml"
+#: Directories of a user's own stand-ins (``os.pathsep``-separated), read after the built-in ones.
+STANDINS_ENV = "PYTEST_PODS_STANDINS"
+_LIST_FIELDS = ("refs", "packages", "entrypoint", "cmd", "env", "ports")
+_TEXT_FIELDS = ("description", "base", "workdir", "user", "stopsignal")
+
+
+def load_recipe(directory: Path) -> ImageRecipe:
+    """The recipe in ``directory/image.toml``: ``refs`` (the upstream names it stands in for) and
+    ``description`` are required; ``base`` (debian or scratch), ``packages``, ``entrypoint``,
+    ``cmd``, ``env``, ``workdir``, ``ports``, ``user``, ``stopsignal`` and a ``[labels]`` table are
+    optional; ``rootfs/`` is copied over the image and ``setup.sh`` runs in it (chrooted)."""
+    path = directory / RECIPE_FILE
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise BuildError(f"stand-in {directory.name}", f"cannot read {path}: {err}") from err
+    known = {"name", "labels", *_LIST_FIELDS, *_TEXT_FIELDS}
+    unknown = sorted(set(data) - known)
+    missing = [key for key in ("refs", "description") if key not in data]
+    if unknown or missing:
+        problem = f"unknown key(s) {', '.join(unknown)}" if unknown else f"missing {', '.join(missing)}"
+        raise BuildError(
+            f"stand-in {directory.name}", f"{path}: {problem}; valid keys: {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {"name": str(data.get("name", directory.name)), "directory": directory}
+    for key in _LIST_FIELDS:
+        if key in data:
+            if not isinstance(data[key], list) or not all(isinstance(v, str) for v in data[key]):
+                raise BuildError(f"stand-in {directory.name}", f"{path}: {key} must be a list of strings")
+            values[key] = tuple(data[key])
+    for key in _TEXT_FIELDS:
+        if key in data:
+            values[key] = str(data[key])
+    if "labels" in data:
+        values["labels"] = tuple(sorted((str(k), str(v)) for k, v in dict(data["labels"]).items()))
+    recipe = ImageRecipe(**values)
+    if recipe.base not in ("debian", "scratch"):
+        raise BuildError(
+            f"stand-in {recipe.name}", f"{path}: base must be debian or scratch, not {recipe.base!r}"
+        )
+    for ref in recipe.refs:
+        parse_ref(ref)
+    return recipe
+
+
+def load_recipes(roots: Sequence[Path]) -> tuple[ImageRecipe, ...]:
+    """Every stand-in under ``roots`` (one directory with an ``image.toml`` each), in order; a name or
+    a reference given twice is a :class:`BuildError` naming both places."""
+    recipes: list[ImageRecipe] = []
+    seen: dict[str, Path] = {}
+    for root in roots:
+        for directory in sorted(p for p in root.iterdir() if (p / RECIPE_FILE).is_file()):
+            recipe = load_recipe(directory)
+            for key in (f"name {recipe.name}", *(f"reference {ref}" for ref in recipe.refs)):
+                if key in seen:
+                    raise BuildError(
+                        f"stand-in {recipe.name}", f"{key} is given by both {seen[key]} and {directory}"
+                    )
+                seen[key] = directory
+            recipes.append(recipe)
+    return tuple(recipes)
+
+
+def standin_roots() -> list[Path]:
+    """Where stand-ins are read from: the built-in ones, then ``$PYTEST_PODS_STANDINS``."""
+    extra = [Path(p).expanduser() for p in os.environ.get(STANDINS_ENV, "").split(os.pathsep) if p]
+    return [IMAGEFILES, *extra]
+
+
+#: The built-in stand-ins: the lab's images (nginx, debian, watcher) and the cluster's pause image.
+RECIPES: tuple[ImageRecipe, ...] = load_recipes([IMAGEFILES])
 
 
 # ---------------------------------------------------------------------------------------------- tools
@@ -226,11 +269,13 @@ def debian_mirror(sources: Path = APT_SOURCES, suite: str = SUITE) -> str:
     )
 
 
-def _hash_files(digest: hashlib._Hash, directory: Path) -> None:
+def _hash_files(digest: hashlib._Hash, directory: Path, skip: Sequence[str] = ()) -> None:
     if not directory.is_dir():
         return
     for path in sorted(directory.rglob("*")):
         rel = path.relative_to(directory).as_posix()
+        if rel in skip:
+            continue
         if path.is_symlink():
             digest.update(f"L {rel} {os.readlink(path)}\n".encode())
         elif path.is_file():
@@ -251,10 +296,11 @@ def base_key(mirror: str, sources: Path = APT_SOURCES) -> str:
 def recipe_key(recipe: ImageRecipe, base: str) -> str:
     """The cache key of one image: its recipe fields, its files and (for Debian ones) the base key."""
     digest = hashlib.sha256(f"image {RECIPE_VERSION}\n".encode())
-    digest.update(json.dumps(asdict(recipe), sort_keys=True).encode())
+    fields = {k: v for k, v in asdict(recipe).items() if k != "directory"}  # where it is read from: no
+    digest.update(json.dumps(fields, sort_keys=True).encode())
     if recipe.base == "debian":
         digest.update(f"\nbase {base}\n".encode())
-    _hash_files(digest, recipe.files)
+    _hash_files(digest, recipe.files, skip=(RECIPE_FILE,))
     return digest.hexdigest()[:16]
 
 
@@ -561,7 +607,7 @@ def binary_image(image: BinaryImage, *, cache: CachePaths | None = None, progres
     with :func:`save_docker_archive`. Needs umoci, and root (files owned by root).
     """
     cache = cache or CachePaths.default()
-    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    watch = Stopwatch.of(progress)
     if not image.binary.is_file():
         raise BuildError(image.ref, f"the binary {image.binary} does not exist (build it first)")
     key = image.key()
@@ -676,13 +722,14 @@ def ensure_images(
     Idempotent: when every layout is cached and the registry serves the same manifests, it only
     reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
     """
-    watch = progress if isinstance(progress, Stopwatch) else Stopwatch(progress)
+    watch = Stopwatch.of(progress)
     if not registry.is_healthy():
         raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
-    need_debian = any(recipe.base == "debian" for recipe in RECIPES)
+    recipes = load_recipes(standin_roots())
+    need_debian = any(recipe.base == "debian" for recipe in recipes)
     mirror = debian_mirror() if need_debian else ""
     bkey = base_key(mirror) if need_debian else ""
-    planned = [(recipe, recipe_key(recipe, bkey)) for recipe in RECIPES]
+    planned = [(recipe, recipe_key(recipe, bkey)) for recipe in recipes]
     missing = [(recipe, key) for recipe, key in planned if not layout_path(cache, recipe, key).exists()]
     if missing:
         preflight([*BUILD_TOOLS], need_root=True)

@@ -1,7 +1,8 @@
 """Progress of long steps: the step, and the time spent so far.
 
-Library code reports through a ``Progress`` callable; the CLI prints to stderr, the pytest plugin
-writes through the terminal reporter.
+``Progress`` is the one progress type of pytest-pods (providers, the session layer and the local
+cluster all take it): a callable that receives one line. The CLI prints to stderr, the pytest plugin
+writes through the terminal reporter; :meth:`Stopwatch.of` adds the time so far, once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Protocol
 
 
 class Progress(Protocol):
-    def __call__(self, message: str) -> None: ...
+    def __call__(self, message: str, /) -> None: ...
 
 
 def silent(message: str) -> None:
@@ -32,6 +33,11 @@ class Stopwatch:
         self._sink = sink
         self._clock = clock
         self._start = clock()
+
+    @classmethod
+    def of(cls, progress: Progress) -> Stopwatch:
+        """``progress`` itself when it is a Stopwatch (its times run on), else a new one over it."""
+        return progress if isinstance(progress, Stopwatch) else cls(progress)
 
     @property
     def elapsed(self) -> float:

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-#: Receives one line of progress ("building kubelet ..."); the plugin shows it with the time so far.
-ProgressFn = Callable[[str], None]
+from pytest_pods.localcluster.info import ClusterInfo
+from pytest_pods.localcluster.progress import Progress
 
+__all__ = ["ClusterInfo", "Progress", "ProgressFn", "Provider"]
 
-@dataclass(frozen=True)
-class ClusterInfo:
-    """A running cluster: how to reach it and what to say about it in the report header."""
-
-    provider: str
-    kubeconfig: Path
-    context: str | None
-    kubernetes_version: str
-    description: str
-    reused: bool = False
+#: The one progress type (:class:`pytest_pods.localcluster.progress.Progress`), under its older name.
+ProgressFn = Progress
 
 
 @runtime_checkable
@@ -36,17 +28,17 @@ class Provider(Protocol):
 
     def describe(self) -> str:
         """For the report header, before anything starts: which cluster, and which Kubernetes
-        version is (or will be) in force. Quick: at most a few seconds of probing."""
+        version is (or will be) in force, from the settings alone: no subprocess, no network."""
         ...
 
-    def start(self, progress: ProgressFn) -> ClusterInfo:
+    def start(self, progress: Progress) -> ClusterInfo:
         """Make or find the cluster and return how to reach it."""
         ...
 
-    def stop(self, progress: ProgressFn) -> None:
+    def stop(self, progress: Progress) -> None:
         """Stop the cluster this provider made (nothing for a cluster it only found)."""
         ...
 
-    def load_images(self, archives: Sequence[Path], progress: ProgressFn) -> None:
+    def load_images(self, archives: Sequence[Path], progress: Progress) -> None:
         """Make the images in these archives available to the cluster's nodes."""
         ...

@@ -10,13 +10,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
-import urllib3
 import yaml
 
-from pytest_pods.errors import ApiError, ClusterError, ProviderError
+from pytest_pods.errors import ApiError, ClusterError, ConfigError, ProviderError
 from pytest_pods.kube import Kube
-from pytest_pods.providers.base import ClusterInfo, ProgressFn
+from pytest_pods.localcluster.progress import Progress
+from pytest_pods.providers.base import ClusterInfo
 from pytest_pods.settings import CURRENT_CONTEXT, Settings
 
 
@@ -28,39 +27,37 @@ def default_kubeconfigs() -> list[Path]:
 
 
 def choose_context(kubeconfig: Path, requested: str | None) -> str:
-    """The context to use, by the rules above; a wrong or missing choice is a ``pytest.UsageError``
+    """The context to use, by the rules above; a wrong or missing choice is a :class:`ConfigError`
     that lists the contexts in the file."""
     try:
         data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise pytest.UsageError(
-            f"pytest-pods: --pods-kubeconfig {kubeconfig}: cannot read it: {exc}"
-        ) from exc
+        raise ConfigError(f"pytest-pods: --pods-kubeconfig {kubeconfig}: cannot read it: {exc}") from exc
     names = [str(c.get("name")) for c in data.get("contexts") or [] if isinstance(c, dict)]
     current = data.get("current-context") or None
     listed = ", ".join(names) or "(none)"
     if requested == CURRENT_CONTEXT:
         if not current:
-            raise pytest.UsageError(
+            raise ConfigError(
                 f"pytest-pods: --pods-context=current, but {kubeconfig} has no current-context; "
                 f"valid: {listed}"
             )
         return str(current)
     if requested is not None:
         if requested not in names:
-            raise pytest.UsageError(
+            raise ConfigError(
                 f"pytest-pods: --pods-context: {requested!r} is not a context of {kubeconfig}; "
                 f"valid: {listed}, or 'current'"
             )
         return requested
     if kubeconfig.resolve() in default_kubeconfigs():
-        raise pytest.UsageError(
+        raise ConfigError(
             f"pytest-pods: {kubeconfig} is your default kubeconfig: name the context to test against with "
             f"--pods-context NAME (valid: {listed}) or --pods-context=current"
         )
     if len(names) == 1:
         return names[0]
-    raise pytest.UsageError(
+    raise ConfigError(
         f"pytest-pods: {kubeconfig} has {len(names)} contexts: name one with --pods-context; valid: {listed}"
     )
 
@@ -87,26 +84,23 @@ class ExistingProvider:
         kubeconfig = self.settings.kubeconfig
         context = choose_context(kubeconfig, self.settings.context)
         kube = Kube.from_kubeconfig(kubeconfig, context)
-        where = f"kubeconfig {kubeconfig}, context {context} at {kube.api_client.configuration.host}"
         try:
-            return f"{where}, Kubernetes {kube.server_version(timeout=3)}"
-        except (ApiError, OSError, urllib3.exceptions.HTTPError) as exc:
-            return f"{where}, unreachable: {type(exc).__name__}"
+            return f"kubeconfig {kubeconfig}, context {context} at {kube.server}"
         finally:
             kube.close()
 
-    def start(self, progress: ProgressFn) -> ClusterInfo:
+    def start(self, progress: Progress) -> ClusterInfo:
         problem = self.unavailable()
         if problem or self.settings.kubeconfig is None:
-            raise pytest.UsageError(f"pytest-pods: {problem}")
+            raise ConfigError(f"pytest-pods: {problem}")
         kubeconfig = self.settings.kubeconfig
         context = choose_context(kubeconfig, self.settings.context)
         kube = Kube.from_kubeconfig(kubeconfig, context)
-        server = str(kube.api_client.configuration.host)
+        server = kube.server
         progress(f"connecting to {server} (context {context})")
         try:
             version = kube.server_version()
-        except (ApiError, OSError, urllib3.exceptions.HTTPError) as exc:
+        except ApiError as exc:
             raise ClusterError(f"cannot reach the cluster of context {context!r} at {server}: {exc}") from exc
         finally:
             kube.close()
@@ -114,10 +108,10 @@ class ExistingProvider:
             self.name, kubeconfig, context, version, f"context {context!r} at {server}", reused=True
         )
 
-    def stop(self, progress: ProgressFn) -> None:
+    def stop(self, progress: Progress) -> None:
         """Nothing: the cluster is not ours."""
 
-    def load_images(self, archives: Sequence[Path], progress: ProgressFn) -> None:
+    def load_images(self, archives: Sequence[Path], progress: Progress) -> None:
         if archives:
             raise ProviderError(
                 "the existing provider cannot load image archives: push the images to a registry the "

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.errors import BuildError
 from pytest_pods.localcluster import images
+from pytest_pods.localcluster.errors import BuildError
 from pytest_pods.localcluster.images import ensure_images, layout_path, push_archive
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import silent

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.errors import BuildError
 from pytest_pods.localcluster import build
+from pytest_pods.localcluster.errors import BuildError
 from pytest_pods.localcluster.images import BinaryImage
 
 PLUGIN_CFG = """# comment

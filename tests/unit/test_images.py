@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.errors import BuildError, PreflightError
 from pytest_pods.localcluster import images
+from pytest_pods.localcluster.errors import BuildError, PreflightError
 from pytest_pods.localcluster.images import RECIPES, ImageRecipe
 from pytest_pods.localcluster.registry import parse_ref
 
@@ -74,7 +74,7 @@ def test_debian_mirror_says_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_recipe_key_follows_the_recipe_files(imagefiles: Path) -> None:
-    nginx = _recipe("nginx")
+    nginx = images.load_recipe(imagefiles / "nginx")
     before = images.recipe_key(nginx, "base1")
     assert images.recipe_key(nginx, "base1") == before
     conf = imagefiles / "nginx" / "rootfs" / "etc" / "nginx" / "conf.d" / "default.conf"
@@ -96,11 +96,87 @@ def test_recipe_key_follows_packages_config_and_base() -> None:
 
 
 def test_recipe_key_of_one_image_ignores_the_files_of_another(imagefiles: Path) -> None:
-    pause_key = images.recipe_key(_recipe("pause"), "b")
+    pause = images.load_recipe(imagefiles / "pause")
+    pause_key = images.recipe_key(pause, "b")
     (imagefiles / "nginx" / "setup.sh").write_text("#!/bin/sh\ntrue\n")
-    assert images.recipe_key(_recipe("pause"), "b") == pause_key
+    assert images.recipe_key(pause, "b") == pause_key
     (imagefiles / "pause" / "pause.c").write_text("int main(void) { return 0; }\n")
-    assert images.recipe_key(_recipe("pause"), "b") != pause_key
+    assert images.recipe_key(pause, "b") != pause_key
+
+
+def test_the_built_in_stand_ins_are_read_from_their_image_toml() -> None:
+    by_name = {recipe.name: recipe for recipe in RECIPES}
+    assert sorted(by_name) == ["debian", "nginx", "pause", "watcher"]
+    assert by_name["nginx"].refs == ("docker.io/library/nginx:latest",)
+    assert by_name["nginx"].cmd == ("nginx", "-g", "daemon off;")
+    assert by_name["debian"].refs == ("docker.io/library/debian:latest", "docker.io/library/debian:bookworm")
+    assert (by_name["pause"].base, by_name["pause"].env, by_name["pause"].user) == (
+        "scratch",
+        (),
+        "65535:65535",
+    )
+    assert by_name["watcher"].files == images.IMAGEFILES / "watcher"
+
+
+def test_the_recipe_key_does_not_depend_on_where_the_recipe_is_read_from(tmp_path: Path) -> None:
+    shutil.copytree(images.IMAGEFILES / "nginx", tmp_path / "nginx")
+    assert images.recipe_key(images.load_recipe(tmp_path / "nginx"), "b") == images.recipe_key(
+        _recipe("nginx"), "b"
+    )
+
+
+def test_a_users_stand_in_is_read_from_pytest_pods_standins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = tmp_path / "standins" / "myapp"
+    (mine / "rootfs" / "usr" / "local" / "bin").mkdir(parents=True)
+    (mine / "image.toml").write_text(
+        'refs = ["registry.example.com/team/myapp:1.2"]\n'
+        'description = "my app, from Debian packages"\n'
+        'packages = ["python3"]\n'
+        'cmd = ["python3", "-m", "http.server", "8080"]\n'
+        'ports = ["8080/tcp"]\n'
+        '[labels]\nteam = "a"\n'
+    )
+    monkeypatch.setenv(images.STANDINS_ENV, str(tmp_path / "standins"))
+    recipes = images.load_recipes(images.standin_roots())
+    myapp = recipes[-1]
+    assert [r.name for r in recipes] == ["debian", "nginx", "pause", "watcher", "myapp"]
+    assert (myapp.refs, myapp.packages, myapp.labels) == (
+        ("registry.example.com/team/myapp:1.2",),
+        ("python3",),
+        (("team", "a"),),
+    )
+    assert myapp.files == mine
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('description = "x"\n', "missing refs"),
+        ('refs = ["a/b:1"]\ndescription = "x"\ncommand = ["sh"]\n', "unknown key\\(s\\) command"),
+        ('refs = "a/b:1"\ndescription = "x"\n', "refs must be a list of strings"),
+        ('refs = ["a/b:1"]\ndescription = "x"\nbase = "alpine"\n', "base must be debian or scratch"),
+        ("refs = [", "cannot read"),
+    ],
+)
+def test_a_bad_recipe_is_a_build_error_naming_the_file(tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "image.toml").write_text(toml)
+    with pytest.raises(BuildError, match=message) as info:
+        images.load_recipe(tmp_path / "bad")
+    assert "stand-in bad" in str(info.value)
+
+
+def test_a_reference_given_twice_names_both_stand_ins(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "image.toml").write_text(
+        'refs = ["docker.io/library/nginx:latest"]\ndescription = "x"\n'
+    )
+    with pytest.raises(
+        BuildError, match=r"reference docker.io/library/nginx:latest is given by both .*nginx and .*other"
+    ):
+        images.load_recipes([images.IMAGEFILES, tmp_path])
 
 
 def test_base_key_follows_mirror_sources_and_base_files(tmp_path: Path, imagefiles: Path) -> None:

@@ -15,7 +15,6 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pytest_pods.errors import PreflightError
 from pytest_pods.localcluster.build import Binaries, _version_ldflags, staging_modules
 from pytest_pods.localcluster.components import Health, Plan, Ports, make_plan
 from pytest_pods.localcluster.configs import (
@@ -26,6 +25,7 @@ from pytest_pods.localcluster.configs import (
     kubelet_config,
     write_kubeconfig,
 )
+from pytest_pods.localcluster.errors import PreflightError
 from pytest_pods.localcluster.host import Preflight, _is_ours, conntrack_leftovers, forward_guard
 from pytest_pods.localcluster.paths import StatePaths
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs

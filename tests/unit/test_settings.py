@@ -4,7 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.settings import BUILTIN_PROVIDERS, Settings, describe, resolve
+from pytest_pods.errors import ConfigError
+from pytest_pods.providers import builtin_registry
+from pytest_pods.settings import Settings, describe, resolve
+
+PROVIDERS = builtin_registry().names()
 
 
 def _resolve(
@@ -13,7 +17,7 @@ def _resolve(
     defaults: dict[str, object] | None = None,
     base: Path = Path("/"),
 ) -> Settings:
-    return resolve(cli or {}, ini or {}, defaults, cli_base=base, ini_base=base)
+    return resolve(cli or {}, ini or {}, defaults, cli_base=base, ini_base=base, providers=PROVIDERS)
 
 
 def test_builtin_defaults() -> None:
@@ -44,24 +48,24 @@ def test_command_line_beats_ini_beats_fixture() -> None:
     ],
 )
 def test_bad_values_list_the_valid_ones(field: str, value: str, valid: str) -> None:
-    with pytest.raises(pytest.UsageError, match=valid) as info:
+    with pytest.raises(ConfigError, match=valid) as info:
         _resolve({field: value})
     assert f"--pods-{field.replace('_', '-')}" in str(info.value)
 
 
 def test_bad_ini_value_names_the_ini_key() -> None:
-    with pytest.raises(pytest.UsageError, match="ini pods_keep_namespace"):
+    with pytest.raises(ConfigError, match="ini pods_keep_namespace"):
         _resolve(ini={"keep_namespace": "sometimes"})
 
 
 def test_bad_fixture_key() -> None:
-    with pytest.raises(pytest.UsageError, match=r"unknown key.*timout.*valid:.*timeout"):
+    with pytest.raises(ConfigError, match=r"unknown key.*timout.*valid:.*timeout"):
         _resolve(defaults={"timout": 3})
 
 
 def test_extra_providers_from_plugins_are_valid() -> None:
     s = resolve(
-        {"provider": "k3d"}, {}, cli_base=Path("/"), ini_base=Path("/"), providers=(*BUILTIN_PROVIDERS, "k3d")
+        {"provider": "k3d"}, {}, cli_base=Path("/"), ini_base=Path("/"), providers=(*PROVIDERS, "k3d")
     )
     assert s.provider == "k3d"
 
@@ -71,16 +75,20 @@ def test_paths_relative_to_their_layer(tmp_path: Path) -> None:
     (tmp_path / "cfg" / "kubeconfig").write_text("{}")
     (tmp_path / "a.tar").write_text("")
     s = resolve(
-        {"preload_images": ["a.tar"]}, {"kubeconfig": "cfg/kubeconfig"}, cli_base=tmp_path, ini_base=tmp_path
+        {"preload_images": ["a.tar"]},
+        {"kubeconfig": "cfg/kubeconfig"},
+        cli_base=tmp_path,
+        ini_base=tmp_path,
+        providers=PROVIDERS,
     )
     assert s.kubeconfig == tmp_path / "cfg" / "kubeconfig"
     assert s.preload_images == (tmp_path / "a.tar",)
 
 
 def test_missing_files_are_usage_errors(tmp_path: Path) -> None:
-    with pytest.raises(pytest.UsageError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         _resolve({"kubeconfig": str(tmp_path / "nope")})
-    with pytest.raises(pytest.UsageError, match="is not a file"):
+    with pytest.raises(ConfigError, match="is not a file"):
         _resolve({"preload_images": [str(tmp_path / "nope.tar")]})
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_pods.waits import FAIL_FAST_REASONS, classify_ready, classify_running, failure_report
+from pytest_pods.waits import classify_ready, classify_running, failure_report
 from tests.unit.podjson import cond, pod, running, terminated, waiting
 
 
@@ -84,9 +84,10 @@ def test_deleting_pod_fails() -> None:
     assert (v.done, v.ok, v.reason) == (True, False, "Terminating")
 
 
-def test_transient_reasons_are_not_fail_fast() -> None:
-    assert "ContainerCreating" not in FAIL_FAST_REASONS
-    assert "PodInitializing" not in FAIL_FAST_REASONS
+@pytest.mark.parametrize("reason", ["ContainerCreating", "PodInitializing"])
+def test_transient_reasons_keep_waiting(reason: str) -> None:
+    assert not classify_ready(pod(statuses=[waiting("web", reason, "in a moment")])).done
+    assert not classify_ready(pod(init=("setup",), init_statuses=[waiting("setup", reason)])).done
 
 
 def test_classify_running_accepts_running_without_readiness() -> None:
