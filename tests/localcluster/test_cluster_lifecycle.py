@@ -79,10 +79,14 @@ def _leftovers(cluster: LocalCluster, netns_before: set[str]) -> dict[str, objec
                 continue
             if any(m in cmd for m in marks) and int(proc.name) != os.getpid():
                 procs.append(cmd[:120])
+    ours = (
+        f"{cluster.state.lib_root}/",
+        f"{cluster.state.run_root}/",
+    )  # not e.g. /var/lib/pytest-pods-docker
     mounts = [
         line.split()[4]
         for line in Path("/proc/self/mountinfo").read_text().splitlines()
-        if "pytest-pods" in line.split()[4]
+        if (line.split()[4] + "/").startswith(ours)
     ]
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
     netns = set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
