@@ -156,6 +156,8 @@ class Cluster:
     reaped: list[str] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
     namespaces_made: int = 0
+    prepared: dict[str, Namespace] = field(default_factory=dict)
+    _open: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.resources = manifests.ResourceMap(self.kube)
@@ -168,13 +170,11 @@ class Cluster:
     def worker(self) -> str:
         return self.run.worker
 
-    @contextlib.contextmanager
-    def namespace(
-        self, nodeid: str, *, base_dir: Path | None = None, keep: Callable[[], bool] | None = None
-    ) -> Iterator[Namespace]:
-        """A fresh namespace for one test (or one scope: ``nodeid`` names it); deleted in the
-        background afterwards unless ``keep()`` (by default: :func:`should_keep` with the settings'
-        policy and whether a test that used it failed, see :attr:`Namespace.failures`)."""
+    @staticmethod
+    def _key(nodeid: str, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> str:
+        return repr((nodeid, str(base_dir), [tuple(m) for m in markers]))
+
+    def _create(self, nodeid: str, base_dir: Path | None) -> Namespace:
         if not self.namespaces_made:  # once, with the first namespace
             try:
                 self.check_earlier_deletions()
@@ -183,11 +183,59 @@ class Cluster:
         name = namespaces.namespace_name(nodeid)
         labels = namespaces.namespace_labels(nodeid, self.run.id, self.run.worker)
         namespaces.create(self.kube, name, labels, {namespaces.NODEID_ANNOTATION: nodeid})
-        ns = Namespace(self, name, base_dir)
         self.namespaces_made += 1
+        return Namespace(self, name, base_dir)
+
+    def prepare(self, nodeid: str, *, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> bool:
+        """Make the namespace that :meth:`namespace` will be asked for next (same arguments) and apply
+        its manifests without waiting, so that its pods start while the current test runs. Best
+        effort: a manifest that fails here is left for the test's own setup to report. False if that
+        namespace is open already (nothing to prepare)."""
+        key = self._key(nodeid, base_dir, markers)
+        if key in self._open:
+            return False
+        if key in self.prepared:
+            return True
+        try:
+            ns = self._create(nodeid, base_dir)
+        except PodsError:
+            return True
+        self.prepared[key] = ns
+        with contextlib.suppress(PodsError):
+            for marker in markers:
+                for source in marker.manifests:
+                    ns.apply(source)
+        return True
+
+    def drop_prepared(self) -> None:
+        """Delete the prepared namespaces no test asked for (the session ended, or stopped early)."""
+        for ns in self.prepared.values():
+            with contextlib.suppress(PodsError):
+                namespaces.delete(self.kube, ns.name)
+        self.prepared.clear()
+
+    @contextlib.contextmanager
+    def namespace(
+        self,
+        nodeid: str,
+        *,
+        base_dir: Path | None = None,
+        keep: Callable[[], bool] | None = None,
+        markers: Sequence[ManifestMarker] = (),
+    ) -> Iterator[Namespace]:
+        """A fresh namespace for one test (or one scope: ``nodeid`` names it), or the one
+        :meth:`prepare` made for these arguments; deleted in the background afterwards unless
+        ``keep()`` (by default: :func:`should_keep` with the settings' policy and whether a test
+        that used it failed, see :attr:`Namespace.failures`). Apply ``markers`` with
+        :meth:`Namespace.setup`."""
+        key = self._key(nodeid, base_dir, markers)
+        ns = self.prepared.pop(key, None) or self._create(nodeid, base_dir)
+        name = ns.name
+        self._open.add(key)
         try:
             yield ns
         finally:
+            self._open.discard(key)
             for phase, seconds in ns.timings.items():
                 self.totals[phase] = self.totals.get(phase, 0.0) + seconds
             if keep() if keep is not None else should_keep(self.settings.keep_namespace, bool(ns.failures)):
@@ -339,7 +387,9 @@ class SharedNamespaces:
         ns = self._made.get(key)
         if ns is not None:
             return ns, False
-        ns = self._stack.enter_context(self.cluster.namespace(self.scope_id, base_dir=base_dir))
+        ns = self._stack.enter_context(
+            self.cluster.namespace(self.scope_id, base_dir=base_dir, markers=markers)
+        )
         self._made[key] = ns
         return ns, True
 
@@ -384,7 +434,10 @@ def cluster_session(
     try:
         yield cluster
     finally:
-        kube.close()
+        try:
+            cluster.drop_prepared()
+        finally:
+            kube.close()
 
 
 @contextlib.contextmanager
