@@ -204,7 +204,8 @@ class Cluster:
         with contextlib.suppress(PodsError):
             for marker in markers:
                 for source in marker.manifests:
-                    ns.apply(source)
+                    if repr(source) not in ns.prepared:
+                        ns.prepared[repr(source)] = ns.apply(source)
         return True
 
     def drop_prepared(self) -> None:
@@ -289,6 +290,7 @@ class Namespace:
         self.failures: list[str] = []  # the tests that failed while using it (they decide keeping it)
         self._set_up = False
         self._setup_error: BaseException | None = None
+        self.prepared: dict[str, list[JSON]] = {}  # what Cluster.prepare applied ahead, by source
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
@@ -319,10 +321,14 @@ class Namespace:
         self._time("apply", time.monotonic() - began)
         self.applied += objs
         if wait:
-            for obj in objs:
-                if obj.get("kind") == "Pod" and obj.get("apiVersion") == "v1":
-                    self.pod(obj["metadata"]["name"]).wait_ready(timeout)
+            self.wait_applied(objs, timeout)
         return objs
+
+    def wait_applied(self, objs: list[JSON], timeout: float | None = None) -> None:
+        """Wait until each Pod among these applied objects is Ready (see :meth:`apply`)."""
+        for obj in objs:
+            if obj.get("kind") == "Pod" and obj.get("apiVersion") == "v1":
+                self.pod(obj["metadata"]["name"]).wait_ready(timeout)
 
     def setup(self, markers: Sequence[ManifestMarker]) -> None:
         """Apply each marker's manifests (and wait, as it asks), once: a later call does nothing, or
@@ -337,9 +343,14 @@ class Namespace:
         try:
             for marker in markers:
                 for source in marker.manifests:
-                    if repr(source) not in applied:
-                        applied.add(repr(source))
+                    if repr(source) in applied:
+                        continue
+                    applied.add(repr(source))
+                    ahead = self.prepared.pop(repr(source), None)
+                    if ahead is None:
                         self.apply(source, wait=marker.wait, timeout=marker.timeout)
+                    elif marker.wait:  # applied by Cluster.prepare: only the wait is left
+                        self.wait_applied(ahead, marker.timeout)
         except BaseException as exc:
             self._setup_error = exc
             raise

@@ -534,7 +534,10 @@ def _apply(self, manifest, *, wait=False, timeout=None):
     _log(event="apply", ns=self.name, manifest=str(manifest), how="and wait" if wait else "(prepare)")
     if "broken" in str(manifest):
         raise RuntimeError(f"{{manifest}}: pod never Ready")
-    return []
+    return [str(manifest)]
+
+def _wait_applied(self, objs, timeout=None):
+    _log(event="apply", ns=self.name, manifest=",".join(objs), how="waited for (prepared)")
 
 def _sections(kube, where):
     return [(f"pod {{where.namespace}}/web", f"kept={{where.kept}}")]
@@ -547,6 +550,7 @@ def _stand_in_api():
     with _pytest.MonkeyPatch.context() as mp:
         mp.setattr(Kube, "request", _request)
         mp.setattr(session.Namespace, "apply", _apply)
+        mp.setattr(session.Namespace, "wait_applied", _wait_applied)
         mp.setattr(namespaces, "wait_gone", lambda kube, selector, timeout: [])
         mp.setattr(diagnostics, "collect", _sections)
         yield
@@ -608,15 +612,15 @@ def test_module_scope_shares_one_namespace_applied_once_and_deleted_at_the_modul
         f"test_one used {shared_a}",
         f"test_two used {shared_a}",
         # a test that adds a per-test manifest gets its own namespace, with the module's applied too
-        f"apply web.yaml into {own} and wait",
-        f"apply extra.yaml into {own} and wait",
+        f"apply web.yaml into {own} waited for (prepared)",
+        f"apply extra.yaml into {own} waited for (prepared)",
         f"create {shared_b} for test_b.py",  # the next one needed: test_three shares the module's
         f"apply web.yaml into {shared_b} (prepare)",
         f"test_own used {own}",
         f"delete {own}",
         f"test_three used {shared_a}",
         f"delete {shared_a}",  # after the module's last test
-        f"apply web.yaml into {shared_b} and wait",
+        f"apply web.yaml into {shared_b} waited for (prepared)",
         f"test_four used {shared_b}",
         f"delete {shared_b}",
     ]
@@ -665,12 +669,12 @@ def test_class_and_session_scopes(pytester: pytest.Pytester, api: Path) -> None:
         "test_1 used " + ns["test_1"],
         "test_2 used " + ns["test_1"],
         f"delete {ns['test_1']}",
-        f"apply web.yaml into {ns['test_3']} and wait",
+        f"apply web.yaml into {ns['test_3']} waited for (prepared)",
         f"create {ns['test_4']} for session",
         f"apply db.yaml into {ns['test_4']} (prepare)",
         "test_3 used " + ns["test_3"],
         f"delete {ns['test_3']}",
-        f"apply db.yaml into {ns['test_4']} and wait",
+        f"apply db.yaml into {ns['test_4']} waited for (prepared)",
         "test_4 used " + ns["test_4"],
         "test_5 used " + ns["test_4"],
         f"delete {ns['test_4']}",
