@@ -13,10 +13,7 @@ It prints what it checked and exits 0, or prints the error and exits 1. CI runs 
 from __future__ import annotations
 
 import argparse
-import http.client
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from pytest_pods.errors import PodsError
@@ -26,20 +23,6 @@ from pytest_pods.session import Run, choose_provider, cluster_session, stop_if_s
 from pytest_pods.settings import Settings
 
 HERE = Path(__file__).resolve().parent
-
-
-def get(url: str, attempts: int = 10) -> tuple[int, str]:
-    """GET ``url``; a pod is Ready before nginx listens (it has no readiness probe), so a refused or
-    dropped first connection is tried again, for a few seconds."""
-    for attempt in range(attempts):
-        try:
-            with urllib.request.urlopen(url, timeout=30) as answer:
-                return int(answer.status), answer.read().decode()
-        except (OSError, http.client.HTTPException):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(1)
-    raise AssertionError("unreachable")
 
 
 def check_webserver(settings: Settings) -> list[str]:
@@ -58,11 +41,10 @@ def check_webserver(settings: Settings) -> list[str]:
                 pod = ns.pod("webserver")
                 seen.append(f"pod {ns.name}/webserver: {pod.phase}, ip {pod.ip}")
                 seen.append("exec: " + pod.exec(["nginx", "-v"]).stderr.strip())
-                with pod.port_forward(80) as port:
-                    status, body = get(f"http://127.0.0.1:{port}/")
-                if "Welcome to nginx!" not in body:
-                    raise AssertionError(f"unexpected page through the port-forward: {body[:200]!r}")
-                seen.append(f"port-forward: HTTP {status}, the nginx welcome page")
+                answer = pod.http_get(80)  # port-forwarded, once nginx accepts on port 80
+                if "Welcome to nginx!" not in answer.text:
+                    raise AssertionError(f"unexpected page through the port-forward: {answer.text[:200]!r}")
+                seen.append(f"port-forward: HTTP {answer.status}, the nginx welcome page")
         if cluster.cleanup_problem:
             raise AssertionError(cluster.cleanup_problem)
         seen.append("namespace deleted")

@@ -8,7 +8,6 @@ pod has a namespace of its own (its own marker is per test, and the narrowest sc
 
 from __future__ import annotations
 
-import urllib.request
 import uuid
 
 import pytest
@@ -65,12 +64,9 @@ def test_exec_bash_shows_a_debian(pods_namespace: Namespace) -> None:
 def test_an_http_request_is_answered_and_then_logged(pods_namespace: Namespace) -> None:
     pod = pods_namespace.pod("webserver")
     marker = f"pods101-{uuid.uuid4().hex[:8]}"
-    with (
-        pod.port_forward(80) as port,
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/?from={marker}", timeout=10) as resp,
-    ):
-        assert resp.status == 200
-        assert "Welcome to nginx!" in resp.read().decode()
+    answer = pod.http_get(80, f"/?from={marker}")  # through a port-forward, once nginx listens
+    assert answer.status == 200
+    assert "Welcome to nginx!" in answer.text
     line = pod.wait_for_log(rf'"GET /\?from={marker} HTTP/1\.1" 200', timeout=10)
     assert marker in line
 

@@ -10,7 +10,7 @@ if "pytest" in sys.modules:  # under pytest: rewrite the assertion helpers' asse
 from pytest_pods.asserts import assert_file_contains, assert_hosts_entry, assert_log_contains
 from pytest_pods.etchosts import HostsEntry
 from pytest_pods.markers import validate_pods_manifest
-from pytest_pods.pods import ExecResult, Pod
+from pytest_pods.pods import ExecResult, HttpResponse, Pod
 from pytest_pods.session import Cluster, Namespace, Run, cluster_session
 from pytest_pods.settings import Settings
 
@@ -18,6 +18,7 @@ __all__ = [
     "Cluster",
     "ExecResult",
     "HostsEntry",
+    "HttpResponse",
     "Namespace",
     "Pod",
     "Run",

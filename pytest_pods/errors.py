@@ -12,7 +12,8 @@
     │   ├── ContainerNotFoundError     a container name that the pod does not have (lists the real ones)
     │   ├── ExecError                  a command in a container exited non-zero
     │   │   └── CommandNotFoundError   the command does not exist in the container
-    │   └── LogTimeoutError            a log line never appeared
+    │   ├── LogTimeoutError            a log line never appeared
+    │   └── PortForwardError           nothing accepts on a forwarded port, or the pod refused/cut one
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
     ├── ProviderError                  a provider cannot work here (e.g. kind without Docker)
     └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
@@ -216,6 +217,49 @@ class LogTimeoutError(PodError):
             f"no line matching {pattern!r} in container {container!r}'s log after {timeout:g}s"
             + (f"\n--- last log lines ---\n{tail}" if tail else "\n  (the log is empty)"),
         )
+
+
+class PortForwardError(PodError):
+    """A port-forward to ``port`` failed: nothing accepted connections there within ``waited`` seconds
+    (then ``tail`` holds the last lines of ``container``'s log), or the pod side refused or cut a
+    forwarded connection. ``cause`` names what happened in a few words (``connection refused``,
+    ``connection reset by peer``, ...); ``detail`` is the runtime's own message."""
+
+    def __init__(
+        self,
+        namespace: str,
+        pod: str,
+        port: int,
+        cause: str,
+        detail: str,
+        *,
+        waited: float | None = None,
+        container: str | None = None,
+        tail: str = "",
+    ) -> None:
+        self.port = port
+        self.cause = cause
+        self.waited = waited
+        self.container = container
+        self.tail = tail
+        if waited is None:
+            text = f"a connection forwarded to port {port} failed on the pod side: {cause}"
+        else:
+            text = (
+                f"nothing accepted connections on port {port} within {waited:g}s (last attempt: {cause}); "
+                "check that the server listens on that port and started (its log is below), "
+                "or pass a longer timeout"
+            )
+        if detail and detail != cause:
+            text += f"\n  {detail[-1000:]}"
+        if waited is not None:
+            who = f"container {container!r}" if container else "the container"
+            text += (
+                f"\n--- last log lines of {who} ---\n{tail}"
+                if tail.strip()
+                else f"\n  (the log of {who} is empty)"
+            )
+        super().__init__(namespace, pod, text)
 
 
 class ApiError(PodsError):

@@ -17,6 +17,7 @@ import queue
 import re
 import selectors
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -407,18 +408,45 @@ class Kube:
             resp.release_conn()
 
     @contextlib.contextmanager
-    def port_forward(self, namespace: str, pod: str, port: int) -> Iterator[int]:
+    def port_forward(self, namespace: str, pod: str, port: int) -> Iterator[PortForward]:
         """Forward a local port on 127.0.0.1 to ``port`` of a pod through the portforward
-        subresource; yields the local port. Each connection gets its own stream; every thread is
-        stopped on exit. A connection that cannot be forwarded is closed."""
-        forwarder = _Forwarder(self, namespace, pod, port)
+        subresource; yields the :class:`PortForward` (its ``local_port``, and the ``problems`` of
+        connections the pod side refused or cut). Each connection gets its own stream; every
+        thread is stopped on exit."""
+        forwarder = PortForward(self, namespace, pod, port)
         try:
-            yield forwarder.local_port
+            yield forwarder
         finally:
             forwarder.close()
 
+    def probe_port(
+        self, namespace: str, pod: str, port: int, *, settle: float = 0.25
+    ) -> ForwardProblem | None:
+        """Open one forward stream to ``port`` of a pod, and see whether the pod side accepts it.
+
+        The runtime dials the port inside the pod as soon as the stream opens, and a refusal comes
+        back on the stream's error channel at once (a millisecond after the stream opened, here); so
+        a stream still open after ``settle`` seconds (or four times what opening it took, if longer:
+        a loaded machine is slow at both) means something accepted. Returns None then, else the
+        :class:`ForwardProblem`.
+        """
+        began = time.monotonic()
+        pf, proxies = _open_tracked(self, namespace, pod, port)
+        opened = time.monotonic() - began
+        try:
+            remote = pf.socket(port)
+            with selectors.DefaultSelector() as sel:
+                sel.register(remote, selectors.EVENT_READ)
+                if not sel.select(max(settle, 4 * opened)):
+                    return None  # no answer: the connection stands
+            if remote.recv(1, socket.MSG_PEEK):
+                return None  # the server spoke first (e.g. SSH): it accepted
+            return ForwardProblem.of(pf.error(port))
+        finally:
+            _close_tracked(pf, proxies)
+
     def _open_forward(self, namespace: str, pod: str, port: int) -> Any:
-        """The kubernetes client's portforward stream (used by :class:`_Forwarder` only)."""
+        """The kubernetes client's portforward stream (used through :func:`_open_tracked` only)."""
         from kubernetes.client.exceptions import ApiException
         from kubernetes.stream import portforward
 
@@ -446,8 +474,68 @@ def _close_websocket(resp: Any) -> None:
         sock.shutdown()
 
 
-class _Forwarder:
-    """A 127.0.0.1 listener whose connections are piped through the portforward subresource."""
+# The phrases of a refused or cut connection in a port-forward error channel's message, e.g. containerd's
+# "... failed to connect to localhost:80 inside namespace ...: dial tcp4 127.0.0.1:80: connect:
+# connection refused ..."; the first one found names the cause.
+_FORWARD_CAUSES = (
+    "connection refused",
+    "connection reset by peer",
+    "broken pipe",
+    "no route to host",
+    "i/o timeout",
+)
+
+
+@dataclass(frozen=True)
+class ForwardProblem:
+    """A forwarded connection that the pod side refused or cut: ``cause`` in a few words
+    (``connection refused``, ``connection reset by peer``, ...), ``message`` as the runtime sent it
+    on the stream's error channel."""
+
+    cause: str
+    message: str
+
+    @classmethod
+    def of(cls, message: str | None) -> ForwardProblem:
+        text = (message or "").strip()
+        if not text:
+            return cls("closed", "the port-forward stream closed without a message")
+        low = text.lower()
+        cause = next((c for c in _FORWARD_CAUSES if c in low), "error")
+        return cls(cause, text)
+
+    @property
+    def refused(self) -> bool:
+        return self.cause == "connection refused"
+
+
+# Opening a stream starts one proxy thread of the kubernetes client; the lock makes it the only new
+# thread between two enumerations, so that closing can join it.
+_OPEN_LOCK = threading.Lock()
+
+
+def _open_tracked(kube: Kube, namespace: str, pod: str, port: int) -> tuple[Any, list[threading.Thread]]:
+    with _OPEN_LOCK:
+        before = set(threading.enumerate())
+        pf = kube._open_forward(namespace, pod, port)
+        proxies = [t for t in threading.enumerate() if t not in before]
+    return pf, proxies
+
+
+def _close_tracked(pf: Any, proxies: list[threading.Thread]) -> None:
+    pf.close()
+    for proxy in proxies:  # it closes the websocket once our end is closed
+        proxy.join(timeout=5)
+    pf.websocket.shutdown()
+
+
+class PortForward:
+    """A 127.0.0.1 listener whose connections are piped through the portforward subresource.
+
+    ``problems`` lists, in order, each connection that the pod side refused or cut (or that could
+    not be forwarded at all); such a connection is reset on the local side too, so that a client
+    sees a reset, not a clean close.
+    """
 
     def __init__(self, kube: Kube, namespace: str, pod: str, port: int) -> None:
         self.kube = kube
@@ -462,7 +550,7 @@ class _Forwarder:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self.errors: list[str] = []
+        self.problems: list[ForwardProblem] = []
         self._accept = threading.Thread(
             target=self._serve, name=f"pytest-pods port-forward :{port}", daemon=True
         )
@@ -488,11 +576,9 @@ class _Forwarder:
     def _pipe(self, conn: socket.socket) -> None:
         pf: Any = None
         proxies: list[threading.Thread] = []
+        problem: ForwardProblem | None = None
         try:
-            with self._lock:  # so that the client's proxy thread is the only new one
-                before = set(threading.enumerate())
-                pf = self.kube._open_forward(self.namespace, self.pod, self.port)
-                proxies = [t for t in threading.enumerate() if t not in before]
+            pf, proxies = _open_tracked(self.kube, self.namespace, self.pod, self.port)
             remote = pf.socket(self.port)
             remote.setblocking(True)
             sel = selectors.DefaultSelector()
@@ -507,21 +593,26 @@ class _Forwarder:
                         src, dst = (conn, remote) if key.fileobj is conn else (remote, conn)
                         data = src.recv(65536)
                         if not data:
+                            if src is remote and pf.error(self.port):  # set before the stream closes
+                                problem = ForwardProblem.of(pf.error(self.port))
                             return
                         dst.sendall(data)
             finally:
                 sel.close()
         except Exception as exc:  # one broken connection must not take the listener down
-            self.errors.append(f"{type(exc).__name__}: {exc}")
+            # writing to a stream the pod side refused breaks the pipe: its error channel says why
+            said = pf.error(self.port) if pf is not None else None
+            problem = (
+                ForwardProblem.of(said) if said else ForwardProblem("error", f"{type(exc).__name__}: {exc}")
+            )
         finally:
+            if problem is not None:
+                self.problems.append(problem)  # before the client sees its connection end
+                with contextlib.suppress(OSError):  # a reset, as the pod side did
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             conn.close()
             if pf is not None:
-                if pf.error(self.port):
-                    self.errors.append(str(pf.error(self.port)))
-                pf.close()
-                for proxy in proxies:  # it closes the websocket once our end is closed
-                    proxy.join(timeout=5)
-                pf.websocket.shutdown()
+                _close_tracked(pf, proxies)
 
     def close(self) -> None:
         self._stop.set()

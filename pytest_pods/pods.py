@@ -1,4 +1,4 @@
-"""The pod handle: wait, exec, files, logs, /etc/hosts, port-forward, and the pod's state.
+"""The pod handle: wait, exec, files, logs, /etc/hosts, port-forward and HTTP, and the pod's state.
 
 Works outside pytest: ``Pod(Kube.from_kubeconfig(path), "default", "webserver").wait_ready()``.
 """
@@ -6,11 +6,13 @@ Works outside pytest: ``Pod(Kube.from_kubeconfig(path), "default", "webserver").
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 
 from pytest_pods import etchosts, podstate, waits
@@ -21,6 +23,8 @@ from pytest_pods.errors import (
     ExecError,
     LogTimeoutError,
     PodError,
+    PodsError,
+    PortForwardError,
 )
 from pytest_pods.etchosts import HostsEntry
 from pytest_pods.kube import JSON, Kube
@@ -308,8 +312,9 @@ class Pod:
                         if regex.search(line):
                             found = line
                             break
-            except ApiError as exc:  # 400 while the container waits to start
-                if exc.status != 400 or remaining <= 0:
+            except ApiError as exc:  # 400 while the container waits to start; 404 from a kubelet
+                # that has not heard of the (existing) pod yet
+                if exc.status not in (400, 404) or remaining <= 0:
                     raise
                 self._await_start(name, remaining)
                 continue
@@ -335,11 +340,116 @@ class Pod:
         if self._state(container) not in ("running", "terminated"):
             time.sleep(0.2)
 
-    # --- port-forward ------------------------------------------------------------------------------
+    # --- port-forward and HTTP ------------------------------------------------------------------
+    def wait_port(self, port: int, timeout: float | None = None) -> Pod:
+        """Wait until something in the pod accepts connections on ``port`` (a pod is Ready before its
+        server listens unless it has a readiness probe). Waits for the pod to run first (failing fast
+        like :meth:`wait_running`), then opens a forward stream every quarter second until one is
+        accepted; after ``timeout`` seconds raises :class:`PortForwardError` naming the port, the
+        time waited, the last refusal and the container's last log lines."""
+        limit = self.timeout if timeout is None else timeout
+        began = time.monotonic()
+        self.wait_running(timeout=limit)
+        while True:
+            problem = self.kube.probe_port(self.namespace, self.name, port)
+            if problem is None:
+                return self
+            waited = time.monotonic() - began
+            if waited >= limit:
+                container = self._container_of_port(port)
+                tail = ""
+                with contextlib.suppress(PodsError):
+                    tail = self.logs(container=container, tail=20)
+                raise PortForwardError(
+                    self.namespace,
+                    self.name,
+                    port,
+                    problem.cause,
+                    problem.message,
+                    waited=round(waited, 1),
+                    container=container,
+                    tail=tail,
+                )
+            time.sleep(min(0.25, max(limit - waited, 0)))
+
+    def _container_of_port(self, port: int) -> str | None:
+        """The container that declares ``port`` among its ports, else the default container."""
+        for c in self._pod_spec().get("containers") or []:
+            if any(p.get("containerPort") == port for p in c.get("ports") or []):
+                return str(c.get("name"))
+        with contextlib.suppress(PodsError):
+            return self.container(None)
+        return None
+
     @contextlib.contextmanager
-    def port_forward(self, port: int) -> Iterator[int]:
+    def port_forward(self, port: int, *, timeout: float | None = None, wait: bool = True) -> Iterator[int]:
         """Forward a local port on 127.0.0.1 to ``port`` of the pod, through the API server (so it
         works on every provider); yields the local port. Each connection gets its own stream;
-        every thread is stopped on exit."""
-        with self.kube.port_forward(self.namespace, self.name, port) as local_port:
-            yield local_port
+        every thread is stopped on exit.
+
+        With ``wait`` (the default) it first waits, at most ``timeout`` seconds, until something in
+        the pod accepts on ``port`` (:meth:`wait_port`). A connection the pod side then refuses or
+        cuts is reset on the local side, and an exception leaving the block gets a note naming the
+        refusal (a client would otherwise only see its connection end)."""
+        if wait:
+            self.wait_port(port, timeout=timeout)
+        with self.kube.port_forward(self.namespace, self.name, port) as forward:
+            try:
+                yield forward.local_port
+            except Exception as exc:
+                for problem in forward.problems:
+                    exc.add_note(
+                        f"pytest-pods: pod {self.namespace}/{self.name}: a connection forwarded to port "
+                        f"{port} failed on the pod side: {problem.cause}\n  {problem.message[-500:]}"
+                    )
+                raise
+
+    def http_get(
+        self,
+        port: int,
+        path: str = "/",
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        """GET ``path`` from ``port`` of the pod through a port-forward (waiting for the port as
+        :meth:`port_forward` does) and return the :class:`HttpResponse`, whatever its status. A
+        connection the pod side refuses or cuts raises :class:`PortForwardError` naming it."""
+        limit = self.timeout if timeout is None else timeout
+        with self.kube.port_forward(self.namespace, self.name, port) as forward:
+            self.wait_port(port, timeout=limit)
+            conn = http.client.HTTPConnection("127.0.0.1", forward.local_port, timeout=limit)
+            try:
+                conn.request("GET", path, headers=dict(headers or {}))
+                answer = conn.getresponse()
+                return HttpResponse(answer.status, answer.reason, answer.headers, answer.read())
+            except (OSError, http.client.HTTPException) as exc:
+                problem = forward.problems[-1] if forward.problems else None
+                raise PortForwardError(
+                    self.namespace,
+                    self.name,
+                    port,
+                    problem.cause if problem else f"{type(exc).__name__}: {exc}",
+                    problem.message if problem else "",
+                ) from exc
+            finally:
+                conn.close()
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What :meth:`Pod.http_get` got: ``status`` (e.g. 200), ``reason`` (``OK``), ``headers``
+    (case-insensitive: ``headers["content-type"]``) and the ``body`` bytes."""
+
+    status: int
+    reason: str
+    headers: Message
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the charset the headers name (UTF-8 if none)."""
+        return self.body.decode(self.headers.get_content_charset() or "utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)

@@ -29,6 +29,28 @@ def test_labels_are_valid_label_values() -> None:
     assert labels[namespaces.TEST_LABEL].endswith("yyy")
 
 
+def test_a_live_process_owns_its_namespaces_and_a_gone_one_does_not() -> None:
+    import os
+    import socket
+    import subprocess
+
+    mine = namespaces.owner_annotations()
+    assert mine[namespaces.HOST_ANNOTATION] == socket.gethostname()
+    assert not namespaces.owner_gone(mine)
+    child = subprocess.Popen(["sleep", "30"])
+    token = namespaces.process_token(child.pid)
+    assert token is not None
+    theirs = {namespaces.HOST_ANNOTATION: socket.gethostname(), namespaces.OWNER_ANNOTATION: token}
+    assert not namespaces.owner_gone(theirs)
+    child.kill()
+    child.wait()
+    assert namespaces.owner_gone(theirs)
+    reused = {**theirs, namespaces.OWNER_ANNOTATION: f"{os.getpid()}:1"}  # our pid, another start time
+    assert namespaces.owner_gone(reused)
+    assert not namespaces.owner_gone({**theirs, namespaces.HOST_ANNOTATION: "another-host"})
+    assert not namespaces.owner_gone({})  # made by an older version: left alone
+
+
 def test_stuck_names_only_deletions_older_than_the_bound() -> None:
     import datetime as dt
     from typing import Any
