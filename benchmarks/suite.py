@@ -59,7 +59,7 @@ def suite(root: Path, *extra: str) -> float:
     cmd = [sys.executable, "-m", "pytest", "examples", "-q", "-p", "no:cacheprovider", *extra]
     took, out = run(cmd, root, env, check=False)
     summary = (re.findall(r"^=* ?(\d+ \w+.* in [\d.]+s.*?) ?=*$", out, re.M) or ["no summary"])[-1]
-    if not re.fullmatch(r"16 passed in .*", summary):
+    if not re.fullmatch(r"\d+ passed in .*", summary):
         FAILURES.append(f"{root.name} {' '.join(extra)}: {summary}")
         print(f"  not all passed: {summary}; failures: {re.findall(r'^FAILED .*', out, re.M)}", flush=True)
     return took
