@@ -126,8 +126,9 @@ def main() -> int:
 
     # measured on the warm cluster, before the cold steps restart it
     ready = pods03_ready(args.pod_runs)
-    _, overhead = run(
-        [sys.executable, str(ROOT / "benchmarks" / "overhead.py"), "--runs", str(args.overhead_runs)]
+    _, overhead = run(  # with this checkout's code (a script's sys.path starts at benchmarks/)
+        [sys.executable, str(ROOT / "benchmarks" / "overhead.py"), "--runs", str(args.overhead_runs)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     cold = up_lines = None
     if args.cold:

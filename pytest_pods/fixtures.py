@@ -8,6 +8,8 @@ fixture                scope     type                         default / what it 
 ``pods_settings``      session   :class:`Settings`            options > ini > ``pods_defaults``
 ``pods_cluster``       session   :class:`Cluster`             the one cluster of the run (shared by
                                                               xdist workers through a file lock)
+``pods_kind_cluster``  session   ``pytest_kind.KindCluster``  pytest-kind's handle of the kind
+                                                              cluster (``--pods-provider=kind``)
 ``pods_namespace``     function  :class:`Namespace`           a fresh, labelled namespace, or the
                                                               one of the class/module/package/session
                                                               of the test's ``pods_manifest(scope=)``
@@ -22,6 +24,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -40,6 +43,9 @@ from pytest_pods.session import (
     sigterm_as_interrupt,
 )
 from pytest_pods.settings import Settings, from_config
+
+if TYPE_CHECKING:
+    from pytest_pods.kindnode.handle import OfflineKindHandle
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,26 @@ def pods_cluster(request: pytest.FixtureRequest, pods_settings: Settings) -> Ite
         )
         config.stash[CLUSTER_KEY] = cluster
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def pods_kind_cluster(pods_cluster: Cluster) -> OfflineKindHandle:
+    """Scope: session. Type: pytest-kind's ``KindCluster``. Default: the session's kind cluster.
+
+    For tests written for pytest-kind: ``kubectl(...)``, ``load_docker_image(...)``,
+    ``port_forward(...)`` on the cluster pytest-pods made, offline (it never downloads kind or kubectl)
+    and without a ``.pytest-kind/`` directory. Asking for it under another provider is a usage error.
+    """
+    from pytest_pods.providers.kind import KindProvider  # pytest-kind is imported only when asked for
+
+    provider = pods_cluster.provider
+    if not isinstance(provider, KindProvider):
+        name = provider.name if provider is not None else pods_cluster.info.provider
+        raise pytest.UsageError(
+            f"pods_kind_cluster needs the kind provider, and this run uses {name!r}: "
+            "run with --pods-provider=kind"
+        )
+    return provider.pytest_kind()
 
 
 def _markers(item: pytest.Item) -> list[ManifestMarker]:

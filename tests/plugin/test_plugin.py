@@ -107,6 +107,8 @@ def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
         "--pods-timeout",
         "--pods-preload-image",
         "--pods-kind-binary",
+        "--pods-kind-image",
+        "--pods-kind-config",
     ):
         result.stdout.fnmatch_lines([f"*{flag}*"])
     for key in (
@@ -115,6 +117,8 @@ def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
         "pods_keep_namespace",
         "pods_timeout",
         "pods_preload_images",
+        "pods_kind_image",
+        "pods_kind_config",
     ):
         result.stdout.fnmatch_lines([f"*{key} *"])
 
@@ -469,7 +473,14 @@ def test_the_audit_hook_does_see_a_subprocess(pytester: pytest.Pytester) -> None
     assert [c[0] for c in json.loads(out.read_text())][:1] == ["subprocess.Popen"]
 
 
-def test_auto_is_decided_once_per_run_under_xdist(pytester: pytest.Pytester, state_dir: Path) -> None:
+def test_auto_is_decided_once_per_run_under_xdist(
+    pytester: pytest.Pytester, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_pods.providers.kind import KindProvider
+
+    # the inner conftest patches the class in this process too: put it back afterwards
+    monkeypatch.setattr(KindProvider, "unavailable", KindProvider.unavailable)
+    monkeypatch.setattr(KindProvider, "start", KindProvider.start)
     log = pytester.path / "probes.jsonl"
     kubeconfig = pytester.path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG)
@@ -536,7 +547,7 @@ def _apply(self, manifest, *, wait=False, timeout=None):
         raise RuntimeError(f"{{manifest}}: pod never Ready")
     return [str(manifest)]
 
-def _wait_applied(self, objs, timeout=None):
+def _wait_up(self, objs, timeout=None):
     _log(event="apply", ns=self.name, manifest=",".join(objs), how="waited for (prepared)")
 
 def _sections(kube, where):
@@ -550,7 +561,7 @@ def _stand_in_api():
     with _pytest.MonkeyPatch.context() as mp:
         mp.setattr(Kube, "request", _request)
         mp.setattr(session.Namespace, "apply", _apply)
-        mp.setattr(session.Namespace, "wait_applied", _wait_applied)
+        mp.setattr(session.Namespace, "wait_up", _wait_up)
         mp.setattr(namespaces, "wait_gone", lambda kube, selector, timeout: [])
         mp.setattr(diagnostics, "collect", _sections)
         yield
