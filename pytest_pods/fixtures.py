@@ -20,6 +20,7 @@ fixture                scope     type                         default / what it 
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,9 @@ class PluginState:
 STATE_KEY = pytest.StashKey[PluginState]()
 CLUSTER_KEY = pytest.StashKey[Cluster]()
 NAMESPACE_KEY = pytest.StashKey[Namespace]()
+NEXT_ITEM_KEY = pytest.StashKey["pytest.Item | None"]()
+ITEM_INDEX_KEY = pytest.StashKey[dict[int, int]]()
+LOOK_AHEAD_ITEMS = 50  # how far ahead to look for the next namespace to prepare
 
 
 def terminal_progress(config: pytest.Config) -> Progress:
@@ -209,9 +213,10 @@ def pods_namespace(request: pytest.FixtureRequest, pods_cluster: Cluster) -> Ite
     scope = narrowest_scope(markers)
     base_dir = Path(str(item.path)).parent if getattr(item, "path", None) else None
     if scope == "function":
-        with pods_cluster.namespace(item.nodeid, base_dir=base_dir) as ns:
+        with pods_cluster.namespace(item.nodeid, base_dir=base_dir, markers=markers) as ns:
             item.stash[NAMESPACE_KEY] = ns
             ns.setup(markers)
+            _prepare_next(item, pods_cluster, _owner(item, scope))
             yield ns
         _timings(item, pods_cluster, ns)
         return
@@ -219,9 +224,58 @@ def pods_namespace(request: pytest.FixtureRequest, pods_cluster: Cluster) -> Ite
     ns, made = shared.get(markers, base_dir)
     item.stash[NAMESPACE_KEY] = ns
     ns.setup(markers)
+    _prepare_next(item, pods_cluster, _owner(item, scope))
     yield ns
     if made:  # the scope's set-up cost is this test's
         _timings(item, pods_cluster, ns)
+
+
+def _owner(item: pytest.Item, scope: str) -> str | None:
+    """The node id that names the namespace of ``item`` at ``scope`` (as the scope's fixture sees it)."""
+    if scope == "session":
+        return "session"
+    if scope == "function":
+        return item.nodeid
+    if scope == "class":  # outside a class, pytest's class scope is the test itself
+        return (item.getparent(pytest.Class) or item).nodeid
+    module = item.getparent(pytest.Module) if scope == "module" else None
+    return module.nodeid if module is not None else None  # package: not looked ahead
+
+
+def _upcoming(item: pytest.Item) -> Iterator[pytest.Item]:
+    """The tests this process will run after ``item``, as far as it knows: the rest of the session's
+    items when it runs them all; under pytest-xdist only the next one (the others may go elsewhere)."""
+    if getattr(item.config, "workerinput", None) is not None:
+        nxt = item.stash.get(NEXT_ITEM_KEY, None)
+        if nxt is not None:
+            yield nxt
+        return
+    items = item.session.items
+    index = item.session.stash.setdefault(ITEM_INDEX_KEY, {id(it): i for i, it in enumerate(items)})
+    start = index.get(id(item))
+    if start is not None:
+        yield from itertools.islice(items, start + 1, start + 1 + LOOK_AHEAD_ITEMS)
+
+
+def _prepare_next(item: pytest.Item, cluster: Cluster, current: str | None) -> None:
+    """Start the next namespace this process will need (another test's, or another scope's) while
+    ``item`` runs: made and applied now, waited for by that test's own setup."""
+    for upcoming in _upcoming(item):
+        try:
+            markers = _markers(upcoming)
+        except pytest.UsageError:
+            return  # its own setup reports it
+        if not markers:
+            continue
+        scope = narrowest_scope(markers)
+        owner = _owner(upcoming, scope)
+        if owner is None:
+            return
+        if owner == current:
+            continue
+        base_dir = Path(str(upcoming.path)).parent if getattr(upcoming, "path", None) else None
+        if cluster.prepare(owner, base_dir=base_dir, markers=markers):
+            return
 
 
 def _timings(item: pytest.Item, cluster: Cluster, ns: Namespace) -> None:

@@ -1,5 +1,6 @@
 """A namespace per test: a unique name, labels that say which test, run and worker made it, a
-deletion that does not block, a bounded wait for the deletions at the end of the session, and the
+deletion that does not block (nor is waited for at the end: kube-controller-manager holds every
+namespace deletion 5 s before it starts), a check for deletions that are stuck, and the
 reaping of namespaces whose run is gone (killed before it could clean up).
 
 Each namespace carries its owner in annotations: the host, and the process (pid and start time, so a

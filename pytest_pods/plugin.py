@@ -19,6 +19,7 @@ from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.fixtures import (
     CLUSTER_KEY,
     NAMESPACE_KEY,
+    NEXT_ITEM_KEY,
     STATE_KEY,
     PluginState,
     terminal_progress,
@@ -108,6 +109,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if extra:
         lines.append("pods: " + ", ".join(extra))
     return lines
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    """Remembers the next test, so that its namespace can be prepared while this one runs."""
+    item.stash[NEXT_ITEM_KEY] = nextitem
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True)

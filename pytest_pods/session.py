@@ -157,6 +157,8 @@ class Cluster:
     reaped: list[str] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
     namespaces_made: int = 0
+    prepared: dict[str, Namespace] = field(default_factory=dict)
+    _open: set[str] = field(default_factory=set)
     #: The provider that made or found the cluster (e.g. for the kind provider's pytest-kind handle).
     provider: Provider | None = field(default=None, repr=False)
 
@@ -171,13 +173,11 @@ class Cluster:
     def worker(self) -> str:
         return self.run.worker
 
-    @contextlib.contextmanager
-    def namespace(
-        self, nodeid: str, *, base_dir: Path | None = None, keep: Callable[[], bool] | None = None
-    ) -> Iterator[Namespace]:
-        """A fresh namespace for one test (or one scope: ``nodeid`` names it); deleted in the
-        background afterwards unless ``keep()`` (by default: :func:`should_keep` with the settings'
-        policy and whether a test that used it failed, see :attr:`Namespace.failures`)."""
+    @staticmethod
+    def _key(nodeid: str, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> str:
+        return repr((nodeid, str(base_dir), [tuple(m) for m in markers]))
+
+    def _create(self, nodeid: str, base_dir: Path | None) -> Namespace:
         if not self.namespaces_made:  # once, with the first namespace
             try:
                 self.check_earlier_deletions()
@@ -186,11 +186,60 @@ class Cluster:
         name = namespaces.namespace_name(nodeid)
         labels = namespaces.namespace_labels(nodeid, self.run.id, self.run.worker)
         namespaces.create(self.kube, name, labels, {namespaces.NODEID_ANNOTATION: nodeid})
-        ns = Namespace(self, name, base_dir)
         self.namespaces_made += 1
+        return Namespace(self, name, base_dir)
+
+    def prepare(self, nodeid: str, *, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> bool:
+        """Make the namespace that :meth:`namespace` will be asked for next (same arguments) and apply
+        its manifests without waiting, so that its pods start while the current test runs. Best
+        effort: a manifest that fails here is left for the test's own setup to report. False if that
+        namespace is open already (nothing to prepare)."""
+        key = self._key(nodeid, base_dir, markers)
+        if key in self._open:
+            return False
+        if key in self.prepared:
+            return True
+        try:
+            ns = self._create(nodeid, base_dir)
+        except PodsError:
+            return True
+        self.prepared[key] = ns
+        with contextlib.suppress(PodsError):
+            for marker in markers:
+                for source in marker.manifests:
+                    if repr(source) not in ns.prepared:
+                        ns.prepared[repr(source)] = ns.apply(source)
+        return True
+
+    def drop_prepared(self) -> None:
+        """Delete the prepared namespaces no test asked for (the session ended, or stopped early)."""
+        for ns in self.prepared.values():
+            with contextlib.suppress(PodsError):
+                namespaces.delete(self.kube, ns.name)
+        self.prepared.clear()
+
+    @contextlib.contextmanager
+    def namespace(
+        self,
+        nodeid: str,
+        *,
+        base_dir: Path | None = None,
+        keep: Callable[[], bool] | None = None,
+        markers: Sequence[ManifestMarker] = (),
+    ) -> Iterator[Namespace]:
+        """A fresh namespace for one test (or one scope: ``nodeid`` names it), or the one
+        :meth:`prepare` made for these arguments; deleted in the background afterwards unless
+        ``keep()`` (by default: :func:`should_keep` with the settings' policy and whether a test
+        that used it failed, see :attr:`Namespace.failures`). Apply ``markers`` with
+        :meth:`Namespace.setup`."""
+        key = self._key(nodeid, base_dir, markers)
+        ns = self.prepared.pop(key, None) or self._create(nodeid, base_dir)
+        name = ns.name
+        self._open.add(key)
         try:
             yield ns
         finally:
+            self._open.discard(key)
             for phase, seconds in ns.timings.items():
                 self.totals[phase] = self.totals.get(phase, 0.0) + seconds
             if keep() if keep is not None else should_keep(self.settings.keep_namespace, bool(ns.failures)):
@@ -244,6 +293,7 @@ class Namespace:
         self.failures: list[str] = []  # the tests that failed while using it (they decide keeping it)
         self._set_up = False
         self._setup_error: BaseException | None = None
+        self.prepared: dict[str, list[JSON]] = {}  # what Cluster.prepare applied ahead, by source
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
@@ -352,9 +402,14 @@ class Namespace:
         try:
             for marker in markers:
                 for source in marker.manifests:
-                    if repr(source) not in applied:
-                        applied.add(repr(source))
+                    if repr(source) in applied:
+                        continue
+                    applied.add(repr(source))
+                    ahead = self.prepared.pop(repr(source), None)
+                    if ahead is None:
                         self.apply(source, wait=marker.wait, timeout=marker.timeout)
+                    elif marker.wait:  # applied by Cluster.prepare: only the wait is left
+                        self.wait_up(ahead, marker.timeout)
         except BaseException as exc:
             self._setup_error = exc
             raise
@@ -402,7 +457,9 @@ class SharedNamespaces:
         ns = self._made.get(key)
         if ns is not None:
             return ns, False
-        ns = self._stack.enter_context(self.cluster.namespace(self.scope_id, base_dir=base_dir))
+        ns = self._stack.enter_context(
+            self.cluster.namespace(self.scope_id, base_dir=base_dir, markers=markers)
+        )
         self._made[key] = ns
         return ns, True
 
@@ -447,7 +504,10 @@ def cluster_session(
     try:
         yield cluster
     finally:
-        kube.close()
+        try:
+            cluster.drop_prepared()
+        finally:
+            kube.close()
 
 
 @contextlib.contextmanager

@@ -542,10 +542,13 @@ def _request(self, method, path, **kw):
     return {{}}
 
 def _apply(self, manifest, *, wait=False, timeout=None):
-    _log(event="apply", ns=self.name, manifest=str(manifest))
+    _log(event="apply", ns=self.name, manifest=str(manifest), how="and wait" if wait else "(prepare)")
     if "broken" in str(manifest):
         raise RuntimeError(f"{{manifest}}: pod never Ready")
-    return []
+    return [str(manifest)]
+
+def _wait_up(self, objs, timeout=None):
+    _log(event="apply", ns=self.name, manifest=",".join(objs), how="waited for (prepared)")
 
 def _sections(kube, where):
     return [(f"pod {{where.namespace}}/web", f"kept={{where.kept}}")]
@@ -558,6 +561,7 @@ def _stand_in_api():
     with _pytest.MonkeyPatch.context() as mp:
         mp.setattr(Kube, "request", _request)
         mp.setattr(session.Namespace, "apply", _apply)
+        mp.setattr(session.Namespace, "wait_up", _wait_up)
         mp.setattr(namespaces, "wait_gone", lambda kube, selector, timeout: [])
         mp.setattr(diagnostics, "collect", _sections)
         yield
@@ -611,19 +615,23 @@ def test_module_scope_shares_one_namespace_applied_once_and_deleted_at_the_modul
     assert len({shared_a, own, shared_b}) == 3
     assert [describe(e) for e in seen] == [
         f"create {shared_a} for test_a.py",
-        f"apply web.yaml into {shared_a}",
+        f"apply web.yaml into {shared_a} and wait",
+        # while the module's first test runs, the next namespace needed is prepared (no wait)
+        f"create {own} for test_a.py::test_own",
+        f"apply web.yaml into {own} (prepare)",
+        f"apply extra.yaml into {own} (prepare)",
         f"test_one used {shared_a}",
         f"test_two used {shared_a}",
         # a test that adds a per-test manifest gets its own namespace, with the module's applied too
-        f"create {own} for test_a.py::test_own",
-        f"apply web.yaml into {own}",
-        f"apply extra.yaml into {own}",
+        f"apply web.yaml into {own} waited for (prepared)",
+        f"apply extra.yaml into {own} waited for (prepared)",
+        f"create {shared_b} for test_b.py",  # the next one needed: test_three shares the module's
+        f"apply web.yaml into {shared_b} (prepare)",
         f"test_own used {own}",
         f"delete {own}",
         f"test_three used {shared_a}",
-        f"delete {shared_a}",  # after the module's last test, before the next module's namespace
-        f"create {shared_b} for test_b.py",
-        f"apply web.yaml into {shared_b}",
+        f"delete {shared_a}",  # after the module's last test
+        f"apply web.yaml into {shared_b} waited for (prepared)",
         f"test_four used {shared_b}",
         f"delete {shared_b}",
     ]
@@ -632,7 +640,7 @@ def test_module_scope_shares_one_namespace_applied_once_and_deleted_at_the_modul
 def describe(e: dict[str, str]) -> str:
     return {
         "create": "create {ns} for {owner}",
-        "apply": "apply {manifest} into {ns}",
+        "apply": "apply {manifest} into {ns} {how}",
         "test": "{test} used {ns}",
         "delete": "delete {ns}",
         "keep": "keep {ns}",
@@ -666,16 +674,18 @@ def test_class_and_session_scopes(pytester: pytest.Pytester, api: Path) -> None:
     assert ns["test_4"] == ns["test_5"]
     assert [describe(e) for e in seen] == [
         f"create {ns['test_1']} for test_a.py::TestOne",
-        f"apply web.yaml into {ns['test_1']}",
+        f"apply web.yaml into {ns['test_1']} and wait",
+        f"create {ns['test_3']} for test_a.py::TestTwo",
+        f"apply web.yaml into {ns['test_3']} (prepare)",
         "test_1 used " + ns["test_1"],
         "test_2 used " + ns["test_1"],
         f"delete {ns['test_1']}",
-        f"create {ns['test_3']} for test_a.py::TestTwo",
-        f"apply web.yaml into {ns['test_3']}",
+        f"apply web.yaml into {ns['test_3']} waited for (prepared)",
+        f"create {ns['test_4']} for session",
+        f"apply db.yaml into {ns['test_4']} (prepare)",
         "test_3 used " + ns["test_3"],
         f"delete {ns['test_3']}",
-        f"create {ns['test_4']} for session",
-        f"apply db.yaml into {ns['test_4']}",
+        f"apply db.yaml into {ns['test_4']} waited for (prepared)",
         "test_4 used " + ns["test_4"],
         "test_5 used " + ns["test_4"],
         f"delete {ns['test_4']}",
@@ -737,7 +747,7 @@ def test_a_failed_shared_setup_is_applied_once_and_errors_every_test_of_the_scop
     result.assert_outcomes(errors=2)
     (ns,) = {e["ns"] for e in api_events(api, "create")}
     assert [describe(e) for e in api_events(api, "apply", "keep", "delete")] == [
-        f"apply broken.yaml into {ns}",
+        f"apply broken.yaml into {ns} and wait",
         f"keep {ns}",
     ]
     result.stdout.fnmatch_lines(
@@ -770,3 +780,25 @@ def test_under_xdist_a_shared_namespace_belongs_to_one_worker(
     if dist == "loadscope":  # a module runs on one worker: one namespace per module, applied once
         assert sorted(e["owner"] for e in created) == ["test_a.py", "test_b.py"]
         assert len(api_events(api, "apply")) == 2
+
+
+def test_a_prepared_namespace_no_test_used_is_deleted_at_the_end(
+    pytester: pytest.Pytester, api: Path
+) -> None:
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+        @pytest.mark.pods_manifest("web.yaml")
+        def test_1(pods_namespace): assert False
+        @pytest.mark.pods_manifest("db.yaml")
+        def test_2(pods_namespace): pass
+        """
+    )
+    pytester.runpytest("--pods-provider=fake", "-x").assert_outcomes(failed=1)
+    first, prepared = (e["ns"] for e in api_events(api, "create"))
+    assert [describe(e) for e in api_events(api, "apply", "delete")] == [
+        f"apply web.yaml into {first} and wait",
+        f"apply db.yaml into {prepared} (prepare)",  # for test_2, which -x never runs
+        f"delete {first}",
+        f"delete {prepared}",
+    ]

@@ -66,10 +66,12 @@ class StandInCluster:
         self.applied: list[Any] = []
 
     @contextlib.contextmanager
-    def namespace(self, nodeid: str, *, base_dir: Path | None = None) -> Iterator[Namespace]:
+    def namespace(
+        self, nodeid: str, *, base_dir: Path | None = None, markers: object = ()
+    ) -> Iterator[Namespace]:
         ns = Namespace.__new__(Namespace)
         ns.name = f"ns{len(self.made)}"
-        ns.failures, ns._set_up, ns._setup_error = [], False, None
+        ns.failures, ns._set_up, ns._setup_error, ns.prepared = [], False, None, {}
         ns.apply = lambda source, **kw: self.applied.append((ns.name, source, kw))  # type: ignore[method-assign,assignment]
         self.made.append(nodeid)
         try:
