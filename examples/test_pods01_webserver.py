@@ -1,7 +1,9 @@
 """Pods101, step 1 (pods01.yaml): one nginx pod called ``webserver``.
 
 The lab runs ``kubectl apply``, ``get pods -o wide``, ``describe``, ``get -o json``, ``exec`` and
-``delete``; each observable result of those commands is a test here.
+``delete``; each observable result of those commands is a test here. The tests that only look at the
+pod share one namespace, applied once for the module (``scope="module"``); the one that deletes the
+pod has a namespace of its own (its own marker is per test, and the narrowest scope wins).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pytest
 
 from pytest_pods import Namespace, assert_log_contains
 
-pytestmark = [pytest.mark.cluster, pytest.mark.pods_manifest("pods01.yaml")]
+pytestmark = [pytest.mark.cluster, pytest.mark.pods_manifest("pods01.yaml", scope="module")]
 
 
 def test_webserver_is_running_and_ready_1_of_1_with_an_ip_and_a_node(pods_namespace: Namespace) -> None:
@@ -75,6 +77,7 @@ def test_the_logs_show_the_entrypoint_start_up_lines(pods_namespace: Namespace) 
     assert_log_contains(pod, r"Configuration complete; ready for start up")
 
 
+@pytest.mark.pods_manifest("pods01.yaml")
 def test_after_delete_the_pod_is_gone(pods_namespace: Namespace) -> None:
     pod = pods_namespace.pod("webserver")
     pod.delete()

@@ -1,7 +1,8 @@
 """Pods101, step 2 (pods02.yaml): ``webserver`` with a ``webwatcher`` sidecar in the same pod.
 
 Two containers share the pod's network: the watcher reads nginx's page over localhost and counts
-the letter n in it. ``-c`` addresses one container by name.
+the letter n in it. ``-c`` addresses one container by name. Every test only looks, so they share one
+namespace, applied once for the module.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from pytest_pods import Namespace, assert_hosts_entry
 from pytest_pods.errors import ContainerNotFoundError
 
-pytestmark = [pytest.mark.cluster, pytest.mark.pods_manifest("pods02.yaml")]
+pytestmark = [pytest.mark.cluster, pytest.mark.pods_manifest("pods02.yaml", scope="module")]
 
 
 def test_both_containers_are_ready_2_of_2(pods_namespace: Namespace) -> None:

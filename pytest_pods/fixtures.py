@@ -8,7 +8,9 @@ fixture                scope     type                         default / what it 
 ``pods_settings``      session   :class:`Settings`            options > ini > ``pods_defaults``
 ``pods_cluster``       session   :class:`Cluster`             the one cluster of the run (shared by
                                                               xdist workers through a file lock)
-``pods_namespace``     function  :class:`Namespace`           a fresh, labelled namespace
+``pods_namespace``     function  :class:`Namespace`           a fresh, labelled namespace, or the
+                                                              one of the class/module/package/session
+                                                              of the test's ``pods_manifest(scope=)``
 ``pods_apply``         function  ``Callable[..., list]``      ``pods_namespace.apply``
 =====================  ========  ===========================  ===================================
 """
@@ -25,12 +27,13 @@ import pytest
 from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.kube import JSON
 from pytest_pods.localcluster.progress import Progress, Stopwatch
-from pytest_pods.markers import validate_pods_manifest
+from pytest_pods.markers import ManifestMarker, narrowest_scope, validate_pods_manifest
 from pytest_pods.providers import Registry
 from pytest_pods.session import (
     Cluster,
     Namespace,
     Run,
+    SharedNamespaces,
     choose_provider,
     cluster_session,
     sigterm_as_interrupt,
@@ -50,7 +53,6 @@ class PluginState:
 STATE_KEY = pytest.StashKey[PluginState]()
 CLUSTER_KEY = pytest.StashKey[Cluster]()
 NAMESPACE_KEY = pytest.StashKey[Namespace]()
-PHASE_REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 def terminal_progress(config: pytest.Config) -> Progress:
@@ -121,31 +123,85 @@ def pods_cluster(request: pytest.FixtureRequest, pods_settings: Settings) -> Ite
         yield cluster
 
 
-def _failed(item: pytest.Item) -> bool:
-    reports = item.stash.get(PHASE_REPORTS_KEY, {})
-    return any(r.failed for r in reports.values())
+def _markers(item: pytest.Item) -> list[ManifestMarker]:
+    """The item's ``pods_manifest`` markers, outermost first, checked by the marker's signature."""
+    checked = []
+    for marker in reversed(list(item.iter_markers("pods_manifest"))):
+        try:
+            checked.append(validate_pods_manifest(*marker.args, **marker.kwargs))
+        except TypeError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.pods_manifest: {exc}") from None
+    return checked
 
 
-def keep_namespace(settings: Settings, item: pytest.Item) -> bool:
-    return settings.keep_namespace == "always" or (settings.keep_namespace == "on-failure" and _failed(item))
+def _shared_namespaces(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[SharedNamespaces]:
+    scope_id = request.node.nodeid or "session"
+    with SharedNamespaces(cluster, scope_id) as shared:
+        yield shared
+
+
+# One holder of shared namespaces per pytest scope: pytest itself ends the scope (and so deletes
+# its namespaces) when the last test of the class, module, package or session is done.
+@pytest.fixture(scope="class")
+def _pods_class_namespaces(
+    request: pytest.FixtureRequest, pods_cluster: Cluster
+) -> Iterator[SharedNamespaces]:
+    yield from _shared_namespaces(request, pods_cluster)
+
+
+@pytest.fixture(scope="module")
+def _pods_module_namespaces(
+    request: pytest.FixtureRequest, pods_cluster: Cluster
+) -> Iterator[SharedNamespaces]:
+    yield from _shared_namespaces(request, pods_cluster)
+
+
+@pytest.fixture(scope="package")
+def _pods_package_namespaces(
+    request: pytest.FixtureRequest, pods_cluster: Cluster
+) -> Iterator[SharedNamespaces]:
+    yield from _shared_namespaces(request, pods_cluster)
+
+
+@pytest.fixture(scope="session")
+def _pods_session_namespaces(
+    request: pytest.FixtureRequest, pods_cluster: Cluster
+) -> Iterator[SharedNamespaces]:
+    yield from _shared_namespaces(request, pods_cluster)
 
 
 @pytest.fixture
 def pods_namespace(request: pytest.FixtureRequest, pods_cluster: Cluster) -> Iterator[Namespace]:
     """Scope: function. Type: :class:`Namespace`. Default: a new namespace ``pp-<test>-<random>``
-    labelled ``pytest-pods/test``, ``/run`` and ``/worker``; deleted in the background after the
-    test unless ``--pods-keep-namespace`` says to keep it. Relative manifest paths are taken from
-    the test file's directory."""
+    labelled ``pytest-pods/test``, ``/run`` and ``/worker``, with the test's ``pods_manifest``
+    markers applied; deleted in the background after the test unless ``--pods-keep-namespace`` says
+    to keep it. With markers of a wider ``scope`` (the narrowest wins), the namespace of that class,
+    module, package or session, made and applied at its first test and deleted at the scope's end.
+    Relative manifest paths are taken from the test file's directory."""
     item = request.node
+    markers = _markers(item)
+    scope = narrowest_scope(markers)
     base_dir = Path(str(item.path)).parent if getattr(item, "path", None) else None
-    with pods_cluster.namespace(
-        item.nodeid, base_dir=base_dir, keep=lambda: keep_namespace(pods_cluster.settings, item)
-    ) as ns:
-        item.stash[NAMESPACE_KEY] = ns
-        yield ns
-    item.user_properties.append(("pods_cluster_seconds", round(pods_cluster.start_seconds, 3)))
-    if pods_cluster.settings.preload_images:
-        item.user_properties.append(("pods_images_seconds", round(pods_cluster.images_seconds, 3)))
+    if scope == "function":
+        with pods_cluster.namespace(item.nodeid, base_dir=base_dir) as ns:
+            item.stash[NAMESPACE_KEY] = ns
+            ns.setup(markers)
+            yield ns
+        _timings(item, pods_cluster, ns)
+        return
+    shared: SharedNamespaces = request.getfixturevalue(f"_pods_{scope}_namespaces")
+    ns, made = shared.get(markers, base_dir)
+    item.stash[NAMESPACE_KEY] = ns
+    ns.setup(markers)
+    yield ns
+    if made:  # the scope's set-up cost is this test's
+        _timings(item, pods_cluster, ns)
+
+
+def _timings(item: pytest.Item, cluster: Cluster, ns: Namespace) -> None:
+    item.user_properties.append(("pods_cluster_seconds", round(cluster.start_seconds, 3)))
+    if cluster.settings.preload_images:
+        item.user_properties.append(("pods_images_seconds", round(cluster.images_seconds, 3)))
     for phase, seconds in ns.timings.items():
         item.user_properties.append((f"pods_{phase}_seconds", round(seconds, 3)))
 
@@ -159,17 +215,7 @@ def pods_apply(pods_namespace: Namespace) -> Callable[..., list[JSON]]:
 
 @pytest.fixture(autouse=True)
 def _pods_manifest_marker(request: pytest.FixtureRequest) -> None:
-    """Applies each ``pods_manifest`` marker (outermost first) into ``pods_namespace`` before the test."""
-    markers = list(request.node.iter_markers("pods_manifest"))
-    if not markers:
-        return
-    checked = []
-    for marker in reversed(markers):
-        try:
-            checked.append(validate_pods_manifest(*marker.args, **marker.kwargs))
-        except TypeError as exc:
-            raise pytest.UsageError(f"{request.node.nodeid}: @pytest.mark.pods_manifest: {exc}") from None
-    ns: Namespace = request.getfixturevalue("pods_namespace")
-    for sources, wait, timeout in checked:
-        for source in sources:
-            ns.apply(source, wait=wait, timeout=timeout)
+    """Checks each ``pods_manifest`` marker (before any cluster starts) and, if there is one, asks
+    for ``pods_namespace``, which applies them."""
+    if _markers(request.node):
+        request.getfixturevalue("pods_namespace")

@@ -9,6 +9,7 @@ another host are left alone (their owner cannot be checked from here).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import secrets
@@ -151,3 +152,16 @@ def wait_gone(kube: Kube, label_selector: str, timeout: float) -> list[str]:
         if not left:
             return []
     return sorted(left)
+
+
+def stuck(kube: Kube, label_selector: str, older_than: float, now: dt.datetime | None = None) -> list[str]:
+    """The namespaces matching ``label_selector`` that are still being deleted ``older_than`` seconds
+    after their deletion began (one list; no waiting)."""
+    now = now or dt.datetime.now(dt.UTC)
+    items = kube.request("GET", "/api/v1/namespaces", query={"labelSelector": label_selector}).get("items")
+    names = []
+    for item in items or []:
+        since = (item.get("metadata") or {}).get("deletionTimestamp")
+        if since and (now - dt.datetime.fromisoformat(since)).total_seconds() > older_than:
+            names.append(str(item["metadata"]["name"]))
+    return sorted(names)

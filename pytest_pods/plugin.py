@@ -19,20 +19,22 @@ from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.fixtures import (
     CLUSTER_KEY,
     NAMESPACE_KEY,
-    PHASE_REPORTS_KEY,
     STATE_KEY,
     PluginState,
-    keep_namespace,
     terminal_progress,
 )
+from pytest_pods.fixtures import _pods_class_namespaces as _pods_class_namespaces
 from pytest_pods.fixtures import _pods_manifest_marker as _pods_manifest_marker
+from pytest_pods.fixtures import _pods_module_namespaces as _pods_module_namespaces
+from pytest_pods.fixtures import _pods_package_namespaces as _pods_package_namespaces
+from pytest_pods.fixtures import _pods_session_namespaces as _pods_session_namespaces
 from pytest_pods.fixtures import pods_apply as pods_apply
 from pytest_pods.fixtures import pods_cluster as pods_cluster
 from pytest_pods.fixtures import pods_defaults as pods_defaults
 from pytest_pods.fixtures import pods_namespace as pods_namespace
 from pytest_pods.fixtures import pods_settings as pods_settings
 from pytest_pods.providers import AUTO, BUILTIN, ProviderFactory, builtin_registry
-from pytest_pods.session import Run, default_state_dir, new_run_id, stop_if_started
+from pytest_pods.session import Run, default_state_dir, new_run_id, should_keep, stop_if_started
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -63,9 +65,10 @@ class _XdistHooks:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "pods_manifest(*manifests, wait=True, timeout=None): apply these manifests (paths relative to the "
-        "test file, YAML text or dicts) into the test's namespace, and wait for their pods to be Ready, "
-        "before the test runs",
+        "pods_manifest(*manifests, wait=True, timeout=None, scope='function'): apply these manifests "
+        "(paths relative to the test file, YAML text or dicts) into the test's namespace, and wait for "
+        "their pods to be Ready, before the test runs; scope='class', 'module', 'package' or 'session' "
+        "shares one namespace, applied once, among the tests of that scope",
     )
     # later answers first: pluggy calls the trylast built-ins last, so the first plugin wins
     registry = builtin_registry(reversed(config.hook.pytest_pods_providers()))
@@ -108,12 +111,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    """Adds a section per pod of the test's namespace to a failed setup or call report."""
+    """Adds a section per pod of the test's namespace (its own, or the one it shares) to a failed
+    setup or call report, and records the failure on the namespace (which decides keeping it)."""
     report: pytest.TestReport = yield
-    item.stash.setdefault(PHASE_REPORTS_KEY, {})[report.when] = report
     ns = item.stash.get(NAMESPACE_KEY, None)
     if ns is not None and report.failed and report.when in ("setup", "call"):
-        kept = keep_namespace(ns.cluster.settings, item)
+        ns.failures.append(item.nodeid)
+        kept = should_keep(ns.cluster.settings.keep_namespace, True)
         try:
             info = ns.cluster.info
             where = diagnostics.Where(info.kubeconfig, info.context, ns.name, kept)

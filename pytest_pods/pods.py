@@ -313,8 +313,9 @@ class Pod:
                         if regex.search(line):
                             found = line
                             break
-            except ApiError as exc:  # 400 while the container waits to start
-                if exc.status != 400 or remaining <= 0:
+            except ApiError as exc:  # 400 while the container waits to start; 404 from a kubelet
+                # that has not heard of the (existing) pod yet
+                if exc.status not in (400, 404) or remaining <= 0:
                     raise
                 self._await_start(name, remaining)
                 continue

@@ -1,4 +1,5 @@
-"""The session layer, without pytest: a run, its cluster, and a namespace per test.
+"""The session layer, without pytest: a run, its cluster, and a namespace per test, or one shared by
+the tests of a wider scope (:class:`SharedNamespaces`).
 
 A plain script drives a whole session with it (see ``examples/session_without_pytest.py``)::
 
@@ -26,7 +27,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from pytest_pods.errors import ApiError, PodsError, ProviderError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.localcluster.progress import Progress, silent
 from pytest_pods.manifests import ManifestSource
+from pytest_pods.markers import ManifestMarker
 from pytest_pods.pods import Pod
 from pytest_pods.providers import AUTO, Registry
 from pytest_pods.providers.base import ClusterInfo, Provider
@@ -118,6 +120,11 @@ class Run:
             (self.state_dir / f"choice-{self.id}.lock").unlink()
 
 
+def should_keep(policy: str, failed: bool) -> bool:
+    """``--pods-keep-namespace``: keep a namespace ``always``, or ``on-failure`` of a test that used it."""
+    return policy == "always" or (policy == "on-failure" and failed)
+
+
 def choose_provider(settings: Settings, registry: Registry, run: Run) -> tuple[Provider, str]:
     """The provider of these settings and why it was chosen. ``auto`` is decided once per run (by
     the first worker that asks; the answer is known to work here); a provider asked for by name is
@@ -163,9 +170,16 @@ class Cluster:
 
     @contextlib.contextmanager
     def namespace(
-        self, nodeid: str, *, base_dir: Path | None = None, keep: Callable[[], bool] = lambda: False
+        self, nodeid: str, *, base_dir: Path | None = None, keep: Callable[[], bool] | None = None
     ) -> Iterator[Namespace]:
-        """A fresh namespace for one test; deleted in the background afterwards unless ``keep()``."""
+        """A fresh namespace for one test (or one scope: ``nodeid`` names it); deleted in the
+        background afterwards unless ``keep()`` (by default: :func:`should_keep` with the settings'
+        policy and whether a test that used it failed, see :attr:`Namespace.failures`)."""
+        if not self.namespaces_made:  # once, with the first namespace
+            try:
+                self.check_earlier_deletions()
+            except PodsError as exc:
+                self.cleanup_problem = f"could not look for stuck namespace deletions: {exc}"
         name = namespaces.namespace_name(nodeid)
         labels = namespaces.namespace_labels(nodeid, self.run.id, self.run.worker)
         namespaces.create(self.kube, name, labels, {namespaces.NODEID_ANNOTATION: nodeid})
@@ -176,7 +190,7 @@ class Cluster:
         finally:
             for phase, seconds in ns.timings.items():
                 self.totals[phase] = self.totals.get(phase, 0.0) + seconds
-            if keep():
+            if keep() if keep is not None else should_keep(self.settings.keep_namespace, bool(ns.failures)):
                 self.kept.append(name)
                 with contextlib.suppress(ApiError):
                     self.kube.request(
@@ -190,7 +204,10 @@ class Cluster:
                 self.deleted.add(name)
 
     def wait_deletions(self, timeout: float = DELETE_WAIT_SECONDS) -> list[str]:
-        """Wait (bounded) for the namespaces this session deleted; return those still there."""
+        """Wait (bounded) for the namespaces this session deleted; return those still there. Not done
+        at the end of a session: kube-controller-manager holds every namespace deletion 5 s before
+        it starts (its namespaceDeletionGracePeriod), so the wait would cost 5 s a run. A deletion that
+        is stuck is reported by the next session instead (:meth:`check_earlier_deletions`)."""
         if not self.deleted:
             return []
         selector = (
@@ -198,6 +215,17 @@ class Cluster:
             f"{namespaces.label_value(self.run.worker)},!{KEPT_LABEL}"
         )
         return namespaces.wait_gone(self.kube, selector, timeout)
+
+    def check_earlier_deletions(self, older_than: float = DELETE_WAIT_SECONDS) -> list[str]:
+        """The namespaces of pytest-pods (of any run) still being deleted ``older_than`` seconds after
+        their deletion began (e.g. a finalizer that nothing removes); recorded in ``cleanup_problem``."""
+        left = namespaces.stuck(self.kube, f"{namespaces.RUN_LABEL},!{KEPT_LABEL}", older_than)
+        if left:
+            self.cleanup_problem = (
+                f"namespaces of earlier runs still being deleted after more than {older_than:g}s: "
+                f"{', '.join(left)} (`kubectl describe namespace NAME` shows what holds them)"
+            )
+        return left
 
 
 class Namespace:
@@ -210,6 +238,9 @@ class Namespace:
         self.kube = cluster.kube
         self.timings: dict[str, float] = {"apply": 0.0, "ready": 0.0}
         self.applied: list[JSON] = []
+        self.failures: list[str] = []  # the tests that failed while using it (they decide keeping it)
+        self._set_up = False
+        self._setup_error: BaseException | None = None
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
@@ -245,6 +276,26 @@ class Namespace:
                     self.pod(obj["metadata"]["name"]).wait_ready(timeout)
         return objs
 
+    def setup(self, markers: Sequence[ManifestMarker]) -> None:
+        """Apply each marker's manifests (and wait, as it asks), once: a later call does nothing, or
+        raises the first call's error again (as pytest does for a failed fixture of a wider scope),
+        so that the tests sharing a namespace do not each wait for a pod that will not start."""
+        if self._set_up:
+            if self._setup_error is not None:
+                raise self._setup_error
+            return
+        self._set_up = True
+        applied: set[str] = set()  # a manifest named by two markers (say, module and test) goes in once
+        try:
+            for marker in markers:
+                for source in marker.manifests:
+                    if repr(source) not in applied:
+                        applied.add(repr(source))
+                        self.apply(source, wait=marker.wait, timeout=marker.timeout)
+        except BaseException as exc:
+            self._setup_error = exc
+            raise
+
     def pod(self, name: str) -> Pod:
         """A handle on a pod of this namespace (it need not exist yet)."""
         settings = self.cluster.settings
@@ -263,12 +314,52 @@ class Namespace:
         return [self.pod(p["metadata"]["name"]) for p in items]
 
 
+class SharedNamespaces:
+    """The namespaces shared by the tests of one scope (a class, module, package or the session):
+    one per distinct set of manifests, made at its first test and deleted when the scope ends (kept
+    per the settings' policy if a test that used it failed). Use it as a context manager."""
+
+    def __init__(self, cluster: Cluster, scope_id: str) -> None:
+        self.cluster = cluster
+        self.scope_id = scope_id
+        self._made: dict[str, Namespace] = {}
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> SharedNamespaces:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def get(self, markers: Sequence[ManifestMarker], base_dir: Path | None = None) -> tuple[Namespace, bool]:
+        """The scope's namespace for these markers, and whether this call made it. It is made empty:
+        call :meth:`Namespace.setup` with the same markers (once it is known to the caller, so that
+        a failed setup can still be reported with the namespace's pods)."""
+        key = repr((str(base_dir), [tuple(m) for m in markers]))
+        ns = self._made.get(key)
+        if ns is not None:
+            return ns, False
+        ns = self._stack.enter_context(self.cluster.namespace(self.scope_id, base_dir=base_dir))
+        self._made[key] = ns
+        return ns, True
+
+    @property
+    def namespaces(self) -> list[Namespace]:
+        return list(self._made.values())
+
+    def close(self) -> None:
+        """Delete (or keep) every namespace of the scope."""
+        self._made.clear()
+        self._stack.close()
+
+
 @contextlib.contextmanager
 def cluster_session(
     settings: Settings, provider: Provider, *, run: Run | None = None, progress: Progress = silent
 ) -> Iterator[Cluster]:
     """Start (or find) the cluster under the run's file lock, load the preload images once per run,
-    and yield a :class:`Cluster`; on exit wait (bounded) for this session's namespace deletions."""
+    and yield a :class:`Cluster`. The namespaces it deletes are not waited for (see
+    :meth:`Cluster.wait_deletions`); deletions of earlier runs that are stuck are reported."""
     run = run or Run()
     began = time.monotonic()
     with run.lock(f"cluster-{provider.name}"):
@@ -293,15 +384,7 @@ def cluster_session(
     try:
         yield cluster
     finally:
-        try:
-            left = cluster.wait_deletions()
-            if left:
-                waited = f"{DELETE_WAIT_SECONDS:g}s"
-                cluster.cleanup_problem = f"namespaces still being deleted after {waited}: {', '.join(left)}"
-        except PodsError as exc:
-            cluster.cleanup_problem = f"could not confirm the namespace deletions: {exc}"
-        finally:
-            kube.close()
+        kube.close()
 
 
 @contextlib.contextmanager

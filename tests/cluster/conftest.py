@@ -24,3 +24,9 @@ def existing_args(pods_cluster: Cluster) -> list[str]:
     if pods_cluster.info.context:
         args.append(f"--pods-context={pods_cluster.info.context}")
     return args
+
+
+@pytest.fixture(autouse=True)
+def _inner_runs_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs (pytester) keep their lock and marker files in a temporary directory."""
+    monkeypatch.setenv("PYTEST_PODS_STATE_DIR", str(tmp_path / "inner-state"))

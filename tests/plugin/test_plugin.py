@@ -312,6 +312,10 @@ def test_x():
             "*pods_manifest(timeout=...) must be a number of seconds > 0, not 'soon'*",
         ),
         ("'pod.yaml', wait='yes'", "*pods_manifest(wait=...) must be True or False, not 'yes'*"),
+        (
+            "'pod.yaml', scope='modul'",
+            "*pods_manifest(scope=...) must be one of function, class, *, not 'modul'*",
+        ),
     ],
 )
 def test_marker_with_wrong_arguments(pytester: pytest.Pytester, fake: Path, args: str, message: str) -> None:
@@ -324,7 +328,9 @@ def test_marker_with_wrong_arguments(pytester: pytest.Pytester, fake: Path, args
 
 def test_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.pods_manifest(*manifests, wait=True, timeout=None):*"])
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.pods_manifest(*manifests, wait=True, timeout=None, scope='function'):*"]
+    )
 
 
 def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
@@ -343,7 +349,7 @@ def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
             info = types.SimpleNamespace(kubeconfig=None, context=None)
             cluster = types.SimpleNamespace(settings=Settings(keep_namespace="on-failure"), info=info)
             request.node.stash[fixtures.NAMESPACE_KEY] = types.SimpleNamespace(
-                name="ns1", kube=None, cluster=cluster)
+                name="ns1", kube=None, cluster=cluster, failures=[])
     """)
     pytester.makepyfile("""
         def test_fails():
@@ -496,3 +502,260 @@ def test_auto_is_decided_once_per_run_under_xdist(pytester: pytest.Pytester, sta
     assert len(log.read_text().splitlines()) == 1, "auto probed more than once in one run"
     assert not list(state_dir.glob("provider-*.json")), "the run's choice outlived the run"
     assert not list(state_dir.glob("started-*")) and not list(state_dir.glob("images-*"))
+
+
+# The scope of a namespace, through pytest's own scopes. Only the wiring: the API calls that make,
+# delete and keep a namespace, and the apply itself, are recorded instead of sent (tests/cluster
+# does the same against the real cluster).
+STAND_IN_API = """
+
+import os as _os
+from pytest_pods import diagnostics, namespaces, session
+from pytest_pods.kube import Kube
+
+API = Path({api!r})
+
+def _log(**event):
+    with API.open("a") as f:
+        f.write(json.dumps({{"worker": _os.environ.get("PYTEST_XDIST_WORKER", "main"), **event}}) + "\\n")
+
+def _request(self, method, path, **kw):
+    parts = path.strip("/").split("/")
+    if method == "POST" and path == "/api/v1/namespaces":
+        meta = kw["body"]["metadata"]
+        _log(event="create", ns=meta["name"], owner=meta["annotations"]["pytest-pods/nodeid"])
+    elif method == "DELETE" and len(parts) == 4 and parts[2] == "namespaces":
+        _log(event="delete", ns=parts[3])
+    elif method == "PATCH" and len(parts) == 4:
+        _log(event="keep", ns=parts[3])
+    return {{}}
+
+def _apply(self, manifest, *, wait=False, timeout=None):
+    _log(event="apply", ns=self.name, manifest=str(manifest))
+    if "broken" in str(manifest):
+        raise RuntimeError(f"{{manifest}}: pod never Ready")
+    return []
+
+def _sections(kube, where):
+    return [(f"pod {{where.namespace}}/web", f"kept={{where.kept}}")]
+
+import pytest as _pytest
+
+@_pytest.fixture(autouse=True, scope="session")
+def _stand_in_api():
+    # undone at the end: pytester runs this session inside the outer one
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Kube, "request", _request)
+        mp.setattr(session.Namespace, "apply", _apply)
+        mp.setattr(namespaces, "wait_gone", lambda kube, selector, timeout: [])
+        mp.setattr(diagnostics, "collect", _sections)
+        yield
+
+@_pytest.fixture(autouse=True)
+def _record_test(request):
+    yield
+    ns = request.node.stash.get(__import__("pytest_pods.fixtures").fixtures.NAMESPACE_KEY, None)
+    _log(event="test", test=request.node.name, ns=ns.name if ns else None)
+"""
+
+
+@pytest.fixture
+def api(pytester: pytest.Pytester, fake: Path) -> Path:
+    """The fake provider plus a recorded stand-in for the namespace API calls; returns the record."""
+    log = pytester.path / "api.jsonl"
+    conftest = pytester.path / "conftest.py"
+    conftest.write_text(conftest.read_text() + STAND_IN_API.format(api=str(log)))
+    return log
+
+
+def api_events(log: Path, *kinds: str) -> list[dict[str, str]]:
+    return [e for e in map(json.loads, log.read_text().splitlines()) if e["event"] in kinds]
+
+
+def test_module_scope_shares_one_namespace_applied_once_and_deleted_at_the_modules_end(
+    pytester: pytest.Pytester, api: Path
+) -> None:
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+        pytestmark = pytest.mark.pods_manifest("web.yaml", scope="module")
+        def test_one(pods_namespace): pass
+        def test_two(pods_namespace): pass
+        @pytest.mark.pods_manifest("extra.yaml")
+        def test_own(pods_namespace): pass
+        def test_three(pods_namespace): pass
+        """,
+        test_b="""
+        import pytest
+        pytestmark = pytest.mark.pods_manifest("web.yaml", scope="module")
+        def test_four(pods_namespace): pass
+        """,
+    )
+    result = pytester.runpytest("--pods-provider=fake")
+    result.assert_outcomes(passed=5)
+    seen = api_events(api, "create", "apply", "test", "delete")
+    names = {e["test"]: e["ns"] for e in seen if e["event"] == "test"}
+    shared_a, own, shared_b = names["test_one"], names["test_own"], names["test_four"]
+    assert names["test_two"] == names["test_three"] == shared_a
+    assert len({shared_a, own, shared_b}) == 3
+    assert [describe(e) for e in seen] == [
+        f"create {shared_a} for test_a.py",
+        f"apply web.yaml into {shared_a}",
+        f"test_one used {shared_a}",
+        f"test_two used {shared_a}",
+        # a test that adds a per-test manifest gets its own namespace, with the module's applied too
+        f"create {own} for test_a.py::test_own",
+        f"apply web.yaml into {own}",
+        f"apply extra.yaml into {own}",
+        f"test_own used {own}",
+        f"delete {own}",
+        f"test_three used {shared_a}",
+        f"delete {shared_a}",  # after the module's last test, before the next module's namespace
+        f"create {shared_b} for test_b.py",
+        f"apply web.yaml into {shared_b}",
+        f"test_four used {shared_b}",
+        f"delete {shared_b}",
+    ]
+
+
+def describe(e: dict[str, str]) -> str:
+    return {
+        "create": "create {ns} for {owner}",
+        "apply": "apply {manifest} into {ns}",
+        "test": "{test} used {ns}",
+        "delete": "delete {ns}",
+        "keep": "keep {ns}",
+    }[e["event"]].format(**e)
+
+
+def test_class_and_session_scopes(pytester: pytest.Pytester, api: Path) -> None:
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+        @pytest.mark.pods_manifest("web.yaml", scope="class")
+        class TestOne:
+            def test_1(self, pods_namespace): pass
+            def test_2(self, pods_namespace): pass
+        @pytest.mark.pods_manifest("web.yaml", scope="class")
+        class TestTwo:
+            def test_3(self, pods_namespace): pass
+        @pytest.mark.pods_manifest("db.yaml", scope="session")
+        def test_4(pods_namespace): pass
+        """,
+        test_b="""
+        import pytest
+        @pytest.mark.pods_manifest("db.yaml", scope="session")
+        def test_5(pods_namespace): pass
+        """,
+    )
+    pytester.runpytest("--pods-provider=fake").assert_outcomes(passed=5)
+    seen = api_events(api, "create", "apply", "test", "delete")
+    ns = {e["test"]: e["ns"] for e in seen if e["event"] == "test"}
+    assert ns["test_1"] == ns["test_2"] != ns["test_3"]
+    assert ns["test_4"] == ns["test_5"]
+    assert [describe(e) for e in seen] == [
+        f"create {ns['test_1']} for test_a.py::TestOne",
+        f"apply web.yaml into {ns['test_1']}",
+        "test_1 used " + ns["test_1"],
+        "test_2 used " + ns["test_1"],
+        f"delete {ns['test_1']}",
+        f"create {ns['test_3']} for test_a.py::TestTwo",
+        f"apply web.yaml into {ns['test_3']}",
+        "test_3 used " + ns["test_3"],
+        f"delete {ns['test_3']}",
+        f"create {ns['test_4']} for session",
+        f"apply db.yaml into {ns['test_4']}",
+        "test_4 used " + ns["test_4"],
+        "test_5 used " + ns["test_4"],
+        f"delete {ns['test_4']}",
+    ]
+
+
+SHARED_WITH_A_FAILURE = """
+import pytest
+pytestmark = pytest.mark.pods_manifest("web.yaml", scope="module")
+def test_passes(pods_namespace): pass
+def test_fails(pods_namespace): assert False, "the test's own failure"
+def test_passes_too(pods_namespace): pass
+"""
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("on-failure", True), ("never", False), ("always", True)])
+def test_a_shared_namespace_is_kept_if_a_test_that_used_it_failed(
+    pytester: pytest.Pytester, api: Path, policy: str, kept: bool
+) -> None:
+    pytester.makepyfile(test_a=SHARED_WITH_A_FAILURE)
+    result = pytester.runpytest("--pods-provider=fake", f"--pods-keep-namespace={policy}", "-rA")
+    result.assert_outcomes(passed=2, failed=1)
+    (ns,) = {e["ns"] for e in api_events(api, "create")}
+    # the failing test's report has a section per pod of the shared namespace; the others have none
+    result.stdout.fnmatch_lines(
+        ["*_ test_fails _*", "*the test's own failure*", f"*- pods: pod {ns}/web -*", f"kept={kept}"]
+    )
+    assert result.stdout.str().count(f"pods: pod {ns}/web") == 1
+    assert [describe(e) for e in api_events(api, "keep", "delete")] == [
+        f"keep {ns}" if kept else f"delete {ns}"
+    ]
+    if kept:
+        result.stdout.fnmatch_lines([f"kept namespace {ns}: kubectl --kubeconfig * delete namespace {ns}"])
+
+
+def test_a_shared_namespace_without_failures_is_not_kept_on_failure(
+    pytester: pytest.Pytester, api: Path
+) -> None:
+    pytester.makepyfile(
+        test_a=SHARED_WITH_A_FAILURE.replace('assert False, "the test\'s own failure"', "pass")
+    )
+    pytester.runpytest("--pods-provider=fake", "--pods-keep-namespace=on-failure").assert_outcomes(passed=3)
+    (ns,) = {e["ns"] for e in api_events(api, "create")}
+    assert [describe(e) for e in api_events(api, "keep", "delete")] == [f"delete {ns}"]
+
+
+def test_a_failed_shared_setup_is_applied_once_and_errors_every_test_of_the_scope(
+    pytester: pytest.Pytester, api: Path
+) -> None:
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+        pytestmark = pytest.mark.pods_manifest("broken.yaml", scope="module")
+        def test_1(pods_namespace): pass
+        def test_2(pods_namespace): pass
+        """
+    )
+    result = pytester.runpytest("--pods-provider=fake", "--pods-keep-namespace=on-failure")
+    result.assert_outcomes(errors=2)
+    (ns,) = {e["ns"] for e in api_events(api, "create")}
+    assert [describe(e) for e in api_events(api, "apply", "keep", "delete")] == [
+        f"apply broken.yaml into {ns}",
+        f"keep {ns}",
+    ]
+    result.stdout.fnmatch_lines(
+        [
+            "ERROR test_a.py::test_1 - RuntimeError: broken.yaml: pod never Ready",
+            "ERROR test_a.py::test_2 - RuntimeError: broken.yaml: pod never Ready",
+        ]
+    )
+    assert result.stdout.str().count(f"pods: pod {ns}/web") == 2
+
+
+@pytest.mark.parametrize("dist", ["loadscope", "load"])
+def test_under_xdist_a_shared_namespace_belongs_to_one_worker(
+    pytester: pytest.Pytester, api: Path, dist: str
+) -> None:
+    marker = 'import pytest\npytestmark = pytest.mark.pods_manifest("web.yaml", scope="module")\n'
+    tests = "\n".join(f"def test_{i}(pods_namespace): pass" for i in range(6))
+    pytester.makepyfile(test_a=marker + tests, test_b=marker + tests)
+    pytester.runpytest("--pods-provider=fake", "-n", "2", f"--dist={dist}").assert_outcomes(passed=12)
+    created = api_events(api, "create")
+    made_by = {e["ns"]: e["worker"] for e in created}
+    used = api_events(api, "test")
+    # every test used a namespace its own worker made, which that worker deleted
+    assert all(made_by[e["ns"]] == e["worker"] for e in used)
+    assert sorted(e["ns"] for e in api_events(api, "delete")) == sorted(made_by)
+    assert {e["worker"] for e in api_events(api, "delete") for c in created if c["ns"] == e["ns"]} <= {
+        "gw0",
+        "gw1",
+    }
+    if dist == "loadscope":  # a module runs on one worker: one namespace per module, applied once
+        assert sorted(e["owner"] for e in created) == ["test_a.py", "test_b.py"]
+        assert len(api_events(api, "apply")) == 2
