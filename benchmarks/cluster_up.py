@@ -1,19 +1,23 @@
-"""How fast the local cluster starts and runs the lab's pods03, and how much memory it takes.
+"""How fast the local cluster starts and runs the lab's pods03, and how much memory it takes,
+with its add-ons (kube-proxy, CoreDNS, local-path storage) and without them, in the same run.
 
     sudo python benchmarks/cluster_up.py [--runs 3] [--pod-runs 5] [--kubernetes-version V]
 
 Prints:
-  * seconds for `up` with binaries and images already cached (the cluster stopped before each run);
+  * seconds for `up` with binaries and images cached (the cluster stopped before each run), with and
+    without the add-ons (the runs alternate, so both see the same machine), and the median time of
+    each phase of `up` (from its progress lines);
   * seconds for `up` on a cluster that is already running;
   * seconds from applying pods03 to the pod being Ready (median of several runs, each in a new namespace);
-  * the peak resident memory of all cluster processes together (sampled every 100 ms), and the
-    cgroup's own peak (which also counts page cache).
+  * the peak resident memory of all cluster processes together (sampled every 100 ms) with and
+    without the add-ons, and the cgroup's own peak (which also counts page cache).
 The first `up` (which may build binaries and images) is reported apart and not counted.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -53,6 +57,44 @@ class RssSampler(threading.Thread):
             self.peak_kib = max(self.peak_kib, total)
 
 
+class Phases:
+    """Collects `up`'s progress lines: each step's duration ("X: done in 1.2s") and the moment each
+    component became healthy ("etcd: running" at [  3.4s])."""
+
+    STEP = re.compile(r"^\[\s*([\d.]+)s\] (.+): done in ([\d.]+)s$")
+    STATE = re.compile(r"^\[\s*([\d.]+)s\] ([\w-]+): running$")
+    CHECK = re.compile(r"^\[\s*([\d.]+)s\] (.+): ok$")
+    READY = re.compile(r"^\[\s*([\d.]+)s\] add-ons ready: ")
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, float]] = []
+
+    def sink(self) -> tuple[dict[str, float], object]:
+        found: dict[str, float] = {}
+
+        def progress(message: str) -> None:
+            if m := self.STEP.match(message):
+                found[m.group(2)[:70]] = float(m.group(3))
+            elif m := self.STATE.match(message):
+                found[f"{m.group(2)} healthy at"] = float(m.group(1))
+            elif m := self.CHECK.match(message):
+                found[f"{m.group(2)} at"] = float(m.group(1))
+            elif m := self.READY.match(message):
+                found["add-ons ready at"] = float(m.group(1))
+
+        self.runs.append(found)
+        return found, progress
+
+    def report(self) -> list[str]:
+        names: list[str] = []
+        for run in self.runs:
+            names += [n for n in run if n not in names]
+        return [
+            f"    {name:<72} {statistics.median(r[name] for r in self.runs if name in r):6.2f} s"
+            for name in names
+        ]
+
+
 def _timed(fn: object) -> float:
     began = time.perf_counter()
     fn()  # type: ignore[operator]
@@ -89,14 +131,36 @@ def pods03_ready_seconds(cluster: LocalCluster, kubectl: Path) -> float:
     return ready_at - began
 
 
+def _up_cold(cluster: LocalCluster, phases: Phases) -> float:
+    """`up` after `down`: binaries and images cached, nothing running."""
+    cluster.down()
+    _, progress = phases.sink()
+    began = time.perf_counter()
+    cluster.up(progress)  # type: ignore[arg-type]
+    return time.perf_counter() - began
+
+
+def _peak_rss(cluster: LocalCluster, seconds: float = 5.0) -> float:
+    """The peak summed RSS (MiB) of the cluster's processes over `up` and a few idle seconds."""
+    cluster.down()
+    sampler = RssSampler(cluster.config.cgroup_root)
+    sampler.start()
+    cluster.up()
+    time.sleep(seconds)
+    sampler.stop.set()
+    sampler.join()
+    return sampler.peak_kib / 1024
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=3, help="cold-process `up` runs (default 3)")
+    ap.add_argument("--runs", type=int, default=3, help="cold-process `up` runs of each kind (default 3)")
     ap.add_argument("--pod-runs", type=int, default=5, help="pods03 apply-to-Ready runs (default 5)")
     ap.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION)
     args = ap.parse_args()
 
     cluster = LocalCluster(ClusterConfig(kubernetes_version=args.kubernetes_version))
+    bare = LocalCluster(ClusterConfig(kubernetes_version=args.kubernetes_version, with_addons=False))
     kubectl = cluster.cache.bin_dir("kubernetes", args.kubernetes_version) / "kubectl"
     print(
         f"Kubernetes {args.kubernetes_version}; first up (builds whatever is not cached yet) ...", flush=True
@@ -104,17 +168,27 @@ def main() -> int:
     first = _timed(cluster.up)
     print(f"first up (not counted):                {first:7.2f} s", flush=True)
 
-    sampler = RssSampler(cluster.config.cgroup_root)
-    sampler.start()
-    cached_up = []
+    with_phases, bare_phases = Phases(), Phases()
+    with_up: list[float] = []
+    bare_up: list[float] = []
     for _ in range(args.runs):
-        cluster.down()
-        cached_up.append(_timed(cluster.up))
+        bare_up.append(_up_cold(bare, bare_phases))
+        with_up.append(_up_cold(cluster, with_phases))
+    bare_rss = _peak_rss(bare)
+    with_rss = _peak_rss(cluster)
     running_up = [_timed(cluster.up) for _ in range(5)]
     running_cli = [
         _timed(
             lambda: subprocess.run(
-                ["pytest-pods", "cluster", "up", "--kubernetes-version", args.kubernetes_version],
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest_pods",
+                    "cluster",
+                    "up",
+                    "--kubernetes-version",
+                    args.kubernetes_version,
+                ],
                 check=True,
                 capture_output=True,
             )
@@ -122,23 +196,30 @@ def main() -> int:
         for _ in range(5)
     ]
     ready = [pods03_ready_seconds(cluster, kubectl) for _ in range(args.pod_runs)]
-    sampler.stop.set()
-    sampler.join()
     cg_peak = Path(f"/sys/fs/cgroup/memory{cluster.config.cgroup_root}/memory.max_usage_in_bytes")
 
-    print(
-        f"up, binaries and images cached (median of {args.runs}): {statistics.median(cached_up):7.2f} s   "
-        f"runs: {', '.join(f'{x:.2f}' for x in cached_up)}"
-    )
+    def runs(xs: list[float]) -> str:
+        return ", ".join(f"{x:.2f}" for x in xs)
+
+    w, b = statistics.median(with_up), statistics.median(bare_up)
+    print(f"up, cached, with add-ons (median of {args.runs}):    {w:7.2f} s   runs: {runs(with_up)}")
+    print(f"up, cached, without add-ons (median of {args.runs}): {b:7.2f} s   runs: {runs(bare_up)}")
+    print(f"add-ons cost:                             {w - b:+7.2f} s")
+    print("phases of up with add-ons (median; 'at' = seconds since up began):")
+    print("\n".join(with_phases.report()))
+    print("phases of up without add-ons:")
+    print("\n".join(bare_phases.report()))
     print(
         f"up, cluster already running (median of 5):   {statistics.median(running_up):7.2f} s in-process, "
-        f"{statistics.median(running_cli):.2f} s as `pytest-pods cluster up`"
+        f"{statistics.median(running_cli):.2f} s as `python -m pytest_pods cluster up`"
     )
     print(
         f"pods03 apply -> Ready (median of {args.pod_runs}):         {statistics.median(ready):7.2f} s   "
-        f"runs: {', '.join(f'{x:.2f}' for x in ready)}"
+        f"runs: {runs(ready)}"
     )
-    print(f"peak RSS of all cluster processes:          {sampler.peak_kib / 1024:7.0f} MiB")
+    print(f"peak RSS of all cluster processes, with add-ons:    {with_rss:7.0f} MiB")
+    print(f"peak RSS of all cluster processes, without add-ons: {bare_rss:7.0f} MiB")
+    print(f"add-ons cost:                                       {with_rss - bare_rss:+7.0f} MiB")
     if cg_peak.exists():
         print(
             f"peak of the cluster's memory cgroup:        {int(cg_peak.read_text()) / 2**20:7.0f} MiB "

@@ -65,6 +65,21 @@ def test_an_http_get_returns_the_date_lines(pods_namespace: Namespace) -> None:
     assert pod.read_file(NGINX_VIEW, container="1st").startswith(body)
 
 
+def test_get_po_svc_lists_the_pod_beside_the_kubernetes_service(pods_namespace: Namespace) -> None:
+    """The lab's ``kubectl get po,svc``: ``po/mc1 2/2 Running`` and ``svc/kubernetes ClusterIP ...
+    443/TCP``. The lab works in ``default``, where the ``kubernetes`` Service lives; here the pod has
+    a namespace of its own, so the Service is looked up in ``default``."""
+    (pod,) = pods_namespace.pods()
+    assert pod.name == "mc1" and pod.phase == "Running"
+    assert [c.ready for c in pod.container_statuses] == [True, True]  # 2/2
+    svc = pods_namespace.kube.request("GET", "/api/v1/namespaces/default/services/kubernetes")
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert [(p["port"], p["protocol"]) for p in svc["spec"]["ports"]] == [(443, "TCP")]
+    # and the cluster's DNS gives the pod that Service's address by name
+    found = pod.exec(["getent", "hosts", "kubernetes.default.svc.cluster.local"], container="2nd")
+    assert found.stdout.split()[0] == svc["spec"]["clusterIP"]
+
+
 @pytest.mark.pods_manifest("pods03.yaml")
 def test_a_recreated_pod_starts_with_an_empty_volume(pods_namespace: Namespace) -> None:
     pod = pods_namespace.pod("mc1")

@@ -3,9 +3,13 @@
 pytest-pods cluster up [--kubernetes-version V]   start (or reuse) the local cluster
 pytest-pods cluster status                        exit 0 only when it is healthy
 pytest-pods cluster kubeconfig                    print the kubeconfig's path
-pytest-pods cluster down                          stop it and remove everything of it
+pytest-pods cluster down [--provider P]           stop it and remove everything of it (P: local,
+                                                  kind or all; default local)
 pytest-pods images build                          build the lab's stand-in images (offline)
 pytest-pods images load ARCHIVE...                push image archives to the local registry
+pytest-pods kind install                          build kind (pinned) from the Go module proxy
+pytest-pods kind build-node-image [--kubernetes-version V] [--image REF]
+                                                  an offline kind node image (Docker needed)
 pytest-pods gc [--kubeconfig PATH] [--context C]  delete the namespaces of test runs that are gone
 """
 
@@ -42,6 +46,26 @@ def _parser() -> argparse.ArgumentParser:
             type=_version,
             help=f"Kubernetes version to build and run (default: {DEFAULT_KUBERNETES_VERSION})",
         )
+    csub.choices["down"].add_argument(
+        "--provider",
+        choices=("local", "kind", "all"),
+        default="local",
+        help="whose cluster: the local one, the kind cluster 'pytest-pods', or both (default: local)",
+    )
+    kind = sub.add_parser("kind", help="kind: the binary and an offline node image")
+    ksub = kind.add_subparsers(dest="action", required=True)
+    ksub.add_parser("install", help="build the pinned kind from the Go module proxy into the cache")
+    node = ksub.add_parser(
+        "build-node-image",
+        help="build an offline kind node image from the local cluster's build cache and Debian packages",
+    )
+    node.add_argument(
+        "--kubernetes-version",
+        default=os.environ.get("PYTEST_PODS_KUBERNETES_VERSION", DEFAULT_KUBERNETES_VERSION),
+        type=_version,
+        help=f"Kubernetes version (default: {DEFAULT_KUBERNETES_VERSION})",
+    )
+    node.add_argument("--image", help="image name (default: pytest-pods/kind-node:<version>)")
     images = sub.add_parser("images", help="the lab's stand-in images and image archives")
     isub = images.add_subparsers(dest="action", required=True)
     isub.add_parser(
@@ -75,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     clock = Stopwatch(to_stderr)
     try:
+        if args.group == "kind":
+            return _kind(args, clock)
         if args.group == "gc":
             from pathlib import Path
 
@@ -122,8 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "kubeconfig":
             print(cluster.kubeconfig)
             return 0 if cluster.kubeconfig.exists() else 1
-        cluster.down(clock)
-        clock(f"cluster {args.name!r} is down; nothing of it is left but the cache")
+        if args.provider in ("kind", "all"):
+            from pytest_pods.kindnode.cluster import KindCluster, KindSpec
+
+            KindCluster(KindSpec()).delete(clock)
+            clock("kind cluster 'pytest-pods' is deleted")
+        if args.provider in ("local", "all"):
+            cluster.down(clock)
+            clock(f"cluster {args.name!r} is down; nothing of it is left but the cache")
         return 0
     except (PodsError, LocalClusterError) as e:
         print(f"pytest-pods: error: {e}", file=sys.stderr)
@@ -131,6 +163,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pytest-pods: interrupted", file=sys.stderr)
         return 130
+
+
+def _kind(args: argparse.Namespace, clock: Stopwatch) -> int:
+    from pytest_pods.kindnode.tools import docker_unavailable, install_kind
+    from pytest_pods.localcluster.paths import CachePaths
+
+    if args.action == "install":
+        print(install_kind(CachePaths.default(), clock))
+        return 0
+    from pytest_pods.kindnode.node import build_node_image
+
+    problem = docker_unavailable()
+    if problem:
+        print(f"pytest-pods: error: {problem}", file=sys.stderr)
+        return 1
+    ref = build_node_image(args.kubernetes_version, image=args.image, progress=clock)
+    clock(f"node image {ref} is ready: pytest --pods-provider=kind --pods-kind-image {ref}")
+    print(ref)
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ fixture                scope     type                         default / what it 
 ``pods_settings``      session   :class:`Settings`            options > ini > ``pods_defaults``
 ``pods_cluster``       session   :class:`Cluster`             the one cluster of the run (shared by
                                                               xdist workers through a file lock)
+``pods_kind_cluster``  session   ``pytest_kind.KindCluster``  pytest-kind's handle of the kind
+                                                              cluster (``--pods-provider=kind``)
 ``pods_namespace``     function  :class:`Namespace`           a fresh, labelled namespace, or the
                                                               one of the class/module/package/session
                                                               of the test's ``pods_manifest(scope=)``
@@ -21,6 +23,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -39,6 +42,9 @@ from pytest_pods.session import (
     sigterm_as_interrupt,
 )
 from pytest_pods.settings import Settings, from_config
+
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True)

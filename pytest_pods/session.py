@@ -156,6 +156,8 @@ class Cluster:
     reaped: list[str] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
     namespaces_made: int = 0
+    #: The provider that made or found the cluster (e.g. for the kind provider's pytest-kind handle).
+    provider: Provider | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.resources = manifests.ResourceMap(self.kube)
@@ -372,7 +374,7 @@ def cluster_session(
         if not info.reused:
             run.mark_started(provider.name)
     kube = Kube.from_kubeconfig(info.kubeconfig, info.context)
-    cluster = Cluster(info, kube, settings, run, time.monotonic() - began, images_seconds)
+    cluster = Cluster(info, kube, settings, run, time.monotonic() - began, images_seconds, provider=provider)
     try:
         cluster.reaped = namespaces.reap_orphans(kube)
     except PodsError as exc:

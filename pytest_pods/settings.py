@@ -37,6 +37,8 @@ class Settings:
     ready_stable: float = 0.0
     preload_images: tuple[Path, ...] = ()
     kind_binary: Path | None = None
+    kind_image: str | None = None
+    kind_config: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,23 @@ OPTIONS = (
         "kind_binary",
         "--pods-kind-binary",
         "pods_kind_binary",
-        "kind binary for the kind provider [kind on PATH]",
+        "kind binary for the kind provider [the cached `pytest-pods kind install` build, else kind on PATH]",
+        "PATH",
+    ),
+    Option(
+        "kind_image",
+        "--pods-kind-image",
+        "pods_kind_image",
+        "node image for the kind provider, e.g. pytest-pods/kind-node:v1.37.2 from `pytest-pods kind "
+        "build-node-image` (offline) [kindest/node:<--pods-kubernetes-version>, else kind's default]",
+        "IMAGE",
+    ),
+    Option(
+        "kind_config",
+        "--pods-kind-config",
+        "pods_kind_config",
+        "kind cluster config file passed to `kind create cluster` (extra nodes, feature gates, port "
+        "mappings, kubeadm and containerd patches)",
         "PATH",
     ),
 )
@@ -203,7 +221,7 @@ def _parse_one(o: Option, value: Any, where: str, base: Path, providers: Sequenc
         if missing:
             raise _usage(where, ", ".join(missing), "is not a file; valid: paths of image archives (.tar)")
         return paths
-    if o.field in ("kubeconfig", "kind_binary"):
+    if o.field in ("kubeconfig", "kind_binary", "kind_config"):
         path = _path(value, base)
         if not path.is_file():
             raise _usage(where, str(path), "does not exist; valid: the path of an existing file")

@@ -24,13 +24,14 @@ from typing import Any
 
 from filelock import FileLock
 
-from pytest_pods.localcluster import cgroups, host
+from pytest_pods.localcluster import addons, cgroups, host
 from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, ensure_binaries
 from pytest_pods.localcluster.components import Plan, Ports, make_plan
 from pytest_pods.localcluster.configs import (
     Network,
     cni_conflist,
     containerd_config,
+    kube_proxy_config,
     kubelet_config,
     write_kubeconfig,
 )
@@ -80,6 +81,8 @@ class ClusterConfig:
     ports: Ports = field(default_factory=Ports)
     registry_port: int = 5000
     network: Network = field(default_factory=Network)
+    #: kube-proxy, CoreDNS and local-path storage; False gives the bare cluster (for comparisons).
+    with_addons: bool = True
 
     @property
     def cgroup_root(self) -> str:
@@ -88,6 +91,9 @@ class ClusterConfig:
     @property
     def registry_addr(self) -> str:
         return f"127.0.0.1:{self.registry_port}"
+
+    def addon_settings(self, state: StatePaths) -> addons.AddonSettings:
+        return addons.AddonSettings(self.network, state.storage)
 
 
 @dataclass
@@ -185,8 +191,25 @@ class LocalCluster:
                     msg = ready[0].get("message", "") if ready else "no Ready condition yet"
                     st.problems.append(f"the node is not Ready: {msg}")
                 st.kubernetes_version = node["status"].get("nodeInfo", {}).get("kubeletVersion", "")
+            if not st.problems and self.config.with_addons:
+                st.problems += self._addon_problems()
         st.healthy = st.phase == "running" and not st.problems
         return st
+
+    def _addon_problems(self) -> list[str]:
+        """What keeps an add-on Deployment from having a Ready pod."""
+        problems = []
+        for namespace, name in addons.DEPLOYMENTS:
+            try:
+                dep = self._api_get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+            except (OSError, ValueError) as e:
+                problems.append(f"the API server does not answer: {e}")
+                break
+            if dep is None:
+                problems.append(f"add-on {namespace}/{name} is not deployed")
+            elif not dep.get("status", {}).get("availableReplicas"):
+                problems.append(f"add-on {namespace}/{name} has no available pod yet")
+        return problems
 
     def info(self, reused: bool) -> ClusterInfo:
         return ClusterInfo(
@@ -209,8 +232,13 @@ class LocalCluster:
         clock = Stopwatch.of(progress)
         cfg = self.config
         bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
-        images.build_and_push(clock, self.cache, cfg.registry_addr)
-        return [*(bins.kube(c) for c in KUBERNETES_COMMANDS), bins.etcd]
+        images.build_and_push(clock, self.cache, cfg.registry_addr, addons.addon_images(bins))
+        return [
+            *(bins.kube(c) for c in KUBERNETES_COMMANDS),
+            bins.etcd,
+            bins.coredns,
+            bins.local_path_provisioner,
+        ]
 
     # -- up -------------------------------------------------------------------------------------
     def up(self, progress: Progress = silent) -> ClusterInfo:
@@ -247,6 +275,8 @@ class LocalCluster:
                 ("kube-scheduler", ports.scheduler),
                 ("kubelet", ports.kubelet),
                 ("kubelet healthz", ports.kubelet_healthz),
+                ("kube-proxy healthz", ports.kube_proxy_healthz),
+                ("kube-proxy metrics", ports.kube_proxy_metrics),
                 ("registry", cfg.registry_port),
             ]
         )
@@ -266,7 +296,7 @@ class LocalCluster:
             specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
             self.pki.create(specs, ca_store=self.cache.ca(cfg.name))
             write_kubeconfig(state.admin_kubeconfig, self.server, self.pki, "admin")
-            for user in ("controller-manager", "scheduler", "kubelet-client"):
+            for user in ("controller-manager", "scheduler", "kubelet-client", "kube-proxy"):
                 write_kubeconfig(state.config_dir / f"{user}.kubeconfig", self.server, self.pki, user)
             reg = registry.Registry(self.cache.registry_storage, state.config_dir, cfg.registry_addr)
             reg.write_config()
@@ -284,6 +314,10 @@ class LocalCluster:
             (state.config_dir / "kubelet.yaml").write_text(
                 kubelet_config(state, self.pki, net, cfg.cgroup_root)
             )
+            (state.config_dir / "kube-proxy.yaml").write_text(
+                kube_proxy_config(net, state.config_dir / "kube-proxy.kubeconfig", net.pod_cidr)
+            )
+            state.storage.mkdir(parents=True, exist_ok=True)
             plan = make_plan(
                 state=state,
                 bins=bins,
@@ -295,21 +329,56 @@ class LocalCluster:
                 registry_port=cfg.registry_port,
                 containerd_config=state.config_dir / "containerd.toml",
                 kubelet_config=state.config_dir / "kubelet.yaml",
+                kube_proxy_config=state.config_dir / "kube-proxy.yaml",
                 cgroup_root=cfg.cgroup_root,
             )
+            if not cfg.with_addons:
+                plan = without_components(plan, {"kube-proxy", "apiserver-relay"})
             state.plan_file.write_text(plan.to_json())
 
         self._spawn_supervisor(plan, clock)
+        addon_images = addons.addon_images(bins) if cfg.with_addons else []
+        with clock.step("stand-in and add-on images in the local registry"):
+            refs = images.ensure_images(self.cache, reg, clock, addon_images)
+        if not cfg.with_addons:
+            self._wait_usable(clock)
+            with clock.step("pulling the stand-ins into containerd"):
+                self._finish_prepull(refs, self._start_prepull(refs, hosts_dir))
+            return
+        with clock.step("applying the add-ons (CoreDNS, local-path storage)"):
+            addons.apply(
+                bins.kube("kubectl"),
+                state.admin_kubeconfig,
+                addons.manifests(cfg.addon_settings(state)),
+                state.log("addons"),
+            )
         self._wait_usable(clock)
-        with clock.step("stand-in images in the local registry"):
-            refs = images.ensure_images(self.cache, reg, clock)
         with clock.step(
-            "pulling them into containerd, so that a session's first pod starts as fast as the rest"
+            "pulling the stand-ins into containerd (so that a session's first pod starts as fast as the "
+            "rest) while the add-ons start"
         ):
-            self._prepull(refs, hosts_dir)
+            pulls = self._start_prepull(refs, hosts_dir)
+            self._wait_addons(clock)
+            self._finish_prepull(refs, pulls)
 
-    def _prepull(self, refs: Sequence[str], hosts_dir: Path) -> None:
-        """Pull images into the CRI's containerd namespace, all at once (pods still pull: Always)."""
+    def _wait_addons(self, clock: Stopwatch) -> None:
+        """Every add-on Deployment has an available (Ready) pod."""
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while problems := self._addon_problems():
+            if time.monotonic() > deadline:
+                log = self.state.log("kubelet")
+                raise ComponentError(
+                    "add-ons",
+                    f"not ready after {_READY_TIMEOUT:g}s: " + "; ".join(problems),
+                    str(log),
+                    log_tail(log),
+                )
+            time.sleep(0.2)
+        clock("add-ons ready: " + ", ".join(f"{ns}/{name}" for ns, name in addons.DEPLOYMENTS))
+
+    def _start_prepull(self, refs: Sequence[str], hosts_dir: Path) -> list[subprocess.Popen[bytes]]:
+        """Start pulling images into the CRI's containerd namespace, all at once (pods still pull:
+        Always)."""
         argv = [
             "ctr",
             f"--address={self.state.containerd_socket}",
@@ -318,9 +387,11 @@ class LocalCluster:
             "pull",
             f"--hosts-dir={hosts_dir}",
         ]
-        pulls = [
+        return [
             subprocess.Popen([*argv, ref], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for ref in refs
         ]
+
+    def _finish_prepull(self, refs: Sequence[str], pulls: Sequence[subprocess.Popen[bytes]]) -> None:
         failed = []
         for ref, proc in zip(refs, pulls, strict=True):
             _, err = proc.communicate(timeout=300)
@@ -459,6 +530,11 @@ class LocalCluster:
             progress(f"loading {archive}")
             refs += images.push_archive(Path(archive), reg, self.state.config_dir / "certs.d")
         return refs
+
+
+def without_components(plan: Plan, names: set[str]) -> Plan:
+    stages = [[c for c in stage if c.name not in names] for stage in plan.stages]
+    return Plan([s for s in stages if s], plan.cgroup, plan.cgroup_root, plan.status_file)
 
 
 def _node_ready(node: dict[str, Any] | None) -> bool:

@@ -67,6 +67,8 @@ class Ports:
     scheduler: int = 10259
     kubelet: int = 10250
     kubelet_healthz: int = 10248
+    kube_proxy_healthz: int = 10256
+    kube_proxy_metrics: int = 10249
 
 
 def make_plan(
@@ -81,6 +83,7 @@ def make_plan(
     registry_port: int,
     containerd_config: Path,
     kubelet_config: Path,
+    kube_proxy_config: Path,
     cgroup_root: str,
 ) -> Plan:
     """Every component of the cluster, in three stages."""
@@ -150,7 +153,8 @@ def make_plan(
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki.sa_pub}",
             f"--service-account-signing-key-file={pki.sa_key}",
-            "--endpoint-reconciler-type=none",  # it binds 127.0.0.1 only; no Service can reach it anyway
+            # The `kubernetes` Service's endpoint is the node's address, where apiserver-relay listens.
+            "--endpoint-reconciler-type=lease",
             "--profiling=false",
             "--v=1",
         ],
@@ -214,8 +218,33 @@ def make_plan(
         60,
         port=ports.kubelet,
     )
+    kube_proxy = Component(
+        "kube-proxy",
+        [str(bins.kube("kube-proxy")), f"--config={kube_proxy_config}"],
+        Health("http", f"http://127.0.0.1:{ports.kube_proxy_healthz}/livez"),
+        log("kube-proxy"),
+        60,
+        port=ports.kube_proxy_healthz,
+    )
+    # The API server listens on loopback only (a single --bind-address); pods reach it through the
+    # `kubernetes` Service, whose endpoint is the node's address: this relays that to loopback.
+    relay = Component(
+        "apiserver-relay",
+        [
+            "socat",
+            f"TCP-LISTEN:{ports.apiserver},bind={net.node_ip},reuseaddr,fork",
+            f"TCP:127.0.0.1:{ports.apiserver}",
+        ],
+        Health("https", f"https://{net.node_ip}:{ports.apiserver}/readyz", str(pki.ca_cert)),
+        log("apiserver-relay"),
+        20,
+    )
     return Plan(
-        stages=[[registry, etcd, containerd], [apiserver], [controller_manager, scheduler, kubelet]],
+        stages=[
+            [registry, etcd, containerd],
+            [apiserver],
+            [relay, controller_manager, scheduler, kubelet, kube_proxy],
+        ],
         cgroup=f"{cgroup_root}/system",
         cgroup_root=cgroup_root,
         status_file=str(state.status_file),

@@ -33,6 +33,11 @@ class Network:
     dns_ip: str = "10.96.0.10"
     cni_network: str = "pytest-pods"
 
+    @property
+    def service_ports(self) -> str:
+        """The NodePort range kube-proxy may open (on the node's address only)."""
+        return "30000-32767"
+
 
 def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
@@ -100,6 +105,9 @@ state = "{state.containerd_state}"
   # the kubelet asks for -998 for every pod sandbox. Clamp to containerd's own score instead.
   restrict_oom_score_adj = {str(restrict_oom).lower()}
   enable_selinux = false
+  # As containerd 2.x does by default: pods may bind ports below 1024 without a capability
+  # (CoreDNS runs as nonroot on port 53, as upstream's image expects).
+  enable_unprivileged_ports = true
 
 [{cri}.containerd]
   snapshotter = "overlayfs"
@@ -139,7 +147,8 @@ def cni_conflist(state: StatePaths, net: Network) -> str:
                         "type": "host-local",
                         "dataDir": str(state.cni_data_dir),
                         "ranges": [[{"subnet": net.pod_cidr}]],
-                        "routes": [{"dst": net.pod_cidr}],
+                        # Pods, and Services (kube-proxy on the host), and nothing else: no default route.
+                        "routes": [{"dst": net.pod_cidr}, {"dst": net.service_cidr}],
                     },
                 },
                 {"type": "portmap", "capabilities": {"portMappings": True}},
@@ -175,7 +184,7 @@ def kubelet_config(state: StatePaths, pki: PKI, net: Network, cgroup_root: str) 
         "serverTLSBootstrap": False,
         "rotateCertificates": False,
         "clusterDomain": "cluster.local",
-        # No DNS server runs; pods get an address with no route, so lookups fail at once, locally.
+        # The kube-dns Service (CoreDNS add-on), which answers only for the cluster.
         "clusterDNS": [net.dns_ip],
         "resolvConf": str(state.config_dir / "resolv.conf"),
         "staticPodPath": "",
@@ -195,6 +204,37 @@ def kubelet_config(state: StatePaths, pki: PKI, net: Network, cgroup_root: str) 
         "fileCheckFrequency": "10s",
         "nodeStatusUpdateFrequency": "4s",
         "runtimeRequestTimeout": "2m",
+        "logging": {"format": "text", "verbosity": 1},
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def kube_proxy_config(net: Network, kubeconfig: Path, cluster_cidr: str) -> str:
+    """KubeProxyConfiguration: iptables mode; NodePorts on the node's own address only; leaves the
+    host's conntrack sysctls alone (as kind does)."""
+    doc = {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "mode": "iptables",
+        "clientConnection": {"kubeconfig": str(kubeconfig), "qps": 50, "burst": 100},
+        "hostnameOverride": net.node_name,
+        "bindAddress": net.node_ip,
+        "healthzBindAddress": "127.0.0.1:10256",
+        "metricsBindAddress": "127.0.0.1:10249",
+        "clusterCIDR": cluster_cidr,
+        "detectLocalMode": "ClusterCIDR",
+        "nodePortAddresses": [f"{net.node_ip}/32"],
+        "iptables": {
+            "masqueradeAll": False,
+            "localhostNodePorts": False,  # would set route_localnet
+            "syncPeriod": "30s",
+            "minSyncPeriod": "0s",  # program a new Service at once
+        },
+        "conntrack": {
+            "maxPerCore": 0,
+            "tcpEstablishedTimeout": "0s",
+            "tcpCloseWaitTimeout": "0s",
+        },
         "logging": {"format": "text", "verbosity": 1},
     }
     return yaml.safe_dump(doc, sort_keys=False)

@@ -29,7 +29,10 @@ from pytest_pods.localcluster.progress import Progress, silent
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap")
 REQUIRED_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids")
-APT_HINT = "apt-get install -y containerd runc containernetworking-plugins docker-registry iproute2 iptables"
+APT_HINT = (
+    "apt-get install -y containerd runc containernetworking-plugins docker-registry iproute2 iptables "
+    "socat conntrack"
+)
 
 # The kubelet writes these when it starts (protectKernelDefaults=false); we set them first and put
 # the old values back on down. ip_forward is switched on by the CNI bridge plugin (isGateway).
@@ -43,7 +46,35 @@ SYSCTLS = {
     "fs.inotify.max_user_watches": "524288",
     "fs.inotify.max_user_instances": "512",
     "net.ipv4.ip_forward": "1",
+    # Pod -> Service -> pod on the same bridge: the reply is bridged, and must still pass conntrack
+    # to be un-DNATed. kube-proxy needs it (kind and kubeadm's preflight check it too).
+    "net.bridge.bridge-nf-call-iptables": "1",
 }
+
+#: The one rule of ours outside kube-proxy's chains: what a pod sends through the host may only go
+#: back to the pod bridge (pods, and Services whose endpoints are pods). Nothing leaves the machine,
+#: whatever routes a privileged pod adds or whatever endpoints a Service is given.
+FORWARD_GUARD_COMMENT = "pytest-pods: pods reach nothing off this machine"
+
+
+def forward_guard(net: Network) -> list[str]:
+    """The iptables arguments (after ``-I FORWARD 1`` / ``-C FORWARD``) of the guard rule."""
+    return [
+        "-i",
+        net.bridge,
+        "!",
+        "-o",
+        net.bridge,
+        "-m",
+        "comment",
+        "--comment",
+        FORWARD_GUARD_COMMENT,
+        "-j",
+        "DROP",
+    ]
+
+
+_SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 
 
 def _run(argv: list[str], check: bool = False) -> subprocess.CompletedProcess[str]:
@@ -81,9 +112,8 @@ class Preflight:
 
     @staticmethod
     def check_tools() -> None:
-        missing = [
-            t for t in ("containerd", "runc", "ip", "iptables", "docker-registry") if not shutil.which(t)
-        ]
+        tools = ("containerd", "runc", "ip", "iptables", "docker-registry", "socat", "conntrack")
+        missing = [t for t in tools if not shutil.which(t, path=_SEARCH_PATH)]
         if missing:
             raise PreflightError(f"missing commands: {', '.join(missing)}", APT_HINT)
         if cni_bin_dir() is None:
@@ -119,6 +149,12 @@ class Preflight:
         if not Path("/dev/kmsg").exists():
             raise PreflightError(
                 "/dev/kmsg is missing (the kubelet's OOM watcher reads it)", "mknod /dev/kmsg c 1 11"
+            )
+        bridge_nf = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+        if not bridge_nf.exists() and _run(["modprobe", "br_netfilter"]).returncode != 0:
+            raise PreflightError(
+                "the kernel has no br_netfilter (Service traffic between pods on one bridge needs it)",
+                "`modprobe br_netfilter` (package kmod), or a kernel built with CONFIG_BRIDGE_NETFILTER",
             )
         if not os.access("/proc/sys/vm/overcommit_memory", os.W_OK):
             raise PreflightError(
@@ -181,6 +217,8 @@ def prepare(state: StatePaths, net: Network, cgroup_root: str) -> None:
         )  # no dummy module on some kernels
         _run(["ip", "addr", "add", f"{net.node_ip}/32", "dev", net.node_link], check=True)
     _run(["ip", "link", "set", net.node_link, "up"], check=True)
+    if _run(["iptables", "-C", "FORWARD", *forward_guard(net)]).returncode != 0:
+        _run(["iptables", "-I", "FORWARD", "1", *forward_guard(net)], check=True)
     cgroups.create(cgroup_root)
 
 
@@ -282,6 +320,41 @@ def _split_rule(rule: str) -> list[str]:
     return shlex.split(rule)
 
 
+def _our_networks(net: Network) -> list[ipaddress.IPv4Network]:
+    return [
+        ipaddress.IPv4Network(net.pod_cidr),
+        ipaddress.IPv4Network(net.service_cidr),
+        ipaddress.IPv4Network(f"{net.node_ip}/32"),
+    ]
+
+
+def conntrack_leftovers(net: Network, table: Path = Path("/proc/net/nf_conntrack")) -> list[str]:
+    """Connection-tracking entries with an address of ours (pods, Services, the node)."""
+    try:
+        lines = table.read_text().splitlines()
+    except OSError:
+        return []
+    ours = _our_networks(net)
+    found = []
+    for line in lines:
+        addrs = [f.split("=", 1)[1] for f in line.split() if f.startswith(("src=", "dst="))]
+        try:
+            if any(ipaddress.ip_address(a) in n for a in addrs for n in ours if ":" not in a):
+                found.append(line)
+        except ValueError:
+            continue
+    return found
+
+
+def cleanup_conntrack(net: Network) -> None:
+    """Delete every conntrack entry to or from our addresses (original or reply direction)."""
+    if not shutil.which("conntrack", path=_SEARCH_PATH):
+        return
+    for network in _our_networks(net):
+        for flag in ("--orig-src", "--orig-dst", "--reply-src", "--reply-dst"):
+            _run(["conntrack", "-D", flag, str(network)])
+
+
 def cleanup(state: StatePaths, net: Network, cgroup_root: str, progress: Progress = silent) -> list[str]:
     """Undo everything of ours on this host; returns what could not be removed."""
     problems: list[str] = []
@@ -303,6 +376,10 @@ def cleanup(state: StatePaths, net: Network, cgroup_root: str, progress: Progres
     leftover_rules = iptables_leftovers()
     if leftover_rules:
         problems.append("iptables rules: " + "; ".join(leftover_rules[:5]))
+    cleanup_conntrack(net)
+    leftover_flows = conntrack_leftovers(net)
+    if leftover_flows:
+        problems.append(f"{len(leftover_flows)} conntrack entries, e.g. {leftover_flows[0]}")
     problems += cgroups.remove(cgroup_root)
     if state.host_changes_file.exists():
         changes = json.loads(state.host_changes_file.read_text())

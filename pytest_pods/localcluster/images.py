@@ -575,10 +575,13 @@ class BinaryImage:
 
     @property
     def slug(self) -> str:
-        """A cache directory prefix: ``bin-coredns`` for ``registry.k8s.io/coredns/coredns:v1``."""
-        return "bin-" + "".join(
-            ch if ch.isalnum() else "_" for ch in parse_ref(self.ref).path.rsplit("/", 1)[-1]
-        )
+        """A cache directory prefix: ``bin-coredns_v1_14_6`` for ``registry.k8s.io/coredns/coredns:v1.14.6``.
+
+        Older builds of the same name and tag are pruned; other tags are left alone.
+        """
+        ref = parse_ref(self.ref)
+        name = f"{ref.path.rsplit('/', 1)[-1]}_{ref.tag}"
+        return "bin-" + "".join(ch if ch.isalnum() else "_" for ch in name)
 
     def key(self) -> str:
         """A hash of all that goes in: the binary's and files' bytes, the config, the recipe version."""

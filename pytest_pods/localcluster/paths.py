@@ -125,6 +125,11 @@ class StatePaths:
         return self.lib / "config"
 
     @property
+    def storage(self) -> Path:
+        """Where local-path PersistentVolumes keep their data."""
+        return self.lib / "storage"
+
+    @property
     def admin_kubeconfig(self) -> Path:
         return self.lib / "kubeconfig"
 

@@ -54,6 +54,8 @@ def cluster_cert_specs(node_name: str, node_ip: str, service_ip: str) -> list[Ce
         CertSpec("admin", "pytest-pods-admin", "system:masters", client=True),
         CertSpec("controller-manager", "system:kube-controller-manager", client=True),
         CertSpec("scheduler", "system:kube-scheduler", client=True),
+        # Bound to the system:node-proxier ClusterRole by the API server's bootstrap policy.
+        CertSpec("kube-proxy", "system:kube-proxy", client=True),
         # NodeRestriction needs CN=system:node:<node name>.
         CertSpec("kubelet-client", f"system:node:{node_name}", "system:nodes", client=True),
         CertSpec(

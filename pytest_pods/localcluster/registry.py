@@ -122,14 +122,16 @@ def _check_loopback(addr: str) -> None:
         raise ValueError(f"the local registry must listen on 127.0.0.1:PORT, not {addr!r}")
 
 
-def hosts_toml(registry: str, registry_addr: str) -> str:
+def hosts_toml(registry: str, registry_addr: str, *, loopback_only: bool = True) -> str:
     """The ``hosts.toml`` that sends every pull of ``registry`` (or ``_default``) to the local registry.
 
     Both the root ``server`` and one ``[host]`` table point at the local registry: a missing
     ``server`` makes containerd append the upstream host as a last resort, and a file without any
     ``[host]`` table fails to parse in containerd 1.6, which then silently falls back to upstream.
+    ``loopback_only=False`` is for kind nodes, which reach the registry on the Docker gateway.
     """
-    _check_loopback(registry_addr)
+    if loopback_only:
+        _check_loopback(registry_addr)
     if registry == "_default":
         prefix: str | None = UNLISTED_PREFIX
         what = "any registry without a directory of its own"
@@ -155,19 +157,26 @@ def host_directory(registry: str) -> str:
     return f"{host}_{port}_" if sep and host else registry
 
 
-def write_containerd_hosts(hosts_dir: Path, registry_addr: str, extra_registries: Iterable[str] = ()) -> None:
+def write_containerd_hosts(
+    hosts_dir: Path,
+    registry_addr: str,
+    extra_registries: Iterable[str] = (),
+    *,
+    known: Iterable[str] = (*KNOWN_REGISTRIES, "_default"),
+    loopback_only: bool = True,
+) -> None:
     """Write ``hosts_dir/<registry>/hosts.toml`` for the known and ``extra_registries`` and ``_default``.
 
     Point containerd's CRI plugin at it with ``config_path = hosts_dir`` (or ``ctr --hosts-dir``).
     containerd reads these files on every pull, so adding a registry later needs no restart.
     """
-    registries = {*KNOWN_REGISTRIES, *extra_registries, "_default"}
+    registries = {*known, *extra_registries}
     for registry in sorted(registries):
         directory = hosts_dir / host_directory(registry)
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / "hosts.toml"
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(hosts_toml(registry, registry_addr))
+        tmp.write_text(hosts_toml(registry, registry_addr, loopback_only=loopback_only))
         tmp.replace(target)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_pods import Cluster
+from pytest_pods.localcluster.progress import Stopwatch
 
 MANIFESTS = Path(__file__).parent / "manifests"
 
@@ -24,6 +25,45 @@ def existing_args(pods_cluster: Cluster) -> list[str]:
     if pods_cluster.info.context:
         args.append(f"--pods-context={pods_cluster.info.context}")
     return args
+
+
+@pytest.fixture
+def same_provider_args(pods_cluster: Cluster) -> list[str]:
+    """Options that make an inner pytest run use this session's provider (and so reuse its cluster)."""
+    s = pods_cluster.settings
+    args = ["-p", "no:cacheprovider", f"--pods-provider={pods_cluster.info.provider}"]
+    for flag, value in (
+        ("--pods-kubernetes-version", s.kubernetes_version),
+        ("--pods-kind-image", s.kind_image),
+        ("--pods-kind-config", s.kind_config),
+        ("--pods-kind-binary", s.kind_binary),
+    ):
+        if value is not None:
+            args.append(f"{flag}={value}")
+    return args
+
+
+def stand_in_registry(pods_cluster: Cluster) -> str:
+    """``host:port`` of a registry serving the stand-in images: the local cluster's, or for kind the
+    read-only one on the Docker gateway (the same storage)."""
+    if pods_cluster.info.provider == "kind":
+        from pytest_pods.kindnode import mirror
+        from pytest_pods.localcluster.paths import CachePaths
+        from pytest_pods.localcluster.progress import silent
+
+        return mirror.ensure_serving(CachePaths.default(), "pytest-pods", Stopwatch(silent))
+    from pytest_pods.localcluster.cluster import LocalCluster
+
+    return LocalCluster().config.registry_addr
+
+
+@pytest.fixture(autouse=True)
+def _real_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytester points HOME at a temporary directory: inner runs keep using the real cache (kind,
+    node images, the kind cluster's kubeconfig)."""
+    from pytest_pods.localcluster.paths import cache_root
+
+    monkeypatch.setenv("PYTEST_PODS_CACHE", str(cache_root()))
 
 
 @pytest.fixture(autouse=True)

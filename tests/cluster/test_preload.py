@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_pods import Cluster
+from tests.cluster.conftest import stand_in_registry
 
 pytestmark = pytest.mark.cluster
 
@@ -17,13 +18,9 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture
 def archive(pods_cluster: Cluster, tmp_path: Path) -> tuple[Path, str]:
     """A `docker save`-style archive of the debian stand-in under a name of its own."""
-    if "local cluster" not in pods_cluster.info.description:
-        pytest.skip("builds its archive from the local cluster's registry")
-    from pytest_pods.localcluster.cluster import LocalCluster
-
     ref = f"pytest-pods.example/preload/tool-{uuid.uuid4().hex[:6]}:latest"  # pull policy Always
     path = tmp_path / "tool.tar"
-    registry = LocalCluster().config.registry_addr
+    registry = stand_in_registry(pods_cluster)
     subprocess.run(
         [
             "skopeo",
@@ -39,7 +36,7 @@ def archive(pods_cluster: Cluster, tmp_path: Path) -> tuple[Path, str]:
 
 
 def test_a_preloaded_archive_runs_under_its_own_name(
-    pytester: pytest.Pytester, archive: tuple[Path, str]
+    pytester: pytest.Pytester, archive: tuple[Path, str], same_provider_args: list[str]
 ) -> None:
     path, ref = archive
     pytester.makepyfile(
@@ -55,14 +52,12 @@ def test_a_preloaded_archive_runs_under_its_own_name(
             assert "ID=debian" in pod.exec(["cat", "/etc/os-release"]).stdout
         """
     )
-    result = pytester.runpytest(
-        "-p", "no:cacheprovider", "--pods-provider=local", f"--pods-preload-image={path}"
-    )
+    result = pytester.runpytest(*same_provider_args, f"--pods-preload-image={path}")
     result.assert_outcomes(passed=1)
 
 
 def test_without_the_archive_the_same_image_fails_fast(
-    pytester: pytest.Pytester, archive: tuple[Path, str]
+    pytester: pytest.Pytester, archive: tuple[Path, str], same_provider_args: list[str]
 ) -> None:
     _, ref = archive
     missing = ref.replace(":latest", ":never-loaded")
@@ -75,6 +70,6 @@ def test_without_the_archive_the_same_image_fails_fast(
             }}, wait=True, timeout=90)
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "--pods-provider=local")
+    result = pytester.runpytest(*same_provider_args)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*PodNotReadyError*ErrImagePull*", "*not found*"])

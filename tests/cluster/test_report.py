@@ -4,15 +4,12 @@ pointed at this same cluster with the existing provider."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from pytest_pods import Cluster
-from pytest_pods.errors import ApiError, ProviderError
+from pytest_pods.errors import ApiError
 from pytest_pods.namespaces import RUN_LABEL, TEST_LABEL, WORKER_LABEL
-from pytest_pods.providers.kind import KindProvider, docker_unavailable
-from pytest_pods.settings import Settings
 from tests.cluster.conftest import MANIFESTS
 
 pytestmark = pytest.mark.cluster
@@ -177,23 +174,3 @@ def test_xdist_workers_share_the_cluster_with_a_namespace_each(
     assert {w for w, _ in seen.values()} == {"gw0", "gw1"}
     assert len({r for _, r in seen.values()}) == 1
     assert not any(_namespace_exists(pods_cluster, name) for name in seen)
-
-
-def test_kind_provider_starts_a_cluster_where_docker_answers(tmp_path: Path) -> None:
-    problem = docker_unavailable()
-    if problem:
-        pytest.skip(f"kind needs a Docker engine: {problem}")
-    provider = KindProvider(Settings(provider="kind"))
-    info = provider.start(lambda message: None)
-    assert info.kubeconfig.is_file()
-    assert info.kubernetes_version.startswith("v1.")
-
-
-def test_kind_without_docker_is_a_clear_error() -> None:
-    problem = docker_unavailable()
-    if problem is None:
-        pytest.skip("a Docker engine answers here")
-    provider = KindProvider(Settings(provider="kind"))
-    assert "kind needs a Docker engine" in (provider.unavailable() or "")
-    with pytest.raises(ProviderError, match=r"kind needs a Docker engine.*--pods-provider=local"):
-        provider.start(lambda message: None)

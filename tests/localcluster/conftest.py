@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 from pytest_pods.localcluster.cluster import LocalCluster
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: The `pytest-pods` command of this checkout (the console script may belong to another install).
+CLI = [sys.executable, "-m", "pytest_pods"]
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local cluster needs root")
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.localcluster import cgroups
+from pytest_pods.localcluster import cgroups, host
 from pytest_pods.localcluster.cluster import LocalCluster
 
-from .conftest import EXAMPLES, Kubectl, needs_root
+from .conftest import CLI, EXAMPLES, Kubectl, needs_root
 
 pytestmark = [pytest.mark.cluster, pytest.mark.disruptive, needs_root]
 
@@ -32,7 +32,7 @@ def _component_pid(cluster: LocalCluster, name: str) -> int:
 
 def test_a_component_that_dies_is_reported_by_status(local_cluster: LocalCluster) -> None:
     os.kill(_component_pid(local_cluster, "kube-scheduler"), signal.SIGKILL)
-    cli = subprocess.run(["pytest-pods", "cluster", "status"], capture_output=True, text=True, timeout=30)
+    cli = subprocess.run([*CLI, "cluster", "status"], capture_output=True, text=True, timeout=30)
     assert cli.returncode == 1
     # "dead" until the supervisor reaps it, then "exited (exit code -9)"
     assert "problem: kube-scheduler is dead" in cli.stdout or "kube-scheduler is exited" in cli.stdout, (
@@ -63,7 +63,13 @@ def test_a_killed_cluster_is_cleaned_up_by_the_next_up(local_cluster: LocalClust
 
 def _leftovers(cluster: LocalCluster, netns_before: set[str]) -> dict[str, object]:
     net = cluster.config.network
-    marks = (str(cluster.state.lib), str(cluster.state.run), cluster.config.cgroup_root)
+    # the apiserver relay names only the node's address
+    marks = (
+        str(cluster.state.lib),
+        str(cluster.state.run),
+        cluster.config.cgroup_root,
+        f"bind={net.node_ip}",
+    )
     procs = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -90,24 +96,62 @@ def _leftovers(cluster: LocalCluster, netns_before: set[str]) -> dict[str, objec
         "links": [ln for ln in links.splitlines() if net.bridge in ln or net.node_link in ln],
         "network namespaces": sorted(n for n in netns - netns_before if n.startswith("cni-")),
         "iptables": [r for r in rules.splitlines() if "KUBE-" in r or "CNI-" in r or "pytest-pods" in r],
+        "conntrack": host.conntrack_leftovers(net),
         "cgroups": cgroups.exists(cluster.config.cgroup_root),
         "state": [str(p) for p in (cluster.state.lib, cluster.state.run) if p.exists()],
     }
 
 
-def test_down_leaves_nothing_behind(local_cluster: LocalCluster) -> None:
+VOLUME_AND_SERVICE = """
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 8Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: keeper, labels: {app: keeper}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: docker.io/afakharany/watcher:latest
+    command: [sh, -c, "date > /data/x; exec sleep infinity"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: mc1}
+spec:
+  selector: {app: keeper}
+  ports: [{port: 80}]
+"""
+
+
+def test_down_leaves_nothing_behind(local_cluster: LocalCluster, tmp_path: Path) -> None:
     netns_before = set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
     kubectl = Kubectl(local_cluster)
     kubectl("apply", "-n", "default", "-f", str(EXAMPLES / "pods03.yaml"))
-    kubectl("wait", "-n", "default", "--for=condition=Ready", "pod/mc1", "--timeout=120s")
+    manifest = tmp_path / "volume-and-service.yaml"
+    manifest.write_text(VOLUME_AND_SERVICE)
+    kubectl("apply", "-n", "default", "-f", str(manifest))
+    kubectl("wait", "-n", "default", "--for=condition=Ready", "pod/mc1", "pod/keeper", "--timeout=120s")
     assert subprocess.run(["ip", "link", "show", local_cluster.config.network.bridge]).returncode == 0
+    # Traffic through a Service and DNS (conntrack entries), and a provisioned volume with data in it.
+    kubectl("exec", "-n", "default", "keeper", "--", "curl", "-s", "-o", "/dev/null", "http://mc1.default/")
+    assert host.conntrack_leftovers(local_cluster.config.network)
+    assert any(local_cluster.state.storage.glob("pvc-*/x"))
+    assert host.iptables_leftovers()
 
     old_kubeconfig = local_cluster.kubeconfig.read_bytes()
-    cli = subprocess.run(["pytest-pods", "cluster", "down"], capture_output=True, text=True, timeout=180)
+    cli = subprocess.run([*CLI, "cluster", "down"], capture_output=True, text=True, timeout=180)
     assert cli.returncode == 0, cli.stderr
     left = _leftovers(local_cluster, netns_before)
     assert not any(left.values()), left
-    cli = subprocess.run(["pytest-pods", "cluster", "status"], capture_output=True, text=True)
+    cli = subprocess.run([*CLI, "cluster", "status"], capture_output=True, text=True)
     assert cli.returncode == 1
 
     local_cluster.up()  # leave a cluster for the tests after this one

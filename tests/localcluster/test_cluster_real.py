@@ -16,7 +16,7 @@ from kubernetes.stream import portforward, stream
 
 from pytest_pods.localcluster.cluster import LocalCluster
 
-from .conftest import EXAMPLES, Kubectl, needs_root
+from .conftest import CLI, EXAMPLES, Kubectl, needs_root
 
 pytestmark = [pytest.mark.cluster, needs_root]
 
@@ -160,7 +160,7 @@ def test_versions_are_the_real_ones(local_cluster: LocalCluster) -> None:
 
 
 def test_the_kubeconfig_is_private_and_printed_by_the_cli(local_cluster: LocalCluster) -> None:
-    out = subprocess.run(["pytest-pods", "cluster", "kubeconfig"], capture_output=True, text=True, check=True)
+    out = subprocess.run([*CLI, "cluster", "kubeconfig"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(local_cluster.kubeconfig)
     assert local_cluster.kubeconfig.stat().st_mode & 0o777 == 0o600
 
@@ -170,4 +170,4 @@ def test_up_on_a_running_cluster_reuses_it(local_cluster: LocalCluster) -> None:
     info = LocalCluster().up()
     assert info.reused
     assert time.monotonic() - began < 5
-    assert subprocess.run(["pytest-pods", "cluster", "status"], capture_output=True).returncode == 0
+    assert subprocess.run([*CLI, "cluster", "status"], capture_output=True).returncode == 0

@@ -107,6 +107,8 @@ def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
         "--pods-timeout",
         "--pods-preload-image",
         "--pods-kind-binary",
+        "--pods-kind-image",
+        "--pods-kind-config",
     ):
         result.stdout.fnmatch_lines([f"*{flag}*"])
     for key in (
@@ -115,6 +117,8 @@ def test_help_lists_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
         "pods_keep_namespace",
         "pods_timeout",
         "pods_preload_images",
+        "pods_kind_image",
+        "pods_kind_config",
     ):
         result.stdout.fnmatch_lines([f"*{key} *"])
 
@@ -469,7 +473,14 @@ def test_the_audit_hook_does_see_a_subprocess(pytester: pytest.Pytester) -> None
     assert [c[0] for c in json.loads(out.read_text())][:1] == ["subprocess.Popen"]
 
 
-def test_auto_is_decided_once_per_run_under_xdist(pytester: pytest.Pytester, state_dir: Path) -> None:
+def test_auto_is_decided_once_per_run_under_xdist(
+    pytester: pytest.Pytester, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_pods.providers.kind import KindProvider
+
+    # the inner conftest patches the class in this process too: put it back afterwards
+    monkeypatch.setattr(KindProvider, "unavailable", KindProvider.unavailable)
+    monkeypatch.setattr(KindProvider, "start", KindProvider.start)
     log = pytester.path / "probes.jsonl"
     kubeconfig = pytester.path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG)

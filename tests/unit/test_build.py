@@ -87,7 +87,7 @@ def test_binary_image_key_follows_the_binary_and_config(tmp_path: Path) -> None:
     binary.write_bytes(b"one")
     image = BinaryImage("registry.k8s.io/coredns/coredns:v1.14.6", binary, user="65532:65532")
     first = image.key()
-    assert image.slug == "bin-coredns"
+    assert image.slug == "bin-coredns_v1_14_6"
     assert image.binary_path == "/coredns"
     assert BinaryImage("registry.k8s.io/coredns/coredns:v1.14.6", binary, user="65532:65532").key() == first
     assert BinaryImage("registry.k8s.io/coredns/coredns:v1.14.6", binary, user="0").key() != first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -20,11 +21,12 @@ from pytest_pods.localcluster.configs import (
     Network,
     cni_conflist,
     containerd_config,
+    kube_proxy_config,
     kubelet_config,
     write_kubeconfig,
 )
 from pytest_pods.localcluster.errors import PreflightError
-from pytest_pods.localcluster.host import Preflight, _is_ours
+from pytest_pods.localcluster.host import Preflight, _is_ours, conntrack_leftovers, forward_guard
 from pytest_pods.localcluster.paths import StatePaths
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
 from pytest_pods.localcluster.versions import normalize_kubernetes_version
@@ -120,12 +122,67 @@ def test_containerd_config_is_valid_toml_with_cri_settings(tmp_path: Path) -> No
     assert doc["grpc"]["address"] == str(state.containerd_socket)
 
 
-def test_pod_network_never_masquerades_and_routes_only_the_pod_cidr(tmp_path: Path) -> None:
+def test_pod_network_never_masquerades_and_routes_only_pods_and_services(tmp_path: Path) -> None:
     net = Network()
     conf = json.loads(cni_conflist(StatePaths("t", tmp_path, tmp_path), net))
     bridge = conf["plugins"][0]
     assert bridge["ipMasq"] is False
-    assert bridge["ipam"]["routes"] == [{"dst": net.pod_cidr}]
+    assert bridge["ipam"]["routes"] == [{"dst": net.pod_cidr}, {"dst": net.service_cidr}]
+
+
+def test_service_cidr_collides_with_nothing_of_ours() -> None:
+    net = Network()
+    nets = [ipaddress.ip_network(c) for c in (net.pod_cidr, net.service_cidr, f"{net.node_ip}/32")]
+    for i, a in enumerate(nets):
+        for b in nets[i + 1 :]:
+            assert not a.overlaps(b)
+    service = ipaddress.ip_network(net.service_cidr)
+    assert ipaddress.ip_address(net.service_ip) in service
+    assert ipaddress.ip_address(net.dns_ip) in service
+
+
+def test_kube_proxy_opens_node_ports_on_the_node_address_only(tmp_path: Path) -> None:
+    net = Network()
+    doc = yaml.safe_load(kube_proxy_config(net, tmp_path / "kp.kubeconfig", net.pod_cidr))
+    assert doc["mode"] == "iptables"
+    assert doc["nodePortAddresses"] == [f"{net.node_ip}/32"]
+    assert doc["iptables"]["localhostNodePorts"] is False
+    assert doc["healthzBindAddress"].startswith("127.0.0.1:")
+    assert doc["metricsBindAddress"].startswith("127.0.0.1:")
+    # leave the host's conntrack table size and timeouts alone
+    assert doc["conntrack"]["maxPerCore"] == 0
+    assert doc["conntrack"]["tcpEstablishedTimeout"] == "0s"
+
+
+def test_containerd_lets_pods_bind_low_ports_as_nonroot(tmp_path: Path) -> None:
+    state = StatePaths("t", tmp_path / "lib", tmp_path / "run")
+    doc = tomllib.loads(containerd_config(state, tmp_path / "h", "p", "/usr/lib/cni", True))
+    assert doc["plugins"]["io.containerd.grpc.v1.cri"]["enable_unprivileged_ports"] is True
+
+
+def test_kube_proxy_has_the_node_proxier_identity(pki: PKI) -> None:
+    cert = x509.load_pem_x509_certificate(pki.cert("kube-proxy").read_bytes())
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "system:kube-proxy"
+
+
+def test_conntrack_leftovers_are_ours_only(tmp_path: Path) -> None:
+    table = tmp_path / "nf_conntrack"
+    table.write_text(
+        "ipv4 2 tcp 6 86399 ESTABLISHED src=10.244.0.5 dst=10.96.0.1 sport=1 dport=443 "
+        "src=10.250.0.1 dst=10.244.0.5 sport=6443 dport=1 [ASSURED] mark=0 zone=0 use=2\n"
+        "ipv4 2 tcp 6 86399 ESTABLISHED src=192.0.2.1 dst=192.0.2.2 sport=1 dport=22 "
+        "src=192.0.2.2 dst=192.0.2.1 sport=22 dport=1 [ASSURED] mark=0 zone=0 use=2\n"
+    )
+    found = conntrack_leftovers(Network(), table)
+    assert len(found) == 1 and "10.244.0.5" in found[0]
+
+
+def test_forward_guard_drops_what_pods_send_off_the_bridge() -> None:
+    net = Network()
+    rule = " ".join(forward_guard(net))
+    assert rule.startswith(f"-i {net.bridge} ! -o {net.bridge}")
+    assert rule.endswith("-j DROP")
+    assert _is_ours(rule)
 
 
 def test_kubelet_config_allows_cgroup_v1_and_binds_health_to_loopback(pki: PKI, tmp_path: Path) -> None:
@@ -149,6 +206,7 @@ def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path
         registry_port=5000,
         containerd_config=tmp_path / "c.toml",
         kubelet_config=tmp_path / "k.yaml",
+        kube_proxy_config=tmp_path / "kp.yaml",
         cgroup_root="/pp",
     )
     again = Plan.from_json(plan.to_json())

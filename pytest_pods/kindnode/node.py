@@ -1,0 +1,271 @@
+"""``pytest-pods kind build-node-image``: a kind node image for one Kubernetes version, offline.
+
+Everything comes from the Go module proxy and Debian packages, through the local cluster's builders
+and caches (:mod:`pytest_pods.localcluster.build`, :mod:`pytest_pods.localcluster.images`):
+
+- kubeadm, kubelet and kubectl in ``/usr/bin``;
+- control-plane images (``registry.k8s.io/kube-apiserver:<v>`` ...), etcd, CoreDNS and
+  local-path-provisioner made from their static binaries; kube-proxy on a Debian root with
+  iptables, nftables and conntrack; the stand-in pause and debian (local-path's helper);
+- a static bridge + host-local CNI config instead of kindnetd (single node only), and our own
+  local-path storage manifest; the images are imported into the node's containerd.
+
+The image is ``pytest-pods/kind-node:<version>``. Its labels tell the kind provider that it is
+offline (no kindnetd: ``disableDefaultCNI``; registries: the stand-in mirror) and which kubeadm
+patch names the etcd it carries (kubeadm of 1.37 asks for etcd 3.7.0; the local cluster's is 3.6.16).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from pytest_pods.errors import BuildError
+from pytest_pods.kindnode.base import build_base_image, image_exists
+from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
+from pytest_pods.kindnode.tools import docker_command, run
+from pytest_pods.localcluster import addons, build, images
+from pytest_pods.localcluster.configs import Network
+from pytest_pods.localcluster.paths import CachePaths
+from pytest_pods.localcluster.progress import Progress, Stopwatch
+from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
+
+NODE_RECIPE = "1"
+KEY_LABEL = "io.pytest-pods.kind-node.key"
+
+POD_SUBNET = "10.244.0.0/24"
+CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+NODE_BINARIES = ("kubeadm", "kubelet", "kubectl")
+TOOLS_PACKAGES = ("iptables", "nftables", "conntrack", "ipset", "kmod", "iproute2")
+STORAGE_DIR = "/var/local-path-provisioner"
+
+CNI_CONFIG = {
+    "cniVersion": "1.0.0",
+    "name": "pytest-pods-bridge",
+    "plugins": [
+        {
+            "type": "bridge",
+            "bridge": "cni0",
+            "isGateway": True,
+            "ipMasq": False,
+            "hairpinMode": True,
+            "ipam": {
+                "type": "host-local",
+                "ranges": [[{"subnet": POD_SUBNET}]],
+                "routes": [{"dst": "0.0.0.0/0"}],
+            },
+        },
+        {"type": "portmap", "capabilities": {"portMappings": True}},
+    ],
+}
+
+
+def node_ref(version: str) -> str:
+    return f"{OWN_NODE_REPO}:{version}"
+
+
+def storage_manifest() -> str:
+    """kind's ``/kind/manifests/default-storage.yaml``: the local cluster's own local-path add-on
+    (StorageClass ``standard``, the same images), without its CoreDNS (kubeadm deploys that)."""
+    settings = addons.AddonSettings(net=Network(), storage_dir=Path(STORAGE_DIR))
+    objects = [
+        o
+        for o in addons.manifests(settings)
+        if o["kind"] == "StorageClass" or "local-path" in json.dumps(o["metadata"])
+    ]
+    return "# pytest-pods offline kind node: local-path-provisioner\n" + yaml.safe_dump_all(objects)
+
+
+def _docker(*args: str | Path, what: str, timeout: float = 600, stdin: bytes | None = None) -> str:
+    done = run([docker_command() or "docker", *args], timeout=timeout, what=what, stdin=stdin)
+    if done.returncode != 0:
+        raise BuildError(
+            what, f"`docker {' '.join(str(a) for a in args[:3])} ...` exited {done.returncode}", done.tail()
+        )
+    return done.stdout
+
+
+def _tools_image(cache: CachePaths, kube_proxy: Path, base_ref: str, watch: Stopwatch) -> str:
+    """Debian with iptables/nftables/conntrack and kube-proxy: kube-proxy's image and local-path's
+    helper. Built from the kind base image's own Debian (already here), cached by its inputs."""
+    digest = hashlib.sha256(f"tools {NODE_RECIPE} {base_ref} {' '.join(TOOLS_PACKAGES)}\n".encode())
+    digest.update(kube_proxy.read_bytes())
+    ref = f"pytest-pods.local/kind-node-tools:{digest.hexdigest()[:12]}"
+    if image_exists(ref):
+        return ref
+    what = "the kube-proxy image"
+    with watch.step(f"{ref}: debootstrap base + {' '.join(TOOLS_PACKAGES)} + kube-proxy"):
+        mirror = images.debian_mirror()
+        base_tar = images.build_base(cache, mirror, images.base_key(mirror), watch)
+        work = cache.root / "kind" / "build"
+        work.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="kind-tools-", dir=work) as tmp:
+            rootfs = Path(tmp) / "rootfs"
+            rootfs.mkdir()
+            flags = ["--numeric-owner", "--xattrs", "--xattrs-include=*"]
+            images._run(["tar", *flags, "-xpf", base_tar, "-C", rootfs], what)
+            with images._networked_chroot(rootfs):
+                install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *TOOLS_PACKAGES]
+                try:
+                    images._chroot(rootfs, install, what)
+                except BuildError:
+                    images._chroot(rootfs, ["apt-get", "update", "-q"], what)
+                    images._chroot(rootfs, install, what)
+                images._chroot(rootfs, ["/bin/sh", "-c", "apt-get clean; rm -rf /var/lib/apt/lists/*"], what)
+            images._empty_dir(rootfs / "dev")
+            target = rootfs / "usr/local/bin/kube-proxy"
+            target.write_bytes(kube_proxy.read_bytes())
+            target.chmod(0o755)
+            packed = Path(tmp) / "rootfs.tar"
+            images._run(["tar", *flags, "-C", rootfs, "-cf", packed, "."], what)
+            _docker("import", "--change", 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]', packed, ref, what=what)
+    return ref
+
+
+def build_node_image(
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
+    *,
+    image: str | None = None,
+    cache: CachePaths | None = None,
+    progress: Progress,
+) -> str:
+    """Build (or find) the offline node image; returns its reference."""
+    cache = cache or CachePaths.default()
+    watch = Stopwatch.of(progress)
+    version = kubernetes_version
+    ref = image or node_ref(version)
+    kube_dir = build.kubernetes_binaries(
+        version, (*NODE_BINARIES, *CONTROL_PLANE, "kube-proxy"), cache=cache, progress=watch
+    )
+    etcd = build.etcd_binary(cache=cache, progress=watch)
+    coredns = build.coredns_binary(cache=cache, progress=watch)
+    local_path = build.local_path_provisioner_binary(cache=cache, progress=watch)
+    etcd_version = etcd.parent.name.removeprefix("etcd-")
+    coredns_version = coredns.parent.name.removeprefix("coredns-")
+    local_path_version = local_path.parent.name.removeprefix("local-path-provisioner-")
+    base_ref = build_base_image(cache, watch)
+    tools = _tools_image(cache, kube_dir / "kube-proxy", base_ref, watch)
+
+    wanted = [
+        *(
+            images.BinaryImage(f"registry.k8s.io/{c}:{version}", kube_dir / c, path=f"/usr/local/bin/{c}")
+            for c in CONTROL_PLANE
+        ),
+        images.BinaryImage(f"registry.k8s.io/etcd:{etcd_version}", etcd, path="/usr/local/bin/etcd"),
+        addons.coredns_image(coredns, coredns_version),
+        addons.local_path_provisioner_image(local_path, local_path_version),
+    ]
+    layouts = [(img.ref, images.binary_image(img, cache=cache, progress=watch)) for img in wanted]
+    mirror = images.debian_mirror()
+    stand_ins = {r.name: r for r in images.RECIPES}
+    pause = stand_ins["pause"]
+    for recipe in (pause, stand_ins["debian"]):
+        base = images.base_key(mirror) if recipe.base == "debian" else ""
+        key = images.recipe_key(recipe, base)
+        layout = images.layout_path(cache, recipe, key)
+        if not layout.exists():
+            base_tar = images.build_base(cache, mirror, base, watch) if base else None
+            images.build_image(cache, recipe, key, base_tar, watch)
+        layouts += [(ref, layout) for ref in recipe.refs]
+
+    digest = hashlib.sha256(f"node {NODE_RECIPE} {version} {base_ref} {tools}\n".encode())
+    for name in NODE_BINARIES:
+        digest.update(hashlib.sha256((kube_dir / name).read_bytes()).digest())
+    for name, layout in layouts:
+        digest.update(f"{name} {images.layout_digest(layout)}\n".encode())
+    key = digest.hexdigest()[:16]
+    labels = _labels_of(ref)
+    if labels is not None and labels.get(KEY_LABEL) == key:
+        watch(f"node image {ref} is up to date (key {key})")
+        return ref
+
+    what = f"the kind node image {ref}"
+    container = f"pytest-pods-node-build-{int(time.time())}"
+    work = cache.root / "kind" / "build"
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kind-node-", dir=work) as tmp:
+        archives = Path(tmp) / "images"
+        with watch.step(f"saving {len(layouts) + 1} images as archives"):
+            for name, layout in layouts:
+                images.save_docker_archive(
+                    layout, name, archives / f"{re.sub(r'[^A-Za-z0-9.-]', '_', name)}.tar"
+                )
+            proxy = f"registry.k8s.io/kube-proxy:{version}"
+            _docker("tag", tools, proxy, what=what)
+            _docker("save", "-o", archives / "kube-proxy.tar", proxy, tools, what=what)
+            _docker("rmi", proxy, what=what)  # the tag was only for the archive
+        files = Path(tmp) / "files"
+        (files / "kind/manifests").mkdir(parents=True)
+        (files / "etc/cni/net.d").mkdir(parents=True)
+        (files / "kind/version").write_text(version)
+        (files / "kind/manifests/default-storage.yaml").write_text(storage_manifest())
+        (files / "etc/cni/net.d/10-pytest-pods-bridge.conflist").write_text(json.dumps(CNI_CONFIG, indent=2))
+        _docker(
+            "run",
+            "-d",
+            "--privileged",
+            "--name",
+            container,
+            "--entrypoint",
+            "sleep",
+            base_ref,
+            "infinity",
+            what=what,
+        )
+        try:
+            with watch.step(f"{ref}: kubeadm, kubelet, kubectl, CNI config, storage manifest"):
+                for name in NODE_BINARIES:
+                    _docker("cp", kube_dir / name, f"{container}:/usr/bin/{name}", what=what)
+                _docker("cp", f"{files}/.", f"{container}:/", what=what)
+                _docker("cp", archives, f"{container}:/kind/images", what=what)
+                # our pause; and unprivileged ports, as containerd 2 allows by default: CoreDNS binds
+                # port 53 as nonroot, as upstream's image does
+                sed = (
+                    f's#sandbox_image = .*#sandbox_image = "{pause.refs[0]}"\\n'
+                    "  enable_unprivileged_ports = true#"
+                )
+                _docker("exec", container, "sed", "-i", sed, "/etc/containerd/config.toml", what=what)
+            with watch.step(f"{ref}: importing {len(layouts) + 1} image archives into the node's containerd"):
+                script = (
+                    "set -e; containerd >/tmp/containerd.log 2>&1 & pid=$!; "
+                    "for i in $(seq 1 100); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done; "
+                    "for f in /kind/images/*.tar; do "
+                    "ctr -n k8s.io images import --no-unpack --all-platforms --digests "
+                    '"$f" >/dev/null; done; '
+                    "ctr -n k8s.io images ls -q; kill $pid; wait; rm -rf /kind/images /tmp/containerd.log"
+                )
+                listed = _docker("exec", container, "sh", "-c", script, what=what)
+                names = sorted(
+                    n for n in listed.split() if ":" in n and not n.startswith(("sha256", "import-"))
+                )
+                watch(f"  in the node: {', '.join(names)}")
+            with watch.step(f"docker commit {ref}"):
+                _docker(
+                    "commit",
+                    "--change",
+                    'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
+                    "--change",
+                    f"LABEL {OFFLINE_LABEL}=true",
+                    "--change",
+                    f"LABEL {KEY_LABEL}={key}",
+                    "--change",
+                    f"LABEL {ETCD_LABEL}={etcd_version}",
+                    container,
+                    ref,
+                    what=what,
+                )
+        finally:
+            run([docker_command() or "docker", "rm", "-f", "-v", container], timeout=120)
+    return ref
+
+
+def _labels_of(ref: str) -> dict[str, str] | None:
+    from pytest_pods.kindnode.cluster import image_labels
+
+    return image_labels(ref)

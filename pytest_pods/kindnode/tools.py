@@ -1,0 +1,184 @@
+"""Docker and kind as commands: one runner, the checks that say what is missing, and kind itself,
+built from the Go module proxy into the cache (``bin/kind-<version>/kind``), never downloaded.
+
+Both commands find the engine the way the ``docker`` client does (``DOCKER_HOST``, else the default
+socket); kind runs ``docker`` from PATH, and so does everything here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from pytest_pods.errors import BuildError, ProviderError
+from pytest_pods.localcluster.build import GoBuilder
+from pytest_pods.localcluster.paths import CachePaths
+from pytest_pods.localcluster.progress import Progress, Stopwatch
+
+#: The kind release built by ``pytest-pods kind install`` (and the one CI tests with).
+KIND_VERSION = "v0.33.0"
+KIND_MODULE = "sigs.k8s.io/kind"
+#: `docker info` on a stopped engine fails at once; a hung one gets this long.
+DOCKER_TIMEOUT = 8.0
+
+
+@dataclass(frozen=True)
+class Done:
+    """A finished command, shaped like :class:`subprocess.CompletedProcess` (text output)."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def tail(self, lines: int = 25) -> str:
+        text = (self.stderr.strip() + "\n" + self.stdout.strip()).strip()
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def run(
+    argv: Sequence[str | Path],
+    *,
+    timeout: float | None = None,
+    stdin: bytes | None = None,
+    what: str = "",
+) -> Done:
+    """Run a command and capture its output; ``ProviderError`` only when it cannot start or times out."""
+    args = tuple(str(a) for a in argv)
+    try:
+        proc = subprocess.run(
+            args,
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
+    except FileNotFoundError as exc:
+        raise ProviderError(f"{what or args[0]}: {args[0]} is not installed") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ProviderError(f"{what or ' '.join(args[:3])}: no answer within {timeout:g}s") from exc
+    return Done(
+        args,
+        proc.returncode,
+        proc.stdout.decode(errors="replace"),
+        proc.stderr.decode(errors="replace"),
+    )
+
+
+def docker_command() -> str | None:
+    found = shutil.which("docker")
+    return found
+
+
+def docker_unavailable(timeout: float = DOCKER_TIMEOUT) -> str | None:
+    """None when a Docker engine answers ``docker info`` within ``timeout`` seconds, else why not,
+    with the fix."""
+    docker = docker_command()
+    if docker is None:
+        return (
+            "Docker is not installed (no `docker` command on PATH): install Docker "
+            "(e.g. `apt-get install docker.io`), or use --pods-provider=local (no Docker needed)"
+        )
+    host = os.environ.get("DOCKER_HOST") or "the default socket /var/run/docker.sock"
+    try:
+        done = run([docker, "info", "--format", "{{.ServerVersion}}"], timeout=timeout)
+    except ProviderError:
+        return (
+            f"the Docker engine at {host} did not answer `docker info` within {timeout:g}s: "
+            "check that dockerd is healthy (`docker info`), or use --pods-provider=local"
+        )
+    if done.returncode != 0 or not done.stdout.strip():
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return (
+            f"Docker is installed but its engine at {host} does not answer ({last}): start it "
+            "(`systemctl start docker`, or dockerd), point DOCKER_HOST at a running one, "
+            "or use --pods-provider=local"
+        )
+    return None
+
+
+def cached_kind(cache: CachePaths, version: str = KIND_VERSION) -> Path:
+    return cache.bin_dir("kind", version) / "kind"
+
+
+def find_kind(explicit: Path | None, cache: CachePaths) -> Path | None:
+    """``--pods-kind-binary``, else the cached pinned build, else ``kind`` on PATH."""
+    if explicit is not None:
+        return explicit
+    cached = cached_kind(cache)
+    if cached.is_file():
+        return cached
+    found = shutil.which("kind")
+    return Path(found) if found else None
+
+
+KIND_MISSING_FIX = (
+    f"build kind {KIND_VERSION} from the Go module proxy with `pytest-pods kind install` (needs Go), "
+    "install kind yourself (https://kind.sigs.k8s.io), or pass --pods-kind-binary PATH"
+)
+
+
+def install_kind(cache: CachePaths, progress: Progress, version: str = KIND_VERSION) -> Path:
+    """Build ``sigs.k8s.io/kind@version`` with ``go install`` through the Go module proxy only."""
+    target = cached_kind(cache, version)
+    if target.is_file():
+        return target
+    clock = Stopwatch.of(progress)
+    cache.root.mkdir(parents=True, exist_ok=True)
+    # not the Kubernetes build's lock: kind builds in seconds and need not wait for a kubelet
+    with FileLock(str(cache.root / "kind-build.lock")):
+        if target.is_file():
+            return target
+        work = cache.build_dir("kind", version)
+        out = target.parent / ".gobin"
+        go = _ProxyOnlyGo(cache, clock, {"GOBIN": str(out)})
+        with clock.step(f"go install {KIND_MODULE}@{version} (Go module proxy)"):
+            go.run(["install", f"{KIND_MODULE}@{version}"], work, work / "build.log", "building kind")
+        built = out / "kind"
+        if not built.is_file():
+            raise BuildError(f"kind {version}", f"go install left no binary at {built}")
+        built.replace(target)
+        shutil.rmtree(out, ignore_errors=True)
+    return target
+
+
+class _ProxyOnlyGo(GoBuilder):
+    """The local cluster's Go runner (same caches), outside any module, never cloning from origin."""
+
+    def __init__(self, cache: CachePaths, progress: Stopwatch, extra: dict[str, str] | None = None) -> None:
+        super().__init__(cache, progress)
+        self.extra = extra or {}
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env.update(GOFLAGS="-buildvcs=false", GOPROXY=_proxy_only(env.get("GOPROXY")), **self.extra)
+        return env
+
+
+def _proxy_only(goproxy: str | None) -> str:
+    entries = [p for p in (goproxy or "https://proxy.golang.org").replace("|", ",").split(",") if p]
+    kept = [p for p in entries if p not in ("direct", "off")]
+    return ",".join(kept) or "https://proxy.golang.org"
+
+
+def kind_source(cache: CachePaths, progress: Progress, version: str = KIND_VERSION) -> Path:
+    """kind's module source (for its node base files), from the Go module cache or the proxy."""
+    clock = Stopwatch.of(progress)
+    cached = cache.go_modcache / f"{KIND_MODULE}@{version}"
+    if (cached / "images" / "base" / "files").is_dir():
+        return cached
+    go = _ProxyOnlyGo(cache, clock)
+    work = cache.build_dir("kind", version)
+
+    info = json.loads(
+        go.run(["mod", "download", "-json", f"{KIND_MODULE}@{version}"], work, work / "build.log", "kind")
+    )
+    return Path(info["Dir"])

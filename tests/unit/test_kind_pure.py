@@ -1,0 +1,111 @@
+"""Pure logic of the kind side: the effective kind config, failure diagnosis, the proxy-only Go
+setting, the node's registry mirrors and the storage manifest. No Docker, no kind."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_pods.errors import ProviderError
+from pytest_pods.kindnode import mirror
+from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec
+from pytest_pods.kindnode.node import storage_manifest
+from pytest_pods.kindnode.tools import _proxy_only
+from pytest_pods.localcluster.paths import CachePaths
+
+OFFLINE = {OFFLINE_LABEL: "true", ETCD_LABEL: "v3.6.16"}
+
+
+def _cluster(tmp_path: Path, config: str | None = None) -> KindCluster:
+    path = None
+    if config is not None:
+        path = tmp_path / "kind.yaml"
+        path.write_text(config)
+    return KindCluster(KindSpec(image="pytest-pods/kind-node:v1.37.2", config=path), CachePaths(tmp_path))
+
+
+def test_an_offline_image_gets_no_default_cni_and_its_etcd_tag(tmp_path: Path) -> None:
+    user = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nkubeadmConfigPatches: [mine]\n"
+    config = _cluster(tmp_path, user).effective_config(OFFLINE)
+    assert config["networking"]["disableDefaultCNI"] is True
+    assert config["kubeadmConfigPatches"][0] == "mine"
+    assert "imageTag: v3.6.16" in config["kubeadmConfigPatches"][1]
+    assert config["containerdConfigPatches"] == [mirror.CONTAINERD_PATCH]
+
+
+def test_kind_own_image_keeps_the_users_config(tmp_path: Path) -> None:
+    config = _cluster(tmp_path).effective_config({})
+    assert "networking" not in config
+    assert config["kind"] == "Cluster"
+    assert 'config_path = "/etc/containerd/certs.d"' in config["containerdConfigPatches"][0]
+
+
+def test_an_offline_image_refuses_extra_nodes(tmp_path: Path) -> None:
+    two = (
+        "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes: [{role: control-plane}, {role: worker}]\n"
+    )
+    with pytest.raises(ProviderError, match="single-node bridge network"):
+        _cluster(tmp_path, two).effective_config(OFFLINE)
+
+
+def test_a_file_that_is_not_a_kind_config_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ProviderError, match=r"is not a kind config: it needs `kind: Cluster`"):
+        _cluster(tmp_path, "apiVersion: v1\nkind: Pod\n").effective_config({})
+
+
+@pytest.mark.parametrize(
+    ("output", "cause"),
+    [
+        ("Bind for 127.0.0.1:6443 failed: port is already allocated", "a host port"),
+        ("listen tcp4 127.0.0.1:80: bind: address already in use", "a host port"),
+        ('Conflict. The container name "/x" is already in use by container "abc"', "Docker already has"),
+        ("ERROR: failed to create cluster: something else", "kind create cluster failed"),
+    ],
+)
+def test_kind_failures_are_diagnosed(tmp_path: Path, output: str, cause: str) -> None:
+    text = _cluster(tmp_path)._diagnose(1, output, 3.0)
+    assert text.startswith(cause)
+    assert text.endswith(output)
+
+
+def test_go_never_falls_back_to_the_origin() -> None:
+    assert _proxy_only("https://proxy.golang.org,direct") == "https://proxy.golang.org"
+    assert _proxy_only("off") == "https://proxy.golang.org"
+    assert _proxy_only(None) == "https://proxy.golang.org"
+
+
+def test_node_mirrors_point_at_the_gateway_registry() -> None:
+    payload = mirror.hosts_tar("172.18.0.1:5001", ["pytest-pods.example"], all_registries=False)
+    with tarfile.open(fileobj=io.BytesIO(payload)) as tar:
+        names = sorted(n for n in tar.getnames() if n.endswith("hosts.toml"))
+        assert names == ["certs.d/pytest-pods.example/hosts.toml"]
+        member = tar.extractfile(names[0])
+        assert member is not None
+        text = member.read().decode()
+    assert 'server = "http://172.18.0.1:5001/v2/pytest-pods.example"' in text
+    payload = mirror.hosts_tar("172.18.0.1:5001", [], all_registries=True)
+    with tarfile.open(fileobj=io.BytesIO(payload)) as tar:
+        dirs = {n.split("/")[1] for n in tar.getnames() if n.endswith("hosts.toml")}
+    assert {"docker.io", "registry.k8s.io", "_default"} <= dirs
+
+
+def test_the_gateway_registry_is_read_only(tmp_path: Path) -> None:
+    config = mirror.config(CachePaths(tmp_path), "172.18.0.1:5001")
+    assert config["http"]["addr"] == "172.18.0.1:5001"  # type: ignore[index]
+    assert config["storage"]["maintenance"]["readonly"]["enabled"] is True  # type: ignore[index]
+
+
+def test_storage_manifest_is_valid_yaml_with_a_default_class() -> None:
+    docs = list(yaml.safe_load_all(storage_manifest()))
+    kinds = [d["kind"] for d in docs]
+    assert kinds.count("StorageClass") == 1
+    sc = next(d for d in docs if d["kind"] == "StorageClass")
+    assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    cm = next(d for d in docs if d["kind"] == "ConfigMap")
+    assert "docker.io/library/debian:bookworm" in cm["data"]["helperPod.yaml"]
+    assert "/var/local-path-provisioner" in cm["data"]["config.json"]
+    assert not [d for d in docs if d["metadata"]["name"] == "coredns"], "kubeadm deploys CoreDNS"
