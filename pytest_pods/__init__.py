@@ -13,6 +13,7 @@ from pytest_pods.markers import validate_pods_manifest
 from pytest_pods.pods import ExecResult, HttpResponse, Pod
 from pytest_pods.session import Cluster, Namespace, Run, cluster_session
 from pytest_pods.settings import Settings
+from pytest_pods.workloads import Workload
 
 __all__ = [
     "Cluster",
@@ -23,6 +24,7 @@ __all__ = [
     "Pod",
     "Run",
     "Settings",
+    "Workload",
     "assert_file_contains",
     "assert_hosts_entry",
     "assert_log_contains",

@@ -14,6 +14,7 @@
     │   │   └── CommandNotFoundError   the command does not exist in the container
     │   ├── LogTimeoutError            a log line never appeared
     │   └── PortForwardError           nothing accepts on a forwarded port, or the pod refused/cut one
+    ├── WorkloadNotReadyError          a workload (Deployment, Job, PVC, ...) or a wait_for gave up
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
     ├── ProviderError                  a provider cannot work here (e.g. kind without Docker)
     └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
@@ -106,6 +107,7 @@ class ManifestError(PodsError):
         self.line = line
         self.obj = obj
         self.field = field
+        self.problems: list[ManifestError] = [self]
         where = source if line is None else f"{source}:{line}"
         parts = [where]
         if obj:
@@ -113,6 +115,18 @@ class ManifestError(PodsError):
         if field:
             parts.append(f"field {field}")
         super().__init__(f"{': '.join(parts)}: {detail}")
+
+    @classmethod
+    def all_of(cls, problems: Sequence[ManifestError]) -> ManifestError:
+        """One error naming every problem (its fields are the first problem's); ``problems`` keeps
+        them all. A single problem is returned as it is."""
+        if len(problems) == 1:
+            return problems[0]
+        first = problems[0]
+        err = cls(first.source, first.detail, line=first.line, obj=first.obj, field=first.field)
+        err.problems = list(problems)
+        err.args = (f"{len(problems)} problems in the manifest:\n" + "\n".join(f"  {p}" for p in problems),)
+        return err
 
 
 class PodError(PodsError):
@@ -260,6 +274,40 @@ class PortForwardError(PodError):
                 else f"\n  (the log of {who} is empty)"
             )
         super().__init__(namespace, pod, text)
+
+
+class WorkloadNotReadyError(PodsError):
+    """A wait for an object other than a bare pod gave up: on a reason that will not heal (its own,
+    like ProgressDeadlineExceeded, or one of its pods'), or on timeout (reason ``"Timeout"``).
+
+    ``kind``/``name`` name the object; ``pod`` and ``pod_reason`` the pod that failed it, if one
+    did; ``report`` is the rendered state (the object's status, the pod's state, events, logs).
+    """
+
+    def __init__(
+        self,
+        namespace: str,
+        kind: str,
+        name: str,
+        reason: str,
+        detail: str,
+        *,
+        pod: str = "",
+        pod_reason: str = "",
+        report: str = "",
+    ) -> None:
+        self.namespace = namespace
+        self.kind = kind
+        self.name = name
+        self.reason = reason
+        self.detail = detail
+        self.pod = pod
+        self.pod_reason = pod_reason
+        self.report = report
+        text = f"{kind} {namespace}/{name}: {reason}: {detail}"
+        if report:
+            text += "\n" + report
+        super().__init__(text)
 
 
 class ApiError(PodsError):

@@ -44,7 +44,7 @@ from pytest_pods.session import (
 from pytest_pods.settings import Settings, from_config
 
 if TYPE_CHECKING:
-    pass
+    from pytest_pods.kindnode.handle import OfflineKindHandle
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,26 @@ def pods_cluster(request: pytest.FixtureRequest, pods_settings: Settings) -> Ite
         )
         config.stash[CLUSTER_KEY] = cluster
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def pods_kind_cluster(pods_cluster: Cluster) -> OfflineKindHandle:
+    """Scope: session. Type: pytest-kind's ``KindCluster``. Default: the session's kind cluster.
+
+    For tests written for pytest-kind: ``kubectl(...)``, ``load_docker_image(...)``,
+    ``port_forward(...)`` on the cluster pytest-pods made, offline (it never downloads kind or kubectl)
+    and without a ``.pytest-kind/`` directory. Asking for it under another provider is a usage error.
+    """
+    from pytest_pods.providers.kind import KindProvider  # pytest-kind is imported only when asked for
+
+    provider = pods_cluster.provider
+    if not isinstance(provider, KindProvider):
+        name = provider.name if provider is not None else pods_cluster.info.provider
+        raise pytest.UsageError(
+            f"pods_kind_cluster needs the kind provider, and this run uses {name!r}: "
+            "run with --pods-provider=kind"
+        )
+    return provider.pytest_kind()
 
 
 def _markers(item: pytest.Item) -> list[ManifestMarker]:

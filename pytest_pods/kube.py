@@ -272,8 +272,12 @@ class Kube:
             auth_settings=["BearerToken"],
         )
         try:
-            # the RESTResponse wraps an urllib3 response whose body is not read yet: stream it
-            resp = self._api.call_api(m, url, header_params=hdrs, _request_timeout=remaining + 10).response
+            # the RESTResponse wraps an urllib3 response whose body is not read yet: stream it.
+            # The read timeout ends a quiet watch after ``remaining`` seconds on our side too, as
+            # the server's timeoutSeconds counts whole seconds (a 1.2s hold window needs 1.2s).
+            resp = self._api.call_api(
+                m, url, header_params=hdrs, _request_timeout=(10, remaining + 0.05)
+            ).response
         except (OSError, urllib3.exceptions.HTTPError):
             return  # cannot connect right now: the caller lists again (with retries) and resumes
         try:

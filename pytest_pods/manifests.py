@@ -180,37 +180,81 @@ def _schema_version(kubernetes_version: str | None) -> str:
     return "{}.{}".format(*min(wanted, latest))
 
 
-def check(docs: Sequence[Document], *, kubernetes_version: str | None = None) -> None:
-    """Offline checks before anything is sent: required fields, then the Kubernetes schema of the
-    built-in kinds (unknown kind, unknown field, wrong type). Custom resources are left to the
-    server's dry-run."""
-    import kubernetes_validate
+def _validator(obj: Mapping[str, Any], version: str) -> Any:
+    """A JSON-schema validator for the object's kind (the strict schemas of kubernetes-validate,
+    which refuse unknown fields), or None if the offline schema does not know the kind."""
+    import jsonschema
+    from kubernetes_validate import utils as kv
+    from referencing import Registry, Resource
 
+    api_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", str(obj["apiVersion"]))
+    full = [v for v in kv.all_versions() if kv.major_minor(v) <= version][-1]
+    folder = f"kubernetes-json-schema/v{full}-local-strict"
+    try:
+        schema = kv.schema_contents(f"{folder}/{str(obj['kind']).lower()}-{api_version}.json", version)
+    except FileNotFoundError:
+        return None
+    definitions = kv.schema_contents(f"{folder}/_definitions.json", version)
+    registry: Any = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def _schema_problems(doc: Document, validator: Any) -> list[ManifestError]:
+    """Every schema error of one object: each unknown field and each wrong value, in line order."""
+    out = []
+    for exc in validator.iter_errors(doc.obj):
+        path: list[str | int] = list(exc.absolute_path)
+        message = str(exc.message)
+        extras = re.search(r"\((.+) (?:was|were) unexpected\)", message)
+        if exc.validator == "additionalProperties" and extras:
+            for name in re.findall(r"'([^']+)'", extras[1]):
+                out.append(doc.error(f"unknown field {name!r}", [*path, name]))
+            continue
+        out.append(doc.error(message, path))
+    return sorted(out, key=lambda e: (e.line or 0, e.field or ""))
+
+
+def known_offline(doc: Document, kubernetes_version: str | None = None) -> bool:
+    """Whether the offline schema knows the object's kind (custom resources it does not)."""
+    if not isinstance(doc.obj.get("apiVersion"), str) or not isinstance(doc.obj.get("kind"), str):
+        return True
+    return _validator(doc.obj, _schema_version(kubernetes_version)) is not None
+
+
+def check(docs: Sequence[Document], *, kubernetes_version: str | None = None) -> None:
+    """Offline checks before anything is sent: required fields, then the strict Kubernetes schema of
+    the built-in kinds (unknown kind, every unknown field, every wrong type), like kubectl's strict
+    field validation. Every problem of every object is named in one :class:`ManifestError` (its
+    ``problems`` list them). Custom resources are left to the server's dry-run (see :func:`apply`)."""
     version = _schema_version(kubernetes_version)
+    problems: list[ManifestError] = []
     for doc in docs:
+        missing = False
         for key in ("apiVersion", "kind"):
             if not isinstance(doc.obj.get(key), str) or not doc.obj[key]:
-                raise doc.error(f"{key} is missing", [key])
+                problems.append(doc.error(f"{key} is missing", [key]))
+                missing = True
         meta = doc.obj.get("metadata")
         if not isinstance(meta, dict) or not meta.get("name"):
-            raise doc.error("metadata.name is missing (server-side apply needs a name)", ["metadata", "name"])
-        try:
-            kubernetes_validate.validate(doc.obj, version, strict=True)
-        except kubernetes_validate.SchemaNotFoundError:
+            problems.append(
+                doc.error("metadata.name is missing (server-side apply needs a name)", ["metadata", "name"])
+            )
+        if missing:
+            continue
+        validator = _validator(doc.obj, version)
+        if validator is None:
             if _builtin_group(_group(doc.obj["apiVersion"])):
-                raise doc.error(
-                    f"unknown kind {doc.kind!r} in apiVersion {doc.obj['apiVersion']!r} "
-                    f"(Kubernetes {version})",
-                    ["kind"],
-                ) from None
-        except kubernetes_validate.ValidationError as exc:
-            path: list[str | int] = list(exc.path)
-            message = str(exc.message)
-            extra = re.search(r"\('([^']+)' was unexpected\)", message)
-            if exc.validator == "additionalProperties" and extra:
-                path.append(extra[1])
-                message = f"unknown field {extra[1]!r}"
-            raise doc.error(message, path) from None
+                problems.append(
+                    doc.error(
+                        f"unknown kind {doc.kind!r} in apiVersion {doc.obj['apiVersion']!r} "
+                        f"(Kubernetes {version})",
+                        ["kind"],
+                    )
+                )
+            continue
+        problems += _schema_problems(doc, validator)
+    if problems:
+        raise ManifestError.all_of(problems)
 
 
 def images(docs: Sequence[Document]) -> list[str]:
@@ -279,19 +323,28 @@ class ResourceMap:
 
 
 def server_error(doc: Document, exc: ApiError) -> ManifestError:
-    """Map an API server refusal back to the document, field and line."""
+    """Map an API server refusal back to the document, fields and lines: every unknown field the
+    strict field validation names, else every cause, else the message."""
     details: Any = exc.body.get("details") or {}
     causes: list[Any] = details.get("causes") or [] if isinstance(details, dict) else []
     message = exc.message
-    unknown = re.search(r"\.([\w.\[\]-]+): field not declared in schema", message)
-    if unknown:
-        return doc.error(f"unknown field (server: {message})", parse_field_path(unknown[1]))
-    for cause in causes:
-        if cause.get("field"):
-            return doc.error(
-                f"{cause.get('message', message)} (server: {exc.reason})", parse_field_path(cause["field"])
-            )
-    return doc.error(f"the API server refused it: {exc.status} {exc.reason}: {message}")
+    problems = []
+    unknown = re.findall(r"\.([\w.\[\]-]+): field not declared in schema", message)
+    unknown += re.findall(r'unknown field "\.?([\w.\[\]-]+)"', message)
+    for name in dict.fromkeys(unknown):
+        problems.append(doc.error(f"unknown field (server: {message})", parse_field_path(name)))
+    if not problems:
+        for cause in causes:
+            if cause.get("field"):
+                problems.append(
+                    doc.error(
+                        f"{cause.get('message', message)} (server: {exc.reason})",
+                        parse_field_path(cause["field"]),
+                    )
+                )
+    if not problems:
+        return doc.error(f"the API server refused it: {exc.status} {exc.reason}: {message}")
+    return ManifestError.all_of(problems)
 
 
 def apply(
@@ -302,13 +355,16 @@ def apply(
     resources: ResourceMap | None = None,
     dry_run: bool = False,
 ) -> list[JSON]:
-    """Server-side apply each object (namespaced ones into ``namespace`` unless they name one);
-    return the objects as the server stored them. With several objects, a server dry-run of all
-    of them comes first, so that a bad one applies nothing."""
+    """Server-side apply each object (namespaced ones into ``namespace`` unless they name one), with
+    ``fieldValidation=Strict`` so that the server refuses unknown fields instead of dropping them;
+    return the objects as the server stored them. With several objects, or a kind the offline
+    schema does not know (a custom resource), a server dry-run of all of them comes first: a bad
+    one applies nothing, and every object's problems are named in one :class:`ManifestError`."""
     resources = resources or ResourceMap(kube)
-    if len(docs) > 1 and not dry_run:
+    if not dry_run and (len(docs) > 1 or not all(known_offline(d) for d in docs)):
         apply(kube, docs, namespace, resources=resources, dry_run=True)
     out = []
+    problems: list[ManifestError] = []
     for doc in docs:
         path, ns = resources.path(doc, namespace)
         body = copy.deepcopy(doc.obj)
@@ -328,7 +384,18 @@ def apply(
                 )
             )
         except ApiError as exc:
-            if exc.status in (400, 409, 422) or (exc.status == 404 and "namespaces" not in exc.message):
-                raise server_error(doc, exc) from None
+            refused = exc.status in (400, 409, 422) or (exc.status == 404 and "namespaces" not in exc.message)
+            # a custom resource's unknown field comes back as a 500 from the typed patch
+            if refused or "field not declared in schema" in exc.message:
+                if not dry_run:
+                    raise server_error(doc, exc) from None
+                problems += server_error(doc, exc).problems  # a dry run names every object's problems
+                continue
             raise
+        except ManifestError as exc:
+            if not dry_run:
+                raise
+            problems += exc.problems
+    if problems:
+        raise ManifestError.all_of(problems)
     return out

@@ -31,6 +31,7 @@ from pytest_pods.fixtures import _pods_session_namespaces as _pods_session_names
 from pytest_pods.fixtures import pods_apply as pods_apply
 from pytest_pods.fixtures import pods_cluster as pods_cluster
 from pytest_pods.fixtures import pods_defaults as pods_defaults
+from pytest_pods.fixtures import pods_kind_cluster as pods_kind_cluster
 from pytest_pods.fixtures import pods_namespace as pods_namespace
 from pytest_pods.fixtures import pods_settings as pods_settings
 from pytest_pods.providers import AUTO, BUILTIN, ProviderFactory, builtin_registry

@@ -90,7 +90,7 @@ class Pod:
         name: str,
         *,
         timeout: float = 120.0,
-        ready_stable: float = 0.0,
+        ready_stable: float = waits.READY_STABLE,
         on_timing: Timing | None = None,
     ) -> None:
         self.kube = kube
@@ -140,19 +140,27 @@ class Pod:
 
     @property
     def containers(self) -> list[str]:
-        """The names of the pod's (non-init) containers, in spec order."""
+        """The names of the pod's regular containers, in spec order."""
         return podstate.container_names({"spec": self._pod_spec()})
+
+    @property
+    def all_containers(self) -> list[str]:
+        """Every container name: init containers (native sidecars included) first, then the regular
+        ones. Each of them is reachable by exec, read_file, logs and wait_for_log."""
+        return podstate.container_names({"spec": self._pod_spec()}, init=True)
 
     def _pod_spec(self) -> JSON:
         if self._spec is None:
             self.get()
         return self._spec or {}
 
-    def container(self, name: str | None, *, init: bool = False) -> str:
-        """Resolve a container name: the given one if the pod has it (else
-        :class:`ContainerNotFoundError` listing the real ones), or the default container."""
+    def container(self, name: str | None) -> str:
+        """Resolve a container name: the given one if the pod has it, init containers and native
+        sidecars included (else :class:`ContainerNotFoundError` listing them all), or the default
+        container (the ``kubectl.kubernetes.io/default-container`` annotation, else the first
+        regular container)."""
         spec = {"spec": self._pod_spec()}
-        names = podstate.container_names(spec, init=init)
+        names = podstate.container_names(spec, init=True)
         if name is None:
             meta_default = None
             with contextlib.suppress(ApiError):
@@ -173,12 +181,15 @@ class Pod:
 
     # --- waits -------------------------------------------------------------------------------------
     def wait_ready(self, timeout: float | None = None, *, stable: float | None = None) -> Pod:
-        """Wait until the pod is Ready. Fails at once with :class:`PodNotReadyError` naming the reason
-        on ErrImagePull, ImagePullBackOff, InvalidImageName, CrashLoopBackOff,
-        CreateContainerConfigError and Unschedulable; on timeout it names the phase and each
-        container's state. ``stable`` (default: ``--pods-ready-stable``, 0) makes it wait until the
-        pod has stayed Ready that many seconds, which catches a container that exits just after
-        starting."""
+        """Wait until the pod is Ready, and Ready holds. Fails at once with :class:`PodNotReadyError`
+        naming the reason on every reason in :data:`pytest_pods.waits.FAIL_FAST` (image pulls,
+        crash loops, OOMKilled, init and sidecar failures, Evicted, ...), with the failing
+        container's last log lines; on timeout it names the phase and each container's state.
+
+        Ready holds when no container (regular or native sidecar) terminates or restarts during
+        ``stable`` seconds after Ready (default: ``--pods-ready-stable``, 1.2): a container that exits
+        just after starting is Ready for an instant, and fails the wait with its exit code,
+        ``OOMKilled`` or ``Completed``. ``stable=0`` turns the check off."""
         began = time.monotonic()
         pod = waits.wait_for_pod(
             self.kube,
@@ -283,7 +294,7 @@ class Pod:
     # --- logs --------------------------------------------------------------------------------------
     def logs(self, *, container: str | None = None, previous: bool = False, tail: int | None = None) -> str:
         """A container's log; ``previous`` gives the log of the container before its last restart."""
-        query: dict[str, str | int | bool] = {"container": self.container(container, init=True)}
+        query: dict[str, str | int | bool] = {"container": self.container(container)}
         if previous:
             query["previous"] = True
         if tail is not None:
@@ -296,7 +307,7 @@ class Pod:
         """Follow a container's log until a line matches ``pattern`` (a regular expression, searched);
         return that line, or raise :class:`LogTimeoutError` with the last lines seen."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        name = self.container(container, init=True)
+        name = self.container(container)
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         seen: list[str] = []

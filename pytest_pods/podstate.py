@@ -14,7 +14,11 @@ JSON = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class ContainerState:
-    """One container's status, flattened: ``state`` is waiting, running, terminated or unknown."""
+    """One container's status, flattened: ``state`` is waiting, running, terminated or unknown.
+
+    ``sidecar`` marks a native sidecar: an init container with ``restartPolicy: Always``, which
+    keeps running beside the regular containers and counts for the pod's readiness.
+    """
 
     name: str
     init: bool
@@ -26,6 +30,13 @@ class ContainerState:
     ready: bool
     last_reason: str
     last_exit_code: int | None
+    sidecar: bool = False
+    started_at: str = ""
+
+    @property
+    def long_running(self) -> bool:
+        """A regular container or a sidecar: one that should keep running (not a one-shot init)."""
+        return not self.init or self.sidecar
 
     def describe(self) -> str:
         """One line: ``web: waiting (ImagePullBackOff: Back-off pulling ...), restarts 0``."""
@@ -35,7 +46,8 @@ class ContainerState:
             detail = f"exit code {self.exit_code}" + (f", {detail}" if detail else "")
         if detail:
             what += f" ({detail})"
-        text = f"{'init ' if self.init else ''}{self.name}: {what}, ready {str(self.ready).lower()}"
+        kind = "sidecar " if self.sidecar else "init " if self.init else ""
+        text = f"{kind}{self.name}: {what}, ready {str(self.ready).lower()}"
         text += f", restarts {self.restarts}"
         if self.last_reason or self.last_exit_code is not None:
             text += f", last terminated: {self.last_reason or '?'} exit code {self.last_exit_code}"
@@ -76,13 +88,16 @@ def container_states(pod: JSON) -> list[ContainerState]:
                     ready=bool(s.get("ready")),
                     last_reason=str(last.get("reason") or ""),
                     last_exit_code=last.get("exitCode"),
+                    sidecar=init and c.get("restartPolicy") == "Always",
+                    started_at=str(detail.get("startedAt") or "") if kind == "running" else "",
                 )
             )
     return out
 
 
 def container_names(pod: JSON, *, init: bool = False) -> list[str]:
-    """The names in the pod's spec (regular containers; init containers too if ``init``)."""
+    """The names in the pod's spec: with ``init`` the init containers first (native sidecars
+    included), then the regular containers."""
     spec = pod.get("spec") or {}
     keys = ("initContainers", "containers") if init else ("containers",)
     return [str(c.get("name")) for k in keys for c in spec.get(k) or []]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_pods import manifests, namespaces
+from pytest_pods import manifests, namespaces, workloads
 from pytest_pods.errors import ApiError, PodsError, ProviderError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.localcluster.progress import Progress, silent
@@ -43,6 +43,7 @@ from pytest_pods.pods import Pod
 from pytest_pods.providers import AUTO, Registry
 from pytest_pods.providers.base import ClusterInfo, Provider
 from pytest_pods.settings import Settings
+from pytest_pods.workloads import Workload
 
 STATE_DIR_ENV = "PYTEST_PODS_STATE_DIR"
 KEPT_LABEL = namespaces.KEPT_LABEL
@@ -266,17 +267,77 @@ class Namespace:
         self, manifest: ManifestSource, *, wait: bool = False, timeout: float | None = None
     ) -> list[JSON]:
         """Check, then server-side apply a manifest (a path, YAML text, a dict or a list of dicts)
-        into this namespace; return the objects as stored. With ``wait``, wait until each Pod in
-        it is Ready (failing fast, see :meth:`Pod.wait_ready`)."""
+        into this namespace; return the objects as stored. With ``wait``, wait until every object
+        with a notion of up is up (see :meth:`wait_up`)."""
         began = time.monotonic()
         objs = manifests.apply(self.kube, self.load(manifest), self.name, resources=self.cluster.resources)
         self._time("apply", time.monotonic() - began)
         self.applied += objs
         if wait:
-            for obj in objs:
-                if obj.get("kind") == "Pod" and obj.get("apiVersion") == "v1":
-                    self.pod(obj["metadata"]["name"]).wait_ready(timeout)
+            self.wait_up(objs, timeout)
         return objs
+
+    # --- waits and workloads (issue 7) ---------------------------------------------------------------
+    def wait_up(self, objs: Sequence[JSON], timeout: float | None = None) -> None:
+        """Wait, in one watch loop, until each Pod is Ready (and Ready holds), each Deployment,
+        ReplicaSet, StatefulSet and DaemonSet is rolled out, each Job is Complete and each PVC is
+        Bound; fail at once naming the object, the pod and the reason on a reason that never heals
+        (:class:`PodNotReadyError` for a Pod, :class:`WorkloadNotReadyError` for the others)."""
+        targets = [
+            (str(o.get("kind")), str(o["metadata"]["name"]))
+            for o in objs
+            if o.get("kind") in workloads.WAITED_KINDS
+            and workloads.KINDS[str(o.get("kind"))][0] == o.get("apiVersion")
+            and (o.get("metadata") or {}).get("namespace", self.name) == self.name
+        ]
+        if not targets:
+            return
+        began = time.monotonic()
+        settings = self.cluster.settings
+        workloads.wait_all(
+            self.kube,
+            self.name,
+            targets,
+            timeout=settings.timeout if timeout is None else timeout,
+            stable=settings.ready_stable,
+        )
+        self._time("ready", time.monotonic() - began)
+
+    def wait_for(
+        self,
+        kind: str,
+        name: str,
+        *,
+        condition: str | None = None,
+        jsonpath: str | None = None,
+        delete: bool = False,
+        timeout: float | None = None,
+    ) -> JSON:
+        """Wait for any object of this namespace, like ``kubectl wait --for=condition=Available``,
+        ``--for=jsonpath='{.status.phase}'=Running`` or ``--for=delete``; return it as last seen."""
+        return workloads.wait_for(
+            self.kube,
+            self.name,
+            kind,
+            name,
+            condition=condition,
+            jsonpath=jsonpath,
+            delete=delete,
+            timeout=self.cluster.settings.timeout if timeout is None else timeout,
+        )
+
+    def workload(self, kind: str, name: str) -> Workload:
+        """A handle on a workload of this namespace, e.g. ``ns.workload("Deployment", "web").pods()``."""
+        settings = self.cluster.settings
+        return Workload(
+            self.kube,
+            self.name,
+            kind,
+            name,
+            timeout=settings.timeout,
+            stable=settings.ready_stable,
+            pod=self.pod,
+        )
 
     def setup(self, markers: Sequence[ManifestMarker]) -> None:
         """Apply each marker's manifests (and wait, as it asks), once: a later call does nothing, or

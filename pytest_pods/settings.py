@@ -34,7 +34,7 @@ class Settings:
     keep_cluster: bool = True
     keep_namespace: str = "never"
     timeout: float = 120.0
-    ready_stable: float = 0.0
+    ready_stable: float = 1.2
     preload_images: tuple[Path, ...] = ()
     kind_binary: Path | None = None
     kind_image: str | None = None
@@ -117,8 +117,8 @@ OPTIONS = (
         "ready_stable",
         "--pods-ready-stable",
         "pods_ready_stable",
-        "seconds a pod must stay Ready before a wait succeeds; catches containers that exit just "
-        "after starting [0]",
+        "seconds Ready must hold before a wait succeeds: a container that terminates or restarts "
+        "in that window fails the wait with its reason; 0 turns it off [1.2]",
         "SECONDS",
     ),
     Option(

@@ -7,15 +7,155 @@ starts from a fresh list (its resourceVersion), so no event between the GET and 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pytest_pods import podstate
 from pytest_pods.errors import ApiError, PodNotDeletedError, PodNotReadyError
 from pytest_pods.kube import JSON, Kube
 
-#: Container waiting reasons that will not heal while the test waits: fail at once.
-FAIL_FAST_REASONS = frozenset(
+
+@dataclass(frozen=True)
+class FailFast:
+    """A reason that will never heal while a test waits: a wait that sees it fails at once."""
+
+    reason: str
+    seen_as: str
+    hint: str
+
+
+_PULL_HINT = (
+    "the image cannot be pulled: check its name and tag, and that the cluster can reach the "
+    "registry (preload it with --pods-preload-image for offline runs)"
+)
+_LOG_HINT = "read its log (pod.logs(container=..., previous=True)); the report shows its last lines"
+
+#: The one list of fail-fast reasons: the README's table is generated from it (``fail_fast_table``)
+#: and a unit test keeps the two equal.
+FAIL_FAST: tuple[FailFast, ...] = (
+    FailFast("ErrImagePull", "container waiting", _PULL_HINT),
+    FailFast("ImagePullBackOff", "container waiting", _PULL_HINT),
+    FailFast(
+        "InvalidImageName",
+        "container waiting",
+        "the image reference is not valid (lower-case name, one optional :tag)",
+    ),
+    FailFast(
+        "ErrImageNeverPull",
+        "container waiting",
+        "imagePullPolicy is Never and the image is not on the node: preload it "
+        "(--pods-preload-image) or allow pulls",
+    ),
+    FailFast(
+        "CreateContainerConfigError",
+        "container waiting",
+        "the container's configuration refers to something missing (a Secret or ConfigMap, or a key in one)",
+    ),
+    FailFast(
+        "CreateContainerError",
+        "container waiting",
+        "the runtime could not create the container (a bad volume mount, subPath or "
+        "securityContext): see the message",
+    ),
+    FailFast(
+        "RunContainerError",
+        "container waiting",
+        "the runtime could not start the container (a command that does not exist, a bad working "
+        "directory): see the message",
+    ),
+    FailFast(
+        "StartError",
+        "container terminated",
+        "the runtime could not start the process (a command that does not exist, a bad working "
+        "directory): see the message",
+    ),
+    FailFast("CrashLoopBackOff", "container waiting", f"the container keeps exiting: {_LOG_HINT}"),
+    FailFast(
+        "OOMKilled",
+        "container terminated, or waiting after it",
+        "the container used more memory than its limit: raise resources.limits.memory or use less",
+    ),
+    FailFast(
+        "Error",
+        "container exited non-zero with restartPolicy Never, or while Ready was held",
+        f"the container exited with the code shown: {_LOG_HINT}",
+    ),
+    FailFast(
+        "Completed",
+        "container exited 0 where it should keep running (restartPolicy Never/OnFailure, or while "
+        "Ready was held)",
+        "a one-shot container is never Ready for long: use a Job (waited for until Complete) or keep "
+        "the process in the foreground",
+    ),
+    FailFast("Init:Error", "init container exited non-zero", f"an init container failed: {_LOG_HINT}"),
+    FailFast(
+        "Init:CrashLoopBackOff", "init container waiting", f"an init container keeps failing: {_LOG_HINT}"
+    ),
+    FailFast(
+        "Evicted",
+        "pod phase Failed",
+        "the kubelet evicted the pod (node pressure, or an emptyDir/ephemeral-storage limit exceeded)",
+    ),
+    FailFast(
+        "DeadlineExceeded",
+        "pod phase Failed, or Job condition Failed",
+        "activeDeadlineSeconds passed before the pod (or Job) finished",
+    ),
+    FailFast(
+        "Unschedulable",
+        "pod condition PodScheduled",
+        "no node can take the pod (nodeSelector, affinity, taints or resources)",
+    ),
+    FailFast(
+        "Terminating",
+        "pod metadata.deletionTimestamp",
+        "the pod is being deleted: something else deletes it (a controller, another test)",
+    ),
+    FailFast(
+        "ProgressDeadlineExceeded",
+        "Deployment condition Progressing",
+        "the rollout made no progress within spec.progressDeadlineSeconds: see the pods' reasons",
+    ),
+    FailFast(
+        "ReplicaFailure",
+        "Deployment/ReplicaSet condition ReplicaFailure",
+        "the controller cannot create pods (a quota, a missing ServiceAccount, a rejected pod spec): "
+        "see the message",
+    ),
+    FailFast(
+        "BackoffLimitExceeded",
+        "Job condition Failed",
+        "the Job's pods failed backoffLimit + 1 times: the report names the pod's reason",
+    ),
+    FailFast(
+        "JobFailed",
+        "Job condition Failed (any other reason)",
+        "the Job failed: the report names the pod's reason",
+    ),
+    FailFast(
+        "StorageClassNotFound",
+        "PVC Pending",
+        "the PVC names a StorageClass the cluster does not have (kubectl get storageclass)",
+    ),
+    FailFast(
+        "NoDefaultStorageClass",
+        "PVC Pending",
+        "the PVC names no StorageClass and the cluster has no default one: set storageClassName or "
+        "bind it to a PersistentVolume (spec.volumeName)",
+    ),
+    FailFast(
+        "ProvisioningFailed",
+        "PVC event",
+        "the provisioner could not make the volume: see the event's message",
+    ),
+)
+
+FAIL_FAST_REASONS = frozenset(f.reason for f in FAIL_FAST)
+HINTS = {f.reason: f.hint for f in FAIL_FAST}
+
+#: Container waiting reasons that fail at once (for an init container, CrashLoopBackOff becomes
+#: ``Init:CrashLoopBackOff``; after an OOM kill, ``OOMKilled``).
+WAITING_REASONS = frozenset(
     {
         "ErrImagePull",
         "ImagePullBackOff",
@@ -23,69 +163,114 @@ FAIL_FAST_REASONS = frozenset(
         "ErrImageNeverPull",
         "CrashLoopBackOff",
         "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
     }
 )
 
-_CANNOT_PULL = (
-    "the image cannot be pulled: check its name and tag, and that the cluster can reach the registry "
-    "(preload it with --pods-preload-image for offline runs)"
-)
-HINTS = {
-    "ErrImagePull": _CANNOT_PULL,
-    "ImagePullBackOff": _CANNOT_PULL,
-    "InvalidImageName": "the image reference is not valid (lower-case name, one optional :tag)",
-    "ErrImageNeverPull": "imagePullPolicy is Never and the image is not on the node",
-    "CrashLoopBackOff": "the container keeps exiting: read its previous log "
-    "(pod.logs(container=..., previous=True))",
-    "CreateContainerConfigError": "the container's configuration refers to something missing "
-    "(a Secret or ConfigMap, or a key in one)",
-    "Unschedulable": "no node can take the pod (nodeSelector, affinity, taints or resources)",
-}
+
+def fail_fast_table() -> str:
+    """The README's table of fail-fast reasons (Markdown), made from :data:`FAIL_FAST`."""
+    rows = ["| reason | seen as | hint |", "|---|---|---|"]
+    rows += [f"| `{f.reason}` | {f.seen_as} | {f.hint} |" for f in FAIL_FAST]
+    return "\n".join(rows)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """``done`` is False while the wait should go on; when done, ``ok`` says success or failure."""
+    """``done`` is False while the wait should go on; when done, ``ok`` says success or failure.
+    ``container`` names the container a failure is about (its log goes into the report)."""
 
     done: bool
     ok: bool = False
     reason: str = ""
     detail: str = ""
+    container: str = ""
 
 
 PENDING = Verdict(done=False)
 Classifier = Callable[[JSON], Verdict]
 
 
-def classify_ready(pod: JSON) -> Verdict:
-    """The verdict on one state of a pod for "wait until Ready". Pure: no I/O."""
+def _fail(reason: str, detail: str, container: str = "") -> Verdict:
+    return Verdict(True, False, reason, detail, container)
+
+
+def _termination(c: podstate.ContainerState, *, last: bool = False) -> tuple[str, str]:
+    """The reason and text of a container's (current or last) termination."""
+    reason, code = (c.last_reason, c.last_exit_code) if last else (c.reason, c.exit_code)
+    if reason == "OOMKilled":
+        return "OOMKilled", f"container {c.name!r} was OOMKilled (exit code {code})"
+    if reason == "StartError":
+        return "StartError", f"container {c.name!r} could not start: {c.message or 'StartError'}"
+    if code == 0:
+        return "Completed", f"container {c.name!r} exited 0 (Completed)"
+    return "Error", f"container {c.name!r} exited {code}" + (f" ({reason})" if reason else "")
+
+
+def restart_policy(pod: JSON) -> str:
+    return str((pod.get("spec") or {}).get("restartPolicy") or "Always")
+
+
+def pod_failure(pod: JSON) -> Verdict | None:
+    """The reason that will never heal in this pod state, or None. Pure: no I/O."""
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
     phase = status.get("phase", "")
     if meta.get("deletionTimestamp"):
-        return Verdict(True, False, "Terminating", "the pod is being deleted")
-    conds = podstate.conditions(pod)
-    if conds.get("Ready", {}).get("status") == "True":
-        return Verdict(True, True, "Ready")
-    sched = conds.get("PodScheduled", {})
+        return _fail("Terminating", "the pod is being deleted")
+    states = podstate.container_states(pod)
+    if phase == "Failed":
+        reason = str(status.get("reason") or "")
+        failed = [(c, *_termination(c)) for c in states if c.state == "terminated" and c.exit_code]
+        if not reason and failed:
+            c, reason, text = failed[0]
+            return _fail(
+                ("Init:" if c.init and not c.sidecar and reason == "Error" else "") + reason, text, c.name
+            )
+        detail = "; ".join(t for _, _, t in failed) or str(status.get("message") or "phase Failed")
+        if reason and status.get("message") and failed:
+            detail = f"{status['message']}; {detail}"
+        return _fail(reason or "Failed", detail, failed[0][0].name if failed else "")
+    if phase == "Succeeded":
+        return _fail("Completed", "the pod ran to completion, so it will never be Ready")
+    sched = podstate.conditions(pod).get("PodScheduled", {})
     if sched.get("status") == "False" and sched.get("reason") == "Unschedulable":
-        return Verdict(True, False, "Unschedulable", str(sched.get("message") or "no node fits"))
-    for c in podstate.container_states(pod):
-        if c.state == "waiting" and c.reason in FAIL_FAST_REASONS:
+        return _fail("Unschedulable", str(sched.get("message") or "no node fits"))
+    policy = restart_policy(pod)
+    for c in states:
+        one_shot_init = c.init and not c.sidecar
+        if c.state == "waiting" and c.reason in WAITING_REASONS:
+            reason = c.reason
             detail = f"container {c.name!r}: {c.reason}" + (f": {c.message}" if c.message else "")
             if c.reason == "CrashLoopBackOff" and c.last_exit_code is not None:
                 detail += f" (last exit code {c.last_exit_code}, restarts {c.restarts})"
-            return Verdict(True, False, c.reason, detail)
-    if phase == "Succeeded":
-        return Verdict(True, False, "Completed", "the pod ran to completion, so it will never be Ready")
-    if phase == "Failed":
-        reason = str(status.get("reason") or "Failed")
-        failed = [
-            f"container {c.name!r} exited {c.exit_code} ({c.reason})"
-            for c in podstate.container_states(pod)
-            if c.state == "terminated" and c.exit_code
-        ]
-        return Verdict(True, False, reason, "; ".join(failed) or str(status.get("message") or "phase Failed"))
+            if c.reason == "CrashLoopBackOff" and c.last_reason == "OOMKilled":
+                reason = "OOMKilled"
+            elif c.reason == "CrashLoopBackOff" and one_shot_init:
+                reason = "Init:CrashLoopBackOff"
+            return _fail(reason, detail, c.name)
+        if c.state == "terminated":
+            reason, text = _termination(c)
+            if reason in ("OOMKilled", "StartError"):
+                return _fail(reason, text, c.name)
+            if one_shot_init:
+                if reason == "Error":
+                    return _fail("Init:Error", f"init {text}", c.name)
+            elif reason == "Error" and policy == "Never" and not c.sidecar:
+                return _fail("Error", f"{text}; restartPolicy Never: no retry will come", c.name)
+            elif reason == "Completed" and policy != "Always" and not c.sidecar:
+                return _fail("Completed", f"{text}; restartPolicy {policy}: it will not run again", c.name)
+    return None
+
+
+def classify_ready(pod: JSON) -> Verdict:
+    """The verdict on one state of a pod for "wait until Ready". Pure: no I/O."""
+    failure = pod_failure(pod)
+    if failure:
+        return failure
+    if podstate.conditions(pod).get("Ready", {}).get("status") == "True":
+        return Verdict(True, True, "Ready")
     return PENDING
 
 
@@ -96,6 +281,27 @@ def classify_running(pod: JSON) -> Verdict:
     ):
         return Verdict(True, True, "Running")
     return classify_ready(pod)
+
+
+def restart_counts(pod: JSON) -> dict[str, int]:
+    """Restarts of each container that should keep running (regular containers and sidecars)."""
+    return {c.name: c.restarts for c in podstate.container_states(pod) if c.long_running}
+
+
+def classify_held(pod: JSON, baseline: dict[str, int]) -> Verdict:
+    """While Ready is held: a container that should keep running and has terminated, or restarted
+    since ``baseline`` (its restart counts when Ready was first seen), fails the wait with the reason
+    of that termination. PENDING otherwise. Pure: no I/O."""
+    for c in podstate.container_states(pod):
+        if not c.long_running:
+            continue
+        if c.state == "terminated":
+            reason, text = _termination(c)
+            return _fail(reason, f"{text} just after the pod was Ready", c.name)
+        if c.restarts > baseline.get(c.name, c.restarts):
+            reason, text = _termination(c, last=True)
+            return _fail(reason, f"{text} just after the pod was Ready (restarts {c.restarts})", c.name)
+    return PENDING
 
 
 def pod_events(kube: Kube, namespace: str, name: str) -> list[JSON]:
@@ -111,16 +317,65 @@ def pod_events(kube: Kube, namespace: str, name: str) -> list[JSON]:
     return list(listing.get("items") or [])
 
 
-def failure_report(pod: JSON | None, events: list[JSON], hint: str = "") -> str:
-    """What a failed wait says beyond its first line: state, recent events, a hint."""
+LOG_LINES = 20
+
+#: The default hold window of Ready (seconds): a container that dies at once is reported 0.6-1.1s
+#: after its brief Ready (the kubelet relists containers every second). ``Settings.ready_stable``.
+READY_STABLE = 1.2
+
+
+def container_logs(kube: Kube, namespace: str, pod: JSON, container: str) -> dict[tuple[str, bool], str]:
+    """The last lines of a container's log, and of its previous run if it restarted (best effort:
+    an error becomes the text). Keyed by ``(container, previous)``."""
+    name = str((pod.get("metadata") or {}).get("name", ""))
+    state = next((c for c in podstate.container_states(pod) if c.name == container), None)
+    out: dict[tuple[str, bool], str] = {}
+    if not name or state is None:
+        return out
+    wanted = [False] if state.state in ("running", "terminated") else []
+    if state.restarts:
+        wanted.append(True)
+    for previous in wanted:
+        query: dict[str, str | int | bool] = {"container": container, "tailLines": LOG_LINES}
+        if previous:
+            query["previous"] = True
+        try:
+            out[(container, previous)] = kube.text(
+                f"/api/v1/namespaces/{namespace}/pods/{name}/log", query=query, timeout=10
+            )
+        except ApiError as exc:
+            out[(container, previous)] = f"(no log: {exc.message})"
+    return out
+
+
+def failure_report(
+    pod: JSON | None,
+    events: list[JSON],
+    hint: str = "",
+    logs: Mapping[tuple[str, bool], str] | None = None,
+) -> str:
+    """What a failed wait says beyond its first line: state, recent events, last log lines, a hint."""
     lines = [podstate.summary(pod) if pod else "the pod does not exist"]
     ev = podstate.describe_events(events, limit=10)
     if ev:
         lines.append("recent events:")
         lines += ["  " + e for e in ev]
+    for (container, previous), text in (logs or {}).items():
+        label = f"last log lines of {container}" + (" before its restart" if previous else "")
+        tail = text.rstrip("\n").splitlines()[-LOG_LINES:] if text.strip() else []
+        lines.append(f"{label}:" if tail else f"{label}: (empty)")
+        lines += ["  " + t for t in tail]
     if hint:
         lines.append(f"hint: {hint}")
     return "\n".join(lines)
+
+
+def pod_error(kube: Kube, namespace: str, name: str, pod: JSON | None, verdict: Verdict) -> PodNotReadyError:
+    """The error for a failed verdict, with the pod's state, events, the failing container's last
+    log lines and the reason's hint."""
+    logs = container_logs(kube, namespace, pod, verdict.container) if pod and verdict.container else {}
+    report = failure_report(pod, pod_events(kube, namespace, name), HINTS.get(verdict.reason, ""), logs)
+    return PodNotReadyError(namespace, name, verdict.reason, verdict.detail, report)
 
 
 def wait_for_pod(
@@ -136,48 +391,55 @@ def wait_for_pod(
     """Watch one pod until ``classify`` says done; return the pod, or raise :class:`PodNotReadyError`
     at once on failure and on timeout (naming the phase and each container's state).
 
-    With ``stable`` > 0 the pod must stay done that many seconds: a container that exits right after
-    starting can look Ready for an instant, and its crash (or back-off) is then caught as a failure.
+    With ``stable`` > 0, Ready must hold that many seconds: a container that terminates or restarts
+    in that window (it was Ready for an instant, then crashed, was OOMKilled or exited) fails the
+    wait with the reason of its termination (see :func:`classify_held`).
     """
 
     path = f"/api/v1/namespaces/{namespace}/pods"
     started = time.monotonic()
     last: JSON | None = None
     ok_since: float | None = None
+    baseline: dict[str, int] = {}
 
-    def finish(pod: JSON, verdict: Verdict) -> None:
-        if not verdict.ok:
-            report = failure_report(pod, pod_events(kube, namespace, name), HINTS.get(verdict.reason, ""))
-            raise PodNotReadyError(namespace, name, verdict.reason, verdict.detail, report)
+    seen_at = 0.0  # when ``last`` was read
 
     def settled() -> bool:
-        return ok_since is not None and time.monotonic() - ok_since >= stable
+        """Ready, and it held until a state read after the window closed."""
+        return ok_since is not None and seen_at - ok_since >= stable
 
-    def consider(pod: JSON) -> None:
-        """Record ``pod`` and its verdict; raises on a failure verdict."""
-        nonlocal last, ok_since
-        last = pod
+    def consider(pod: JSON) -> bool:
+        """Record ``pod`` and its verdict; True when a hold window opened. Raises on a failure."""
+        nonlocal last, ok_since, baseline, seen_at
+        last, seen_at = pod, time.monotonic()
         verdict = classify(pod)
+        if verdict.done and not verdict.ok:
+            raise pod_error(kube, namespace, name, pod, verdict)
+        if ok_since is not None and stable > 0:
+            held = classify_held(pod, baseline)
+            if held.done:
+                raise pod_error(kube, namespace, name, pod, held)
         if not verdict.done:
-            ok_since = None
-            return
-        finish(pod, verdict)
-        if ok_since is None:
-            ok_since = time.monotonic()
+            ok_since = None  # e.g. a readiness probe that failed again: wait for Ready anew
+        elif ok_since is None:
+            ok_since, baseline = seen_at, restart_counts(pod)
+            return stable > 0
+        return False
 
     # Watch until the verdict is done and has held for ``stable`` seconds. The watch's own timeout
-    # bounds the loop; while a stability window is open, each event re-checks whether it closed, and
-    # a window that closes with no event ends the watch at its deadline below.
+    # bounds the loop; a window that opens starts a new watch bounded by the window, so that a
+    # window that closes with no event ends that watch, and the next watch's listing settles it.
     while not settled():
         remaining = timeout - (time.monotonic() - started)
-        if ok_since is not None:
-            remaining = min(remaining, ok_since + stable - time.monotonic())
         if remaining <= 0:
             break
+        if ok_since is not None:  # the window's rest; once it has passed, one fresh listing
+            remaining = min(remaining, max(ok_since + stable - time.monotonic(), 0.05))
         for event in kube.watch(path, query={"fieldSelector": f"metadata.name={name}"}, timeout=remaining):
+            opened = False
             if event.type == "LISTED":
                 if event.items:
-                    consider(event.items[0])
+                    opened = consider(event.items[0])
             elif event.type == "DELETED":
                 raise PodNotReadyError(
                     namespace,
@@ -187,8 +449,8 @@ def wait_for_pod(
                     failure_report(event.object, pod_events(kube, namespace, name)),
                 )
             else:
-                consider(event.object)
-            if settled():
+                opened = consider(event.object)
+            if settled() or opened:
                 break
     if settled() and last is not None:
         return last

@@ -170,3 +170,60 @@ def test_server_error_maps_causes() -> None:
     err = manifests.server_error(doc, exc)
     assert (err.field, err.line, err.obj) == ("spec.containers[0].image", 8, "Pod/webserver")
     assert "Required value" in str(err)
+
+
+def test_every_mistake_of_a_file_is_named_in_one_error(tmp_path: Path) -> None:
+    """The issue's file: a wrong type and a misspelled field; both named with file:line, object and
+    field path, as kubectl's strict field validation does."""
+    text = POD.replace("containerPort: 80", 'containerPort: "eighty"').replace(
+        "    image: nginx:latest\n", "    image: nginx:latest\n    imagePullPolcy: Always\n"
+    )
+    second = POD.replace("name: webserver", "name: other").replace("kind: Pod", "kind: Pod\nbogus: 1")
+    path = tmp_path / "two.yaml"
+    path.write_text(text + "---\n" + second)
+    with pytest.raises(ManifestError) as info:
+        manifests.check(manifests.load(path))
+    err = info.value
+    found = [(p.obj, p.field, p.line) for p in err.problems]
+    assert ("Pod/webserver", "spec.containers[0].imagePullPolcy", 9) in found
+    assert ("Pod/webserver", "spec.containers[0].ports[0].containerPort", 11) in found
+    assert ("Pod/other", "bogus", 15) in found
+    assert len(found) == 3
+    text = str(err)
+    assert text.startswith("3 problems in the manifest:")
+    assert (
+        f"{path}:9: Pod/webserver: field spec.containers[0].imagePullPolcy: unknown field 'imagePullPolcy'"
+        in text
+    )
+    assert f"{path}:11: Pod/webserver: field spec.containers[0].ports[0].containerPort:" in text
+
+
+def test_several_unknown_fields_in_one_mapping_are_each_named() -> None:
+    docs = manifests.load(
+        POD.replace("    image: nginx:latest\n", "    image: nginx:latest\n    aa: 1\n    bb: 2\n")
+    )
+    with pytest.raises(ManifestError) as info:
+        manifests.check(docs)
+    assert [p.field for p in info.value.problems] == ["spec.containers[0].aa", "spec.containers[0].bb"]
+
+
+def test_custom_resources_are_not_known_offline() -> None:
+    (cr,) = manifests.load({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+    (pod_doc,) = manifests.load(POD)
+    assert not manifests.known_offline(cr)
+    assert manifests.known_offline(pod_doc)
+
+
+def test_server_strict_decoding_error_names_every_unknown_field() -> None:
+    (doc,) = manifests.load(POD)
+    exc = ApiError(
+        "PATCH",
+        "/apis/example.com/v1/x",
+        400,
+        {
+            "reason": "BadRequest",
+            "message": 'strict decoding error: unknown field "spec.colour", unknown field "spec.sizee"',
+        },
+    )
+    err = manifests.server_error(doc, exc)
+    assert [p.field for p in err.problems] == ["spec.colour", "spec.sizee"]

@@ -7,6 +7,7 @@ import pytest
 from pytest_pods.errors import ConfigError
 from pytest_pods.providers import builtin_registry
 from pytest_pods.settings import Settings, describe, resolve
+from pytest_pods.waits import READY_STABLE
 
 PROVIDERS = builtin_registry().names()
 
@@ -102,7 +103,8 @@ def test_describe_lists_non_defaults() -> None:
     assert describe(Settings(timeout=5.0, keep_cluster=False)) == ["keep_cluster=no", "timeout=5.0"]
 
 
-def test_ready_stable_defaults_to_zero_and_takes_seconds(pytester: pytest.Pytester) -> None:
+def test_ready_stable_defaults_to_1_2_seconds_and_takes_seconds(pytester: pytest.Pytester) -> None:
+    assert Settings().ready_stable == 1.2 == READY_STABLE
     pytester.makepyfile(
         """
         def test_it(pods_settings):
@@ -110,6 +112,13 @@ def test_ready_stable_defaults_to_zero_and_takes_seconds(pytester: pytest.Pytest
         """
     )
     pytester.runpytest("--pods-ready-stable=2.5", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.makepyfile(
+        """
+        def test_it(pods_settings):
+            assert pods_settings.ready_stable == 0
+        """
+    )
+    pytester.runpytest("--pods-ready-stable=0", "-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_a_negative_ready_stable_is_a_usage_error_naming_valid_values(pytester: pytest.Pytester) -> None:

@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from pytest_pods.waits import classify_ready, classify_running, failure_report
+from pytest_pods.waits import (
+    FAIL_FAST_REASONS,
+    HINTS,
+    WAITING_REASONS,
+    classify_held,
+    classify_ready,
+    classify_running,
+    fail_fast_table,
+    failure_report,
+    restart_counts,
+)
 from tests.unit.podjson import cond, pod, running, terminated, waiting
 
 
@@ -123,3 +136,156 @@ def test_failure_report_lists_phase_containers_events_and_hint() -> None:
 
 def test_failure_report_without_pod() -> None:
     assert failure_report(None, []) == "the pod does not exist"
+
+
+# --- reasons that never heal, and Ready that holds ---------------------------------------------
+
+
+def _with(p: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    p["spec"].update(spec)
+    return p
+
+
+def test_every_waiting_reason_is_in_the_one_list() -> None:
+    assert WAITING_REASONS <= FAIL_FAST_REASONS
+    assert {"OOMKilled", "Init:Error", "Init:CrashLoopBackOff", "Evicted", "DeadlineExceeded"} <= (
+        FAIL_FAST_REASONS
+    )
+    assert set(HINTS) == FAIL_FAST_REASONS
+
+
+@pytest.mark.parametrize("reason", ["CreateContainerError", "RunContainerError", "ErrImageNeverPull"])
+def test_runtime_and_never_pull_reasons_fail_fast(reason: str) -> None:
+    v = classify_ready(pod(statuses=[waiting("web", reason, "oci runtime said no")]))
+    assert (v.done, v.ok, v.reason, v.container) == (True, False, reason, "web")
+    assert "oci runtime said no" in v.detail
+
+
+def test_oomkilled_terminated_fails_fast_even_under_always() -> None:
+    v = classify_ready(pod(phase="Running", statuses=[terminated("web", 137, "OOMKilled")]))
+    assert (v.reason, v.container) == ("OOMKilled", "web")
+
+
+def test_crashloop_after_an_oom_kill_is_named_oomkilled() -> None:
+    s = waiting("web", "CrashLoopBackOff", restarts=2, last_exit=137)
+    s["lastState"]["terminated"]["reason"] = "OOMKilled"
+    assert classify_ready(pod(phase="Running", statuses=[s])).reason == "OOMKilled"
+
+
+def test_a_non_zero_exit_under_always_waits_for_the_crash_loop() -> None:
+    assert not classify_ready(pod(phase="Running", statuses=[terminated("web", 3)])).done
+
+
+def test_a_non_zero_exit_under_never_fails_at_once_before_the_phase_says_so() -> None:
+    v = classify_ready(_with(pod(phase="Running", statuses=[terminated("web", 3)]), restartPolicy="Never"))
+    assert (v.reason, v.container) == ("Error", "web")
+    assert "exited 3" in v.detail and "no retry" in v.detail
+
+
+def test_a_non_zero_exit_under_on_failure_waits_for_the_retry() -> None:
+    p = _with(pod(phase="Running", statuses=[terminated("web", 3)]), restartPolicy="OnFailure")
+    assert not classify_ready(p).done
+
+
+@pytest.mark.parametrize("policy", ["Never", "OnFailure"])
+def test_exit_zero_of_a_one_shot_pod_is_completed(policy: str) -> None:
+    p = _with(pod(phase="Running", statuses=[terminated("web", 0, "Completed")]), restartPolicy=policy)
+    assert classify_ready(p).reason == "Completed"
+
+
+def test_init_error_and_init_crashloop() -> None:
+    p = pod(
+        init=("setup",), init_statuses=[terminated("setup", 2)], statuses=[waiting("web", "PodInitializing")]
+    )
+    v = classify_ready(p)
+    assert (v.reason, v.container) == ("Init:Error", "setup")
+    assert "exited 2" in v.detail
+    p = pod(init=("setup",), init_statuses=[waiting("setup", "CrashLoopBackOff", restarts=1, last_exit=2)])
+    assert classify_ready(p).reason == "Init:CrashLoopBackOff"
+
+
+def test_a_finished_init_container_is_fine() -> None:
+    p = pod(init=("setup",), init_statuses=[terminated("setup", 0, "Completed")], statuses=[running("web")])
+    assert not classify_ready(p).done
+
+
+def _sidecar_pod(sidecar_status: dict[str, Any], ready: str = "False") -> dict[str, Any]:
+    p = pod(
+        phase="Running",
+        init=("shipper",),
+        init_statuses=[sidecar_status],
+        statuses=[running("web")],
+        conditions=[cond("Ready", ready)],
+    )
+    p["spec"]["initContainers"][0]["restartPolicy"] = "Always"
+    return p
+
+
+def test_a_crash_looping_sidecar_fails_fast_by_its_own_reason() -> None:
+    v = classify_ready(_sidecar_pod(waiting("shipper", "CrashLoopBackOff", restarts=2, last_exit=1)))
+    assert (v.reason, v.container) == ("CrashLoopBackOff", "shipper")
+
+
+def test_a_sidecar_that_exited_is_not_an_init_error() -> None:
+    assert not classify_ready(_sidecar_pod(terminated("shipper", 1))).done
+
+
+def test_a_sidecar_is_watched_while_ready_holds() -> None:
+    p = _sidecar_pod(running("shipper"), ready="True")
+    baseline = restart_counts(p)
+    assert baseline == {"shipper": 0, "web": 0}
+    assert not classify_held(p, baseline).done
+    v = classify_held(_sidecar_pod(terminated("shipper", 1), ready="False"), baseline)
+    assert (v.reason, v.container) == ("Error", "shipper")
+
+
+@pytest.mark.parametrize(
+    ("status_reason", "message"),
+    [
+        ("Evicted", "The node was low on resource: ephemeral-storage."),
+        ("DeadlineExceeded", "Pod was active too long"),
+    ],
+)
+def test_failed_pod_reasons(status_reason: str, message: str) -> None:
+    p = pod(phase="Failed", statuses=[terminated("web", 137)])
+    p["status"].update(reason=status_reason, message=message)
+    v = classify_ready(p)
+    assert v.reason == status_reason
+    assert message in v.detail
+
+
+def test_held_ready_catches_a_restart_with_its_exit_code() -> None:
+    ready = pod(phase="Running", statuses=[running("web")], conditions=[cond("Ready", "True")])
+    baseline = restart_counts(ready)
+    again = running("web")
+    again.update(restartCount=1, lastState={"terminated": {"exitCode": 3, "reason": "Error"}})
+    v = classify_held(pod(phase="Running", statuses=[again], conditions=[cond("Ready", "True")]), baseline)
+    assert (v.done, v.ok, v.reason, v.container) == (True, False, "Error", "web")
+    assert "exited 3" in v.detail
+
+
+@pytest.mark.parametrize(("code", "reason"), [(0, "Completed"), (137, "OOMKilled"), (3, "Error")])
+def test_held_ready_catches_a_termination(code: int, reason: str) -> None:
+    p = pod(phase="Running", statuses=[terminated("web", code, reason)])
+    assert classify_held(p, {"web": 0}).reason == reason
+
+
+def test_failure_report_has_the_log_lines() -> None:
+    text = failure_report(
+        pod(phase="Running", statuses=[terminated("web", 3)]),
+        [],
+        HINTS["Error"],
+        {("web", False): "one\nabout-to-fail\n", ("web", True): ""},
+    )
+    assert "last log lines of web:\n  one\n  about-to-fail" in text
+    assert "last log lines of web before its restart: (empty)" in text
+
+
+def test_readme_fail_fast_table_is_the_code_list() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert fail_fast_table() in readme, (
+        "regenerate: python -c 'from pytest_pods.waits import *; print(fail_fast_table())'"
+    )
+    rows = [line for line in readme.splitlines() if line.startswith("| `") and "|" in line[3:]]
+    listed = {r.split("`")[1] for r in rows if r.split("`")[1] in FAIL_FAST_REASONS}
+    assert listed == FAIL_FAST_REASONS

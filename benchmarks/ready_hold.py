@@ -1,0 +1,137 @@
+"""What "Ready that holds" costs a healthy pod, and how soon each reason that never heals fails a wait.
+
+    python benchmarks/ready_hold.py [--runs 5] [--kubeconfig PATH]
+
+(1) Healthy-pod overhead: in a fresh namespace each, apply a pod (examples/pods01.yaml: nginx) and wait
+    with ``wait_ready(stable=1.2)`` (the default) or ``wait_ready(stable=0)`` (the check off), timed from
+    just before the apply to the wait's return. The two alternate (1, 0, 1, 0, ...) in the same run;
+    prints both medians and their difference.
+(2) Time to fail: for each reason, ``apply(manifest, wait=True)`` with the default settings, timed from
+    just before the apply to the error; prints the reason the error named and the seconds.
+The cluster is the local one (started or reused) unless --kubeconfig names another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pytest_pods.errors import PodsError
+from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.providers.existing import ExistingProvider
+from pytest_pods.session import Run, cluster_session
+from pytest_pods.settings import Settings
+
+POD = Path(__file__).resolve().parents[1] / "examples" / "pods01.yaml"
+DEFAULT = Settings().ready_stable
+NEVER_READY = {"readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1}}
+
+
+def pod(name: str, command: str, container: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    main = {"name": "main", "image": "debian", "command": ["sh", "-c", command], **(container or {})}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"terminationGracePeriodSeconds": 0, "containers": [main], **spec},
+    }
+
+
+def deployment(name: str, command: str) -> dict[str, Any]:
+    p = pod(name, command)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": p["spec"]},
+        },
+    }
+
+
+CASES: dict[str, dict[str, Any]] = {
+    "crash loop (exit 3, no probe)": pod("crash", "echo about-to-fail; exit 3"),
+    "OOMKilled (64Mi, tail /dev/zero)": pod(
+        "oom", "tail /dev/zero", {"resources": {"limits": {"memory": "64Mi"}}}
+    ),
+    "one-shot exits 0 (Never)": pod("once", "echo done; exit 0", restartPolicy="Never"),
+    "Init:Error": pod(
+        "init",
+        "sleep 600",
+        initContainers=[{"name": "setup", "image": "debian", "command": ["sh", "-c", "exit 2"]}],
+    ),
+    "exit 4 under Never": pod("never", "exit 4", NEVER_READY, restartPolicy="Never"),
+    "DeadlineExceeded (3s)": pod("deadline", "sleep 600", NEVER_READY, activeDeadlineSeconds=3),
+    "ErrImageNeverPull": {
+        **pod("np", "true"),
+        "spec": {"containers": [{"name": "main", "image": "nope.invalid/x:1", "imagePullPolicy": "Never"}]},
+    },
+    "StartError (no such command)": {
+        **pod("nocmd", "true"),
+        "spec": {"containers": [{"name": "main", "image": "debian", "command": ["/no/such/binary"]}]},
+    },
+    "ErrImagePull": {
+        **pod("pull", "true"),
+        "spec": {"containers": [{"name": "main", "image": "pytest-pods.invalid/nope:1"}]},
+    },
+    "CreateContainerConfigError": pod(
+        "cfg",
+        "sleep 600",
+        {"env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "missing", "key": "k"}}}]},
+    ),
+    "Evicted (emptyDir sizeLimit 1Mi)": pod(
+        "evicted",
+        "dd if=/dev/zero of=/s/f bs=1M count=8; sleep 600",
+        {**NEVER_READY, "volumeMounts": [{"name": "s", "mountPath": "/s"}]},
+        volumes=[{"name": "s", "emptyDir": {"sizeLimit": "1Mi"}}],
+    ),
+    "Deployment crash loop": deployment("web", "echo about-to-fail; exit 3"),
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--kubeconfig", type=Path, help="a cluster's kubeconfig (default: the local cluster's)")
+    args = ap.parse_args()
+    kubeconfig = args.kubeconfig or LocalCluster().up().kubeconfig
+    settings = Settings(provider="existing", kubeconfig=kubeconfig)
+    times: dict[float, list[float]] = {DEFAULT: [], 0.0: []}
+    with cluster_session(settings, ExistingProvider(settings), run=Run()) as cluster:
+        with cluster.namespace("benchmarks/ready_hold.py::warmup") as ns:
+            ns.apply(POD, wait=True)  # the first pull of the image, not counted
+        for i in range(args.runs):
+            for stable in (DEFAULT, 0.0):
+                with cluster.namespace(f"benchmarks/ready_hold.py::healthy{i}") as ns:
+                    began = time.perf_counter()
+                    ns.apply(POD)
+                    ns.pod("webserver").wait_ready(stable=stable)
+                    times[stable].append(time.perf_counter() - began)
+        print(f"(1) healthy pod, apply -> wait_ready, {args.runs} runs each, alternating, on {kubeconfig}")
+        for stable, runs in times.items():
+            label = f"stable={stable:g} (default)" if stable else "stable=0 (off)      "
+            each = ", ".join(f"{x:.2f}" for x in runs)
+            print(f"    {label} median {statistics.median(runs):.3f} s   runs: {each}")
+        overhead = statistics.median(times[DEFAULT]) - statistics.median(times[0.0])
+        print(f"    overhead of the default: {overhead:+.3f} s (target: about 1 s at most)")
+        print("(2) time from apply to the failed wait, default settings")
+        for label, manifest in CASES.items():
+            with cluster.namespace("benchmarks/ready_hold.py::fail") as ns:
+                began = time.perf_counter()
+                try:
+                    ns.apply(manifest, wait=True, timeout=120)
+                    outcome = "DID NOT FAIL"
+                except PodsError as exc:
+                    outcome = str(exc).splitlines()[0][:110]
+                print(f"    {label:34} {time.perf_counter() - began:6.2f} s   {outcome}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
