@@ -228,7 +228,7 @@ class LogTimeoutError(PodError):
         super().__init__(
             namespace,
             pod,
-            f"no line matching {pattern!r} in container {container!r}'s log after {timeout:g}s"
+            f"no line matching {pattern!r} in the log of container {container!r} after {timeout:g}s"
             + (f"\n--- last log lines ---\n{tail}" if tail else "\n  (the log is empty)"),
         )
 

@@ -268,7 +268,8 @@ class Pod:
             raise PodError(
                 self.namespace,
                 self.name,
-                f"command {list(argv)!r} in container {name!r} still running after {limit:g}s",
+                f"command {list(argv)!r} in container {name!r} still running after {limit:g}s "
+                "(pass exec(timeout=...) or --pods-timeout for a longer limit)",
             )
         returncode, message = exit_status(error)
         if returncode is None:

@@ -101,7 +101,10 @@ class ExistingProvider:
         try:
             version = kube.server_version()
         except ApiError as exc:
-            raise ClusterError(f"cannot reach the cluster of context {context!r} at {server}: {exc}") from exc
+            raise ClusterError(
+                f"cannot reach the cluster of context {context!r} at {server}: {exc}; is it running? "
+                f"Check --pods-kubeconfig ({kubeconfig}) and --pods-context"
+            ) from exc
         finally:
             kube.close()
         return ClusterInfo(
