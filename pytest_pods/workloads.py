@@ -178,7 +178,10 @@ def daemonset_verdict(obj: JSON) -> Verdict:
 
 def job_verdict(obj: JSON) -> Verdict:
     """kstatus Job: condition Complete is success, Failed (BackoffLimitExceeded, DeadlineExceeded,
-    ...) a failure; anything else is in progress."""
+    ...) a failure; anything else is in progress. FailureTarget fails at once (Failed follows it
+    surely), but SuccessCriteriaMet is not yet success: the controller sets it before the Job's pods
+    are finalised and ``status.succeeded`` is written, and sets Complete after (as ``kubectl wait
+    --for=condition=Complete`` waits for)."""
     conds = _conditions(obj)
     for ctype in ("Failed", "FailureTarget"):
         c = conds.get(ctype, {})
@@ -188,9 +191,8 @@ def job_verdict(obj: JSON) -> Verdict:
             return _fail(
                 reason if known else "JobFailed", str(c.get("message") or reason or "the Job failed")
             )
-    for ctype in ("Complete", "SuccessCriteriaMet"):
-        if conds.get(ctype, {}).get("status") == "True":
-            return Verdict(True, True, "Complete", str((obj.get("status") or {}).get("succeeded", "")))
+    if conds.get("Complete", {}).get("status") == "True":
+        return Verdict(True, True, "Complete", str((obj.get("status") or {}).get("succeeded", "")))
     if (obj.get("spec") or {}).get("suspend"):
         return _wait("the Job is suspended")
     status = obj.get("status") or {}

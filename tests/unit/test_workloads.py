@@ -100,7 +100,10 @@ def test_daemonset_as_kubectl_rollout_status() -> None:
 def test_job_complete_failed_and_running() -> None:
     job: dict[str, Any] = {"spec": {}, "status": {"active": 1}}
     assert not w.job_verdict(job).done
-    job["status"]["conditions"] = [cond("Complete", "True")]
+    # SuccessCriteriaMet comes first, before the pods are finalised and status.succeeded is written
+    job["status"]["conditions"] = [cond("SuccessCriteriaMet", "True")]
+    assert not w.job_verdict(job).done
+    job["status"]["conditions"] = [cond("SuccessCriteriaMet", "True"), cond("Complete", "True")]
     assert w.job_verdict(job).ok
     job["status"]["conditions"] = [
         cond("Failed", "True", "BackoffLimitExceeded", "Job has reached the limit")
