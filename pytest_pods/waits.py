@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from pytest_pods import podstate
 from pytest_pods.errors import ApiError, PodNotDeletedError, PodNotReadyError
@@ -264,6 +265,24 @@ def pod_failure(pod: JSON) -> Verdict | None:
     return None
 
 
+def last_termination(pod: JSON) -> Verdict | None:
+    """The failure verdict of a container's latest termination (its current state, else its last
+    one), a non-zero exit first; None if no container has terminated. Pure: no I/O."""
+    found = []
+    for c in podstate.container_states(pod):
+        if c.state == "terminated" and c.exit_code is not None:
+            reason, text = _termination(c)
+        elif c.last_exit_code is not None:
+            reason, text = _termination(c, last=True)
+            text += f" (restarts {c.restarts})"
+        else:
+            continue
+        if c.init and not c.sidecar and reason == "Error":
+            reason, text = "Init:Error", f"init {text}"
+        found.append((reason == "Completed", _fail(reason, text, c.name)))
+    return min(found, key=lambda f: f[0])[1] if found else None
+
+
 def classify_ready(pod: JSON) -> Verdict:
     """The verdict on one state of a pod for "wait until Ready". Pure: no I/O."""
     failure = pod_failure(pod)
@@ -319,9 +338,59 @@ def pod_events(kube: Kube, namespace: str, name: str) -> list[JSON]:
 
 LOG_LINES = 20
 
-#: The default hold window of Ready (seconds): a container that dies at once is reported 0.6-1.1s
+#: The default hold window of Ready (seconds): a container that dies at once is reported 0.1-1.17s
 #: after its brief Ready (the kubelet relists containers every second). ``Settings.ready_stable``.
 READY_STABLE = 1.2
+
+#: Seconds after a container's ``startedAt`` by which the kubelet has surely reported it running:
+#: ``startedAt`` is truncated to the second (< 1 s), the kubelet notices a start at its next relist
+#: (< 1 s, plus the relist's own time) and writes the status (a few tenths under load).
+STARTED_AT_SLACK = 2.5
+
+
+def _epoch(stamp: str) -> float | None:
+    """An RFC 3339 timestamp of the API (``2026-11-27T03:21:57Z``) as seconds since the epoch."""
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+@dataclass
+class Hold:
+    """Ready that holds, for one wait: when each container that should keep running began to run,
+    as far as the reports tell, on the monotonic clock.
+
+    A container counts as running from the first report that shows it running (at its restart
+    count), or from its ``startedAt`` + :data:`STARTED_AT_SLACK` if that is earlier: a pod that has
+    been running for a while (applied ahead, or shared by a module) has held already and needs no
+    extra wait. ``startedAt`` is the node's clock; for local and kind the node is this machine."""
+
+    stable: float
+    since: dict[tuple[str, str, int], float] = field(default_factory=dict)
+
+    def until(self, pod: JSON, now: float, wall: float | None = None) -> float:
+        """The monotonic time at which Ready has held for ``pod`` (``now`` or later means held),
+        recording when each of its containers was first seen running."""
+        if self.stable <= 0:
+            return now
+        wall = time.time() if wall is None else wall
+        uid = str((pod.get("metadata") or {}).get("uid") or (pod.get("metadata") or {}).get("name"))
+        latest = now - self.stable
+        for c in podstate.container_states(pod):
+            if not c.long_running:
+                continue
+            if c.state != "running":
+                return now + self.stable  # not running: a terminated one fails the wait elsewhere
+            key = (uid, c.name, c.restarts)
+            if key not in self.since:
+                began = now
+                started = _epoch(c.started_at) if c.started_at else None
+                if started is not None:
+                    began = min(now, now - (wall - started) + STARTED_AT_SLACK)
+                self.since[key] = began
+            latest = max(latest, self.since[key])
+        return latest + self.stable
 
 
 def container_logs(kube: Kube, namespace: str, pod: JSON, container: str) -> dict[tuple[str, bool], str]:
@@ -391,50 +460,55 @@ def wait_for_pod(
     """Watch one pod until ``classify`` says done; return the pod, or raise :class:`PodNotReadyError`
     at once on failure and on timeout (naming the phase and each container's state).
 
-    With ``stable`` > 0, Ready must hold that many seconds: a container that terminates or restarts
-    in that window (it was Ready for an instant, then crashed, was OOMKilled or exited) fails the
-    wait with the reason of its termination (see :func:`classify_held`).
+    With ``stable`` > 0, Ready must hold: each container that should keep running must have run
+    ``stable`` seconds since it was first seen running (or since its ``startedAt``, see
+    :class:`Hold`). A container that terminates or restarts in that window (it was Ready for an
+    instant, then crashed, was OOMKilled or exited) fails the wait with the reason of its
+    termination (see :func:`classify_held`).
     """
 
     path = f"/api/v1/namespaces/{namespace}/pods"
     started = time.monotonic()
     last: JSON | None = None
-    ok_since: float | None = None
+    hold = Hold(stable)
+    held_at: float | None = None  # when Ready holds (None: not Ready now)
     baseline: dict[str, int] = {}
 
     seen_at = 0.0  # when ``last`` was read
 
     def settled() -> bool:
         """Ready, and it held until a state read after the window closed."""
-        return ok_since is not None and seen_at - ok_since >= stable
+        return held_at is not None and seen_at >= held_at
 
     def consider(pod: JSON) -> bool:
         """Record ``pod`` and its verdict; True when a hold window opened. Raises on a failure."""
-        nonlocal last, ok_since, baseline, seen_at
+        nonlocal last, held_at, baseline, seen_at
         last, seen_at = pod, time.monotonic()
         verdict = classify(pod)
         if verdict.done and not verdict.ok:
             raise pod_error(kube, namespace, name, pod, verdict)
-        if ok_since is not None and stable > 0:
-            held = classify_held(pod, baseline)
-            if held.done:
-                raise pod_error(kube, namespace, name, pod, held)
+        if held_at is not None and stable > 0:
+            broken = classify_held(pod, baseline)
+            if broken.done:
+                raise pod_error(kube, namespace, name, pod, broken)
         if not verdict.done:
-            ok_since = None  # e.g. a readiness probe that failed again: wait for Ready anew
-        elif ok_since is None:
-            ok_since, baseline = seen_at, restart_counts(pod)
-            return stable > 0
-        return False
+            held_at = None  # e.g. a readiness probe that failed again: wait for Ready anew
+            return False
+        opened = held_at is None
+        if opened:
+            baseline = restart_counts(pod)
+        held_at = hold.until(pod, seen_at) if stable > 0 else seen_at
+        return opened and held_at > seen_at
 
-    # Watch until the verdict is done and has held for ``stable`` seconds. The watch's own timeout
-    # bounds the loop; a window that opens starts a new watch bounded by the window, so that a
-    # window that closes with no event ends that watch, and the next watch's listing settles it.
+    # Watch until the verdict is done and has held. The watch's own timeout bounds the loop; a
+    # window that opens starts a new watch bounded by the window, so that a window that closes with
+    # no event ends that watch, and the next watch's listing settles it.
     while not settled():
         remaining = timeout - (time.monotonic() - started)
         if remaining <= 0:
             break
-        if ok_since is not None:  # the window's rest; once it has passed, one fresh listing
-            remaining = min(remaining, max(ok_since + stable - time.monotonic(), 0.05))
+        if held_at is not None:  # the window's rest; once it has passed, one fresh listing
+            remaining = min(remaining, max(held_at - time.monotonic(), 0.05))
         for event in kube.watch(path, query={"fieldSelector": f"metadata.name={name}"}, timeout=remaining):
             opened = False
             if event.type == "LISTED":

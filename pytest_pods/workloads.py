@@ -10,6 +10,7 @@ per-kind readiness and conditions) for ReplicaSets, Jobs and PVCs.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -213,7 +214,8 @@ def pvc_verdict(obj: JSON, storage_classes: Sequence[JSON] = (), events: Sequenc
     """A PVC is up when Bound. While Pending: a class with ``volumeBindingMode: WaitForFirstConsumer``
     binds only once a pod uses it, so the PVC counts as up (that pod's own wait covers the binding);
     a class that does not exist, or no class and no default class (and no ``spec.volumeName`` to
-    bind statically), fails at once; so does a ``ProvisioningFailed`` event."""
+    bind statically), fails at once; so does a ``ProvisioningFailed`` event about this PVC (the
+    newest one), unless its message says a retry may heal it (:data:`TRANSIENT_PROVISIONING`)."""
     phase = (obj.get("status") or {}).get("phase", "Pending")
     if phase == "Bound":
         return Verdict(True, True, "Bound", "")
@@ -234,14 +236,30 @@ def pvc_verdict(obj: JSON, storage_classes: Sequence[JSON] = (), events: Sequenc
         return _fail(
             "NoDefaultStorageClass", "no storageClassName and the cluster has no default StorageClass"
         )
-    for ev in events:
+    uid = (obj.get("metadata") or {}).get("uid")
+    for ev in sorted(events, key=podstate.event_time, reverse=True):
+        about = ev.get("involvedObject") or ev.get("regarding") or {}
+        if uid and about.get("uid") and about.get("uid") != uid:
+            continue  # an earlier PVC of the same name
         if ev.get("reason") == "ProvisioningFailed":
-            return _fail("ProvisioningFailed", str(ev.get("message") or "").strip())
+            message = str(ev.get("message") or "").strip()
+            if not TRANSIENT_PROVISIONING.search(message):
+                return _fail("ProvisioningFailed", message)
+            return _wait(f"Pending, the provisioner will try again after: {message}")
     if sc.get("volumeBindingMode") == "WaitForFirstConsumer":
         return Verdict(
             True, True, "WaitForFirstConsumer", f"StorageClass {wanted or 'default'} binds on first use"
         )
     return _wait(f"Pending, StorageClass {(sc.get('metadata') or {}).get('name')}")
+
+
+#: ProvisioningFailed messages that a retry may heal (a timeout, a conflict, an API or provisioner
+#: not reachable for a moment): the wait goes on, and its timeout report shows the events.
+TRANSIENT_PROVISIONING = re.compile(
+    r"timed? ?out|deadline exceeded|the object has been modified|conflict|connection refused|"
+    r"connection reset|i/o timeout|try again|temporarily|unavailable|too many requests|rate limit",
+    re.IGNORECASE,
+)
 
 
 VERDICTS: dict[str, Callable[[JSON], Verdict]] = {
@@ -314,8 +332,15 @@ def failing_pod(kind: str, pods: Iterable[JSON]) -> tuple[JSON, Verdict] | None:
 
 
 def job_pod_reason(pods: Iterable[JSON]) -> tuple[JSON, Verdict] | None:
-    """Why a failed Job's pods failed: the newest pod with a failure verdict."""
-    failed = [(p, v) for p in pods if (v := waits.pod_failure(p)) is not None]
+    """Why a failed Job's pods failed: the newest pod with a failure verdict. A pod that the Job
+    controller deletes (it stops the pods of a failed Job) tells its containers' last exit instead."""
+    failed = []
+    for p in pods:
+        verdict = waits.pod_failure(p)
+        if verdict is None or verdict.reason == "Terminating":
+            verdict = waits.last_termination(p) or verdict
+        if verdict is not None:
+            failed.append((p, verdict))
     failed.sort(key=lambda pv: str((pv[0].get("metadata") or {}).get("creationTimestamp") or ""))
     return failed[-1] if failed else None
 
@@ -360,7 +385,7 @@ class _Target:
     name: str
     obj: JSON = field(default_factory=dict)
     verdict: Verdict = PENDING
-    ok_since: float | None = None
+    held_at: float | None = None  # when it is up and has held (None: not up now)
     baseline: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -383,6 +408,8 @@ def wait_all(
     began = time.monotonic()
     todo = [_Target(kind, name) for kind, name in targets]
     pods: dict[str, JSON] = {}
+    gone: dict[str, JSON] = {}  # pods deleted while waiting, as last seen
+    readiness = waits.Hold(stable)
     storage_classes: list[JSON] | None = None
     pods_path = f"/api/v1/namespaces/{namespace}/pods"
 
@@ -432,7 +459,7 @@ def wait_all(
                 detail = f"pod {pod_name}: {verdict.reason}: {verdict.detail}"
             pod_reason = pod_verdict.reason
             logs = waits.container_logs(kube, namespace, pod, verdict.container) if verdict.container else {}
-            lines.append(f"pod {pod_name}:")
+            lines.append(f"pod {pod_name}" + (" (deleted since, as last seen):" if pod_name in gone else ":"))
             lines.append(waits.failure_report(pod, waits.pod_events(kube, namespace, pod_name), "", logs))
         else:
             events = waits.pod_events(kube, namespace, t.name)
@@ -463,23 +490,28 @@ def wait_all(
             mine = my_pods(t)
             if t.verdict.done and not t.verdict.ok:
                 if t.kind == "Job":
-                    found = job_pod_reason(mine)
+                    found = job_pod_reason([*mine, *pods_of(t.obj, gone.values())])
                     fail(t, found[1] if found else t.verdict, found[0] if found else None)
                 fail(t, t.verdict, t.obj if t.kind == "Pod" else None)
             if t.kind != "Pod":
                 bad = failing_pod(t.kind, mine)
                 if bad:
                     fail(t, bad[1], bad[0])
-            if t.ok_since is not None and hold(t) > 0:  # Ready went away: a crash, or a probe?
+            if t.held_at is not None and hold(t) > 0:  # Ready went away: a crash, or a probe?
                 broken = held(t.baseline, mine)
                 if broken:
                     fail(t, broken[1], broken[0])
             if not t.verdict.ok:
-                t.ok_since = None
-            elif t.ok_since is None:
-                t.ok_since, opened = now, True
+                t.held_at = None
+                continue
+            if t.held_at is None:
                 t.baseline = {str(p["metadata"]["name"]): waits.restart_counts(p) for p in mine}
-        done = all(t.ok_since is not None and now - t.ok_since >= hold(t) for t in todo)
+            was, t.held_at = t.held_at, now
+            if hold(t) > 0:
+                live = [p for p in mine if not (p.get("metadata") or {}).get("deletionTimestamp")]
+                t.held_at = max([now, *(readiness.until(p, now) for p in live)])
+            opened = opened or (was is None and t.held_at > now)
+        done = all(t.held_at is not None and now >= t.held_at for t in todo)
         return done, opened
 
     def hold(t: _Target) -> float:
@@ -489,15 +521,18 @@ def wait_all(
         remaining = timeout - (time.monotonic() - began)
         if remaining <= 0:
             break
-        windows = [t.ok_since + hold(t) - time.monotonic() for t in todo if t.ok_since is not None]
+        windows = [t.held_at - time.monotonic() for t in todo if t.held_at is not None]
         step = min([remaining, POLL_SECONDS, *(w for w in windows if w > 0)])
         # A bounded watch: it ends after ``step`` (at least 1s, the API's unit) so the workloads are
         # re-read even when no pod changes; a hold window that opens starts a watch bounded by it.
         for event in kube.watch(pods_path, timeout=max(step, 0.05)):
             name = str((event.object.get("metadata") or {}).get("name", ""))
             if event.type == "LISTED":
-                pods = {str(p["metadata"]["name"]): p for p in event.items}
+                listed = {str(p["metadata"]["name"]): p for p in event.items}
+                gone.update((n, p) for n, p in pods.items() if n not in listed)
+                pods = listed
             elif event.type == "DELETED":
+                gone[name] = event.object  # a failed Job's pods may be gone before it says why
                 pods.pop(name, None)
                 if ("Pod", name) in targets:
                     raise PodNotReadyError(
@@ -517,7 +552,7 @@ def wait_all(
         # no judgement on a watch that just ended: the next one starts with a fresh listing, so a
         # hold window counts as passed only on a state read after it closed
 
-    pending = [t for t in todo if t.ok_since is None]
+    pending = [t for t in todo if t.held_at is None]
     t = pending[0] if pending else todo[0]
     if t.kind == "Pod":
         phase = (t.obj.get("status") or {}).get("phase", "unknown") if t.obj else "no such pod"

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from pytest_pods import Namespace
-from pytest_pods.errors import PodNotReadyError
+from pytest_pods import Namespace, podstate
+from pytest_pods.errors import PodNotReadyError, WorkloadNotReadyError
+from tests.cluster.conftest import MANIFESTS
 
 pytestmark = pytest.mark.cluster
 
@@ -264,3 +265,71 @@ def test_a_healthy_pod_passes_the_default_ready_rule(pods_namespace: Namespace) 
     pods_namespace.apply(pod("healthy", sh("echo up; sleep 600")), wait=True, timeout=TIMEOUT)
     assert time.monotonic() - began < 30
     assert pods_namespace.pod("healthy").restart_counts == {"main": 0}
+
+
+# --- issue 7: the triggers that need a real cluster to be seen at all ------------------------------
+
+
+def test_init_crash_loop_back_off_fails_at_once(pods_namespace: Namespace) -> None:
+    """Init:Error comes first and would end the wait itself; so apply without waiting, watch the API
+    until the init container waits in CrashLoopBackOff, and only then wait: it fails at once."""
+    pods_namespace.apply(MANIFESTS / "init-crashloop.yaml")
+    path = f"/api/v1/namespaces/{pods_namespace.name}/pods"
+    began = time.monotonic()
+    backing_off = False
+    query = {"fieldSelector": "metadata.name=init-loop"}
+    for event in pods_namespace.kube.watch(path, query=query, timeout=90):
+        for p in event.items if event.type == "LISTED" else [event.object]:
+            setup = podstate.container_states(p)[0]
+            backing_off = setup.state == "waiting" and setup.reason == "CrashLoopBackOff"
+        if backing_off:
+            break
+    assert backing_off, f"no CrashLoopBackOff of the init container in {time.monotonic() - began:.0f}s"
+    began = time.monotonic()
+    with pytest.raises(PodNotReadyError) as info:
+        pods_namespace.pod("init-loop").wait_ready(timeout=TIMEOUT)
+    elapsed = time.monotonic() - began
+    err = info.value
+    assert err.reason == "Init:CrashLoopBackOff", err
+    assert elapsed < 5, f"took {elapsed:.1f}s: not at once"
+    text = str(err)
+    assert "pod " + pods_namespace.name + "/init-loop: Init:CrashLoopBackOff: container 'setup'" in text
+    assert "last exit code 2" in text
+    assert "container init setup: waiting (CrashLoopBackOff" in text
+    assert "last log lines of setup before its restart:" in text and "init-broke" in text
+    assert "hint: an init container keeps failing" in text
+
+
+def test_a_bare_onfailure_pod_that_exits_non_zero_fails_fast_with_its_exit_code(
+    pods_namespace: Namespace,
+) -> None:
+    """OnFailure: the kubelet restarts the container in place. It is Ready for an instant at most,
+    so the wait fails on the exit seen while Ready was held, or on the back-off that follows."""
+    began = time.monotonic()
+    with pytest.raises(PodNotReadyError) as info:
+        pods_namespace.apply(MANIFESTS / "onfailure-pod.yaml", wait=True, timeout=TIMEOUT)
+    elapsed = time.monotonic() - began
+    err = info.value
+    assert err.reason in ("Error", "CrashLoopBackOff"), err
+    assert elapsed < 15, f"{err.reason} took {elapsed:.1f}s from apply"
+    text = str(err)
+    assert "exited 5" in text or "last exit code 5" in text
+    assert "about-to-fail" in text and "hint:" in text
+
+
+def test_a_job_with_onfailure_and_no_retry_fails_fast_with_the_pods_exit(pods_namespace: Namespace) -> None:
+    """backoffLimit 0 under OnFailure: the container's first restart fails the Job, whose controller
+    then deletes the pod; the error names the Job's reason and the pod's exit as last seen."""
+    began = time.monotonic()
+    with pytest.raises(WorkloadNotReadyError) as info:
+        pods_namespace.apply(MANIFESTS / "onfailure-job.yaml", wait=True, timeout=TIMEOUT)
+    elapsed = time.monotonic() - began
+    err = info.value
+    assert (err.kind, err.name, err.reason) == ("Job", "no-retry", "BackoffLimitExceeded"), err
+    assert elapsed < 30, f"took {elapsed:.1f}s from apply"
+    text = str(err)
+    assert "=True (BackoffLimitExceeded: Job has reached the specified backoff limit)" in text
+    assert err.pod.startswith("no-retry-"), f"no pod named:\n{text}"
+    assert err.pod_reason == "Error"
+    assert "exited 6" in err.detail and "last terminated: Error exit code 6" in text
+    assert "hint:" in text

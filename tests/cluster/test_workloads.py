@@ -11,6 +11,7 @@ import pytest
 from pytest_pods import Namespace
 from pytest_pods import workloads as w
 from pytest_pods.errors import WorkloadNotReadyError
+from tests.cluster.conftest import MANIFESTS
 
 pytestmark = pytest.mark.cluster
 
@@ -160,22 +161,17 @@ def test_a_failed_job_fails_fast_with_its_pods_reason(pods_namespace: Namespace)
 
 
 def test_a_pvc_of_a_class_that_does_not_exist_fails_at_once(pods_namespace: Namespace) -> None:
-    pvc = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": "data"},
-        "spec": {
-            "storageClassName": "pytest-pods-no-such-class",
-            "accessModes": ["ReadWriteOnce"],
-            "resources": {"requests": {"storage": "1Mi"}},
-        },
-    }
     began = time.monotonic()
     with pytest.raises(WorkloadNotReadyError) as info:
-        pods_namespace.apply(pvc, wait=True, timeout=TIMEOUT)
-    assert time.monotonic() - began < 15
-    assert info.value.reason == "StorageClassNotFound"
-    assert "pytest-pods-no-such-class" in str(info.value)
+        pods_namespace.apply(MANIFESTS / "pvc-no-class.yaml", wait=True, timeout=TIMEOUT)
+    elapsed = time.monotonic() - began
+    err = info.value
+    assert (err.kind, err.name, err.reason) == ("PersistentVolumeClaim", "data", "StorageClassNotFound")
+    assert elapsed < 15, f"took {elapsed:.1f}s from apply"
+    text = str(err)
+    assert "no StorageClass 'pytest-pods-no-such-class' (the cluster has: " in text
+    assert "phase: Pending" in text
+    assert "hint: the PVC names a StorageClass the cluster does not have" in text
 
 
 def test_wait_for_condition_jsonpath_and_delete(pods_namespace: Namespace) -> None:
@@ -230,3 +226,49 @@ def test_a_pvc_of_the_default_class_and_its_pod_are_waited_for(pods_namespace: N
     assert pods_namespace.pod("user").read_file("/data/file") == "kept\n"
     bound = pods_namespace.wait_for("pvc", "data", jsonpath="{.status.phase}=Bound", timeout=60)
     assert bound["status"]["phase"] == "Bound"
+
+
+def default_class(ns: Namespace) -> dict[str, Any]:
+    classes = ns.kube.request("GET", "/apis/storage.k8s.io/v1/storageclasses")["items"]
+    for c in classes:
+        if c["metadata"].get("annotations", {}).get(w.DEFAULT_STORAGE_CLASS) == "true":
+            return dict(c)
+    pytest.skip("the cluster has no default StorageClass")
+
+
+def test_a_pvc_the_provisioner_refuses_fails_fast_with_its_message(pods_namespace: Namespace) -> None:
+    """ReadWriteMany from local-path-provisioner (ReadWriteOnce only): the class binds on first use,
+    so the pod makes it try; its ProvisioningFailed event fails the wait, naming the PVC."""
+    if default_class(pods_namespace).get("provisioner") != "rancher.io/local-path":
+        pytest.skip("the default StorageClass is not local-path-provisioner's")
+    began = time.monotonic()
+    with pytest.raises(WorkloadNotReadyError) as info:
+        pods_namespace.apply(MANIFESTS / "pvc-rwx.yaml", wait=True, timeout=TIMEOUT)
+    elapsed = time.monotonic() - began
+    err = info.value
+    assert (err.kind, err.name, err.reason) == ("PersistentVolumeClaim", "shared", "ProvisioningFailed"), err
+    assert elapsed < 15, f"took {elapsed:.1f}s from apply"
+    assert "only supports ReadWriteOnce" in err.detail
+    text = str(err)
+    assert "ProvisioningFailed" in text and "PersistentVolumeClaim/shared" in text  # the event, in the report
+    assert "hint: the provisioner could not make the volume" in text
+
+
+def test_a_pvc_of_a_class_whose_provisioner_errors_fails_fast(pods_namespace: Namespace) -> None:
+    """local-path-provisioner under Immediate binding: no node was chosen, so it cannot provision."""
+    if default_class(pods_namespace).get("provisioner") != "rancher.io/local-path":
+        pytest.skip("the default StorageClass is not local-path-provisioner's")
+    name = f"pytest-pods-immediate-{pods_namespace.name}"
+    manifest = (MANIFESTS / "pvc-immediate.yaml").read_text().replace("CLASS", name)
+    began = time.monotonic()
+    try:
+        with pytest.raises(WorkloadNotReadyError) as info:
+            pods_namespace.apply(manifest, wait=True, timeout=TIMEOUT)
+    finally:
+        pods_namespace.kube.request("DELETE", f"/apis/storage.k8s.io/v1/storageclasses/{name}")
+    elapsed = time.monotonic() - began
+    err = info.value
+    assert (err.kind, err.name, err.reason) == ("PersistentVolumeClaim", "data", "ProvisioningFailed"), err
+    assert elapsed < 15, f"took {elapsed:.1f}s from apply"
+    assert "no node was specified" in err.detail and name in err.detail
+    assert "hint: the provisioner could not make the volume" in str(err)
