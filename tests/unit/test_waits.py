@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -8,12 +9,15 @@ import pytest
 from pytest_pods.waits import (
     FAIL_FAST_REASONS,
     HINTS,
+    STARTED_AT_SLACK,
     WAITING_REASONS,
+    Hold,
     classify_held,
     classify_ready,
     classify_running,
     fail_fast_table,
     failure_report,
+    last_termination,
     restart_counts,
 )
 from tests.unit.podjson import cond, pod, running, terminated, waiting
@@ -289,3 +293,57 @@ def test_readme_fail_fast_table_is_the_code_list() -> None:
     rows = [line for line in readme.splitlines() if line.startswith("| `") and "|" in line[3:]]
     listed = {r.split("`")[1] for r in rows if r.split("`")[1] in FAIL_FAST_REASONS}
     assert listed == FAIL_FAST_REASONS
+
+
+def _started(seconds_ago: float, wall: float, restarts: int = 0) -> dict[str, Any]:
+    stamp = datetime.fromtimestamp(int(wall - seconds_ago), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "name": "web",
+        "ready": True,
+        "restartCount": restarts,
+        "state": {"running": {"startedAt": stamp}},
+    }
+
+
+def _ready(status: dict[str, Any]) -> dict[str, Any]:
+    return pod(phase="Running", statuses=[status], conditions=[cond("Ready", "True")])
+
+
+def test_hold_counts_from_when_a_fresh_container_was_first_seen_running() -> None:
+    wall = 1_800_000_000.0
+    hold = Hold(1.2)
+    p = _ready(_started(0.3, wall))
+    assert hold.until(p, now=100.0, wall=wall) == pytest.approx(101.2)
+    # later reads do not move the start: the window closes 1.2 s after the first sight
+    assert hold.until(p, now=100.9, wall=wall + 0.9) == pytest.approx(101.2)
+
+
+def test_hold_of_a_container_running_for_a_while_is_over_at_once() -> None:
+    wall = 1_800_000_000.0
+    hold = Hold(1.2)
+    # started 10 s ago (on the node's clock, this machine's for local and kind): held already
+    assert hold.until(_ready(_started(10, wall)), now=100.0, wall=wall) <= 100.0
+    # started 3 s ago: the kubelet reported it by startedAt + STARTED_AT_SLACK; the rest is left
+    until = Hold(1.2).until(_ready(_started(3, wall)), now=100.0, wall=wall)
+    assert until == pytest.approx(100.0 - 3 + STARTED_AT_SLACK + 1.2)
+
+
+def test_hold_starts_anew_after_a_restart_and_waits_while_not_running() -> None:
+    wall = 1_800_000_000.0
+    hold = Hold(1.2)
+    assert hold.until(_ready(_started(0, wall)), now=100.0, wall=wall) == pytest.approx(101.2)
+    assert hold.until(_ready(_started(0, wall + 2, restarts=1)), now=102.0, wall=wall + 2) == pytest.approx(
+        103.2
+    )
+    stopped = pod(phase="Running", statuses=[terminated("web", 3)])
+    assert hold.until(stopped, now=104.0, wall=wall + 4) == pytest.approx(105.2)
+    assert Hold(0).until(_ready(_started(0, wall)), now=104.0, wall=wall) == 104.0
+
+
+def test_last_termination_prefers_a_non_zero_exit() -> None:
+    again = running("web")
+    again.update(restartCount=1, lastState={"terminated": {"exitCode": 6, "reason": "Error"}})
+    v = last_termination(pod(phase="Running", statuses=[again], deleting=True))
+    assert v is not None and (v.reason, v.container) == ("Error", "web")
+    assert "exited 6" in v.detail and "restarts 1" in v.detail
+    assert last_termination(pod(phase="Running", statuses=[running("web")])) is None

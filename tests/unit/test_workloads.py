@@ -236,3 +236,34 @@ def test_describe_names_counts_and_conditions() -> None:
     )
     assert "generation 2" in text and "updatedReplicas 1" in text
     assert "condition Available=False (MinimumReplicasUnavailable)" in text
+
+
+def test_a_failed_jobs_pod_being_deleted_tells_its_last_exit() -> None:
+    again = running("web")
+    again.update(restartCount=1, lastState={"terminated": {"exitCode": 6, "reason": "Error"}})
+    deleting = labelled(pod(phase="Running", statuses=[again], deleting=True), "try-1")
+    found = w.job_pod_reason([deleting])
+    assert found is not None and found[1].reason == "Error" and "exited 6" in found[1].detail
+
+
+def test_provisioning_failed_of_this_pvc_fails_unless_a_retry_may_heal_it() -> None:
+    claim = pvc()
+    claim["metadata"]["uid"] = "u1"
+    classes = [sc("s", default=True)]
+
+    def event(message: str, uid: str = "u1", at: str = "2026-01-01T00:00:01Z") -> dict[str, Any]:
+        about = {"kind": "PersistentVolumeClaim", "name": "data", "uid": uid}
+        return {
+            "reason": "ProvisioningFailed",
+            "message": message,
+            "involvedObject": about,
+            "lastTimestamp": at,
+        }
+
+    refused = event("NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes")
+    v = w.pvc_verdict(claim, classes, [refused])
+    assert v.reason == "ProvisioningFailed" and "ReadWriteOnce" in v.detail
+    assert not w.pvc_verdict(claim, classes, [event("no space", uid="an-earlier-pvc")]).done
+    transient = event("failed to provision volume: context deadline exceeded", at="2026-01-01T00:00:02Z")
+    v = w.pvc_verdict(claim, classes, [refused, transient])  # the newest decides
+    assert not v.done and "try again" in v.detail
