@@ -62,7 +62,8 @@ CLUSTER_KEY = pytest.StashKey[Cluster]()
 NAMESPACE_KEY = pytest.StashKey[Namespace]()
 NEXT_ITEM_KEY = pytest.StashKey["pytest.Item | None"]()
 ITEM_INDEX_KEY = pytest.StashKey[dict[int, int]]()
-LOOK_AHEAD_ITEMS = 50  # how far ahead to look for the next namespace to prepare
+LOOK_AHEAD_ITEMS = 50  # how far ahead to look for the next namespaces to prepare
+PREPARE_AHEAD = 2  # namespaces made and applied ahead of the tests that need them
 
 
 def terminal_progress(config: pytest.Config) -> Progress:
@@ -258,8 +259,10 @@ def _upcoming(item: pytest.Item) -> Iterator[pytest.Item]:
 
 
 def _prepare_next(item: pytest.Item, cluster: Cluster, current: str | None) -> None:
-    """Start the next namespace this process will need (another test's, or another scope's) while
-    ``item`` runs: made and applied now, waited for by that test's own setup."""
+    """Start the next namespaces this process will need (other tests', or other scopes'), up to
+    :data:`PREPARE_AHEAD` of them, while ``item`` runs: made, applied and waited for in the
+    background; that test's own setup takes the outcome."""
+    owners: set[str] = set()
     for upcoming in _upcoming(item):
         try:
             markers = _markers(upcoming)
@@ -271,11 +274,13 @@ def _prepare_next(item: pytest.Item, cluster: Cluster, current: str | None) -> N
         owner = _owner(upcoming, scope)
         if owner is None:
             return
-        if owner == current:
+        if owner == current or owner in owners:
             continue
         base_dir = Path(str(upcoming.path)).parent if getattr(upcoming, "path", None) else None
         if cluster.prepare(owner, base_dir=base_dir, markers=markers):
-            return
+            owners.add(owner)
+            if len(owners) >= PREPARE_AHEAD:
+                return
 
 
 def _timings(item: pytest.Item, cluster: Cluster, ns: Namespace) -> None:

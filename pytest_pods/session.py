@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,6 +160,10 @@ class Cluster:
     namespaces_made: int = 0
     prepared: dict[str, Namespace] = field(default_factory=dict)
     _open: set[str] = field(default_factory=set)
+    #: Set when the session ends: waits still running in the background stop.
+    stop: threading.Event = field(default_factory=threading.Event)
+    _background: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _background_kube: Kube | None = field(default=None, repr=False)
     #: The provider that made or found the cluster (e.g. for the kind provider's pytest-kind handle).
     provider: Provider | None = field(default=None, repr=False)
 
@@ -190,10 +195,12 @@ class Cluster:
         return Namespace(self, name, base_dir)
 
     def prepare(self, nodeid: str, *, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> bool:
-        """Make the namespace that :meth:`namespace` will be asked for next (same arguments) and apply
-        its manifests without waiting, so that its pods start while the current test runs. Best
-        effort: a manifest that fails here is left for the test's own setup to report. False if that
-        namespace is open already (nothing to prepare)."""
+        """Make the namespace that :meth:`namespace` will be asked for next (same arguments), apply
+        its manifests, and wait for them (Ready that holds included) in a background thread, so
+        that its pods start, and are seen to stay up, while the current test runs; the test's setup
+        takes the wait's outcome (:meth:`Namespace.setup`). Best effort: a manifest that fails to
+        apply here is left for the test's own setup to report. False if that namespace is open
+        already (nothing to prepare)."""
         key = self._key(nodeid, base_dir, markers)
         if key in self._open:
             return False
@@ -207,16 +214,38 @@ class Cluster:
         with contextlib.suppress(PodsError):
             for marker in markers:
                 for source in marker.manifests:
-                    if repr(source) not in ns.prepared:
-                        ns.prepared[repr(source)] = ns.apply(source)
+                    key = repr(source)
+                    if key not in ns.prepared:
+                        ns.prepared[key] = objs = ns.apply(source)
+                        if marker.wait:
+                            ns.waiting[key] = self.in_background(ns.wait_up, objs, marker.timeout)
         return True
 
+    def in_background(
+        self, wait: Callable[..., None], objs: list[JSON], timeout: float | None
+    ) -> Future[None]:
+        """Run ``wait(objs, timeout, stop=self.stop, kube=...)`` in a thread of the session's small
+        pool, with a client of its own: the kubernetes client's exec and port-forward swap their
+        ``ApiClient``'s request method while they run, so a client is not shared across threads."""
+        if self._background is None:
+            self._background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pytest-pods-wait")
+            self._background_kube = Kube.from_kubeconfig(self.info.kubeconfig, self.info.context)
+        return self._background.submit(wait, objs, timeout, stop=self.stop, kube=self._background_kube)
+
     def drop_prepared(self) -> None:
-        """Delete the prepared namespaces no test asked for (the session ended, or stopped early)."""
+        """Delete the prepared namespaces no test asked for (the session ended, or stopped early),
+        and end the waits still running in the background (within about a second)."""
+        self.stop.set()
         for ns in self.prepared.values():
             with contextlib.suppress(PodsError):
                 namespaces.delete(self.kube, ns.name)
         self.prepared.clear()
+        if self._background is not None:
+            self._background.shutdown(wait=True, cancel_futures=True)
+            self._background = None
+        if self._background_kube is not None:
+            self._background_kube.close()
+            self._background_kube = None
 
     @contextlib.contextmanager
     def namespace(
@@ -294,6 +323,7 @@ class Namespace:
         self._set_up = False
         self._setup_error: BaseException | None = None
         self.prepared: dict[str, list[JSON]] = {}  # what Cluster.prepare applied ahead, by source
+        self.waiting: dict[str, Future[None]] = {}  # its waits, running in the background
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
@@ -328,11 +358,20 @@ class Namespace:
         return objs
 
     # --- waits and workloads (issue 7) ---------------------------------------------------------------
-    def wait_up(self, objs: Sequence[JSON], timeout: float | None = None) -> None:
+    def wait_up(
+        self,
+        objs: Sequence[JSON],
+        timeout: float | None = None,
+        *,
+        stop: threading.Event | None = None,
+        kube: Kube | None = None,
+    ) -> None:
         """Wait, in one watch loop, until each Pod is Ready (and Ready holds), each Deployment,
         ReplicaSet, StatefulSet and DaemonSet is rolled out, each Job is Complete and each PVC is
         Bound; fail at once naming the object, the pod and the reason on a reason that never heals
-        (:class:`PodNotReadyError` for a Pod, :class:`WorkloadNotReadyError` for the others)."""
+        (:class:`PodNotReadyError` for a Pod, :class:`WorkloadNotReadyError` for the others).
+        A ``stop`` that is set cancels the wait (see :func:`workloads.wait_all`); ``kube``: another
+        client than the namespace's (one per thread)."""
         targets = [
             (str(o.get("kind")), str(o["metadata"]["name"]))
             for o in objs
@@ -345,11 +384,12 @@ class Namespace:
         began = time.monotonic()
         settings = self.cluster.settings
         workloads.wait_all(
-            self.kube,
+            kube or self.kube,
             self.name,
             targets,
             timeout=settings.timeout if timeout is None else timeout,
             stable=settings.ready_stable,
+            stop=stop,
         )
         self._time("ready", time.monotonic() - began)
 
@@ -406,8 +446,11 @@ class Namespace:
                         continue
                     applied.add(repr(source))
                     ahead = self.prepared.pop(repr(source), None)
+                    waiting = self.waiting.pop(repr(source), None)
                     if ahead is None:
                         self.apply(source, wait=marker.wait, timeout=marker.timeout)
+                    elif waiting is not None:  # applied and waited for ahead: its outcome
+                        waiting.result()
                     elif marker.wait:  # applied by Cluster.prepare: only the wait is left
                         self.wait_up(ahead, marker.timeout)
         except BaseException as exc:

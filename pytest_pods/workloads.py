@@ -11,13 +11,14 @@ per-kind readiness and conditions) for ReplicaSets, Jobs and PVCs.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_pods import podstate, waits
-from pytest_pods.errors import ApiError, PodNotReadyError, WorkloadNotReadyError
+from pytest_pods.errors import ApiError, PodNotReadyError, PodsError, WorkloadNotReadyError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.pods import Pod
 from pytest_pods.waits import PENDING, Verdict
@@ -396,10 +397,12 @@ def wait_all(
     *,
     timeout: float,
     stable: float = 0.0,
+    stop: threading.Event | None = None,
 ) -> dict[tuple[str, str], JSON]:
     """Wait until every ``(kind, name)`` of :data:`WAITED_KINDS` is up and has held ``stable``
     seconds; return each object as last seen. Fails at once, naming the object, the pod and the
-    reason, when one of them or one of its pods hits a reason that will never heal.
+    reason, when one of them or one of its pods hits a reason that will never heal. A ``stop``
+    that is set ends the wait within about a second (:class:`PodsError`: it was cancelled).
 
     One loop: :meth:`Kube.watch` on the namespace's pods (each pod change re-reads the workloads),
     bounded to :data:`POLL_SECONDS` so that a workload's own status change is read soon after it
@@ -521,6 +524,8 @@ def wait_all(
         remaining = timeout - (time.monotonic() - began)
         if remaining <= 0:
             break
+        if stop is not None and stop.is_set():
+            raise PodsError(f"the wait in namespace {namespace} was cancelled (the session is ending)")
         windows = [t.held_at - time.monotonic() for t in todo if t.held_at is not None]
         step = min([remaining, POLL_SECONDS, *(w for w in windows if w > 0)])
         # A bounded watch: it ends after ``step`` (at least 1s, the API's unit) so the workloads are

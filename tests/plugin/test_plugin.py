@@ -547,8 +547,10 @@ def _apply(self, manifest, *, wait=False, timeout=None):
         raise RuntimeError(f"{{manifest}}: pod never Ready")
     return [str(manifest)]
 
-def _wait_up(self, objs, timeout=None):
-    _log(event="apply", ns=self.name, manifest=",".join(objs), how="waited for (prepared)")
+def _wait_up(self, objs, timeout=None, stop=None, kube=None):
+    # a prepared namespace's wait runs in a background thread: its place among the other events
+    # varies, so the tests check it apart (``waited``)
+    _log(event="wait", ns=self.name, manifest=",".join(objs), how="waited for (prepared)")
 
 def _sections(kube, where):
     return [(f"pod {{where.namespace}}/web", f"kept={{where.kept}}")]
@@ -616,25 +618,40 @@ def test_module_scope_shares_one_namespace_applied_once_and_deleted_at_the_modul
     assert [describe(e) for e in seen] == [
         f"create {shared_a} for test_a.py",
         f"apply web.yaml into {shared_a} and wait",
-        # while the module's first test runs, the next namespace needed is prepared (no wait)
+        # while the module's first test runs, the next two namespaces needed are prepared (their
+        # waits run in the background); test_three shares the module's
         f"create {own} for test_a.py::test_own",
         f"apply web.yaml into {own} (prepare)",
         f"apply extra.yaml into {own} (prepare)",
+        f"create {shared_b} for test_b.py",
+        f"apply web.yaml into {shared_b} (prepare)",
         f"test_one used {shared_a}",
         f"test_two used {shared_a}",
         # a test that adds a per-test manifest gets its own namespace, with the module's applied too
-        f"apply web.yaml into {own} waited for (prepared)",
-        f"apply extra.yaml into {own} waited for (prepared)",
-        f"create {shared_b} for test_b.py",  # the next one needed: test_three shares the module's
-        f"apply web.yaml into {shared_b} (prepare)",
         f"test_own used {own}",
         f"delete {own}",
         f"test_three used {shared_a}",
         f"delete {shared_a}",  # after the module's last test
-        f"apply web.yaml into {shared_b} waited for (prepared)",
         f"test_four used {shared_b}",
         f"delete {shared_b}",
     ]
+    assert waited_before_use(api) == [
+        f"web.yaml into {own}",
+        f"extra.yaml into {own}",
+        f"web.yaml into {shared_b}",
+    ]
+
+
+def waited_before_use(log: Path) -> list[str]:
+    """The background waits of prepared namespaces, sorted; each ended before a test used its namespace."""
+    seen = api_events(log, "wait", "test")
+    waits = []
+    for i, e in enumerate(seen):
+        if e["event"] == "wait":
+            assert any(t["event"] == "test" and t["ns"] == e["ns"] for t in seen[i + 1 :]), e
+            waits.append(f"{e['manifest']} into {e['ns']}")
+    used = [e["ns"] for e in seen if e["event"] == "test"]
+    return sorted(waits, key=lambda w: (used.index(w.split(" into ")[1]), w.split(" into ")[0] != "web.yaml"))
 
 
 def describe(e: dict[str, str]) -> str:
@@ -677,19 +694,18 @@ def test_class_and_session_scopes(pytester: pytest.Pytester, api: Path) -> None:
         f"apply web.yaml into {ns['test_1']} and wait",
         f"create {ns['test_3']} for test_a.py::TestTwo",
         f"apply web.yaml into {ns['test_3']} (prepare)",
+        f"create {ns['test_4']} for session",
+        f"apply db.yaml into {ns['test_4']} (prepare)",
         "test_1 used " + ns["test_1"],
         "test_2 used " + ns["test_1"],
         f"delete {ns['test_1']}",
-        f"apply web.yaml into {ns['test_3']} waited for (prepared)",
-        f"create {ns['test_4']} for session",
-        f"apply db.yaml into {ns['test_4']} (prepare)",
         "test_3 used " + ns["test_3"],
         f"delete {ns['test_3']}",
-        f"apply db.yaml into {ns['test_4']} waited for (prepared)",
         "test_4 used " + ns["test_4"],
         "test_5 used " + ns["test_4"],
         f"delete {ns['test_4']}",
     ]
+    assert waited_before_use(api) == [f"web.yaml into {ns['test_3']}", f"db.yaml into {ns['test_4']}"]
 
 
 SHARED_WITH_A_FAILURE = """

@@ -71,7 +71,7 @@ class StandInCluster:
     ) -> Iterator[Namespace]:
         ns = Namespace.__new__(Namespace)
         ns.name = f"ns{len(self.made)}"
-        ns.failures, ns._set_up, ns._setup_error, ns.prepared = [], False, None, {}
+        ns.failures, ns._set_up, ns._setup_error, ns.prepared, ns.waiting = [], False, None, {}, {}
         ns.apply = lambda source, **kw: self.applied.append((ns.name, source, kw))  # type: ignore[method-assign,assignment]
         self.made.append(nodeid)
         try:
