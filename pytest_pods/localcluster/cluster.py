@@ -311,6 +311,9 @@ class LocalCluster:
                 state.cni_data_dir,
             ):
                 d.mkdir(parents=True, exist_ok=True)
+            # Root's alone: logs, configuration, PersistentVolume data (local-path makes its
+            # directories 0777). Containers see their volumes through mounts that root made.
+            os.chmod(state.lib, 0o700)
             host.prepare(state, net, cfg.cgroup_root)
             specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
             self.pki.create(specs, ca_store=self.cache.ca(cfg.name))

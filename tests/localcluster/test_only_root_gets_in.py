@@ -97,9 +97,12 @@ def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_di
     base = f"127.0.0.1:{cluster.config.ports.etcd_client}"
     # Positive control: root, with the API server's etcd client certificate, reads every object.
     root = curl(
-        f"--cacert={etcd.ca_cert}",
-        f"--cert={etcd.cert('apiserver-etcd-client')}",
-        f"--key={etcd.key('apiserver-etcd-client')}",
+        "--cacert",
+        f"{etcd.ca_cert}",
+        "--cert",
+        f"{etcd.cert('apiserver-etcd-client')}",
+        "--key",
+        f"{etcd.key('apiserver-etcd-client')}",
         f"https://{base}/v3/kv/range",
         "-d",
         RANGE,
@@ -110,11 +113,14 @@ def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_di
     attempts = {
         "plain http": ["http://{base}{path}"],
         "https, no verification, no client certificate": ["-k", "https://{base}{path}"],
-        "https with the etcd CA, no client certificate": [f"--cacert={ca}", "https://{base}{path}"],
+        "https with the etcd CA, no client certificate": ["--cacert", f"{ca}", "https://{base}{path}"],
         "https with a client certificate of another CA": [
-            f"--cacert={ca}",
-            f"--cert={forged.cert('client')}",
-            f"--key={forged.key('client')}",
+            "--cacert",
+            f"{ca}",
+            "--cert",
+            f"{forged.cert('client')}",
+            "--key",
+            f"{forged.key('client')}",
             "https://{base}{path}",
         ],
     }
@@ -133,9 +139,12 @@ def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_di
             )
     # Nothing was written, and etcd's files are root's alone.
     after = curl(
-        f"--cacert={etcd.ca_cert}",
-        f"--cert={etcd.cert('apiserver-etcd-client')}",
-        f"--key={etcd.key('apiserver-etcd-client')}",
+        "--cacert",
+        f"{etcd.ca_cert}",
+        "--cert",
+        f"{etcd.cert('apiserver-etcd-client')}",
+        "--key",
+        f"{etcd.key('apiserver-etcd-client')}",
         f"https://{base}/v3/kv/range",
         "-d",
         json.dumps({"key": base64.b64encode(b"/registry/pwned").decode()}),
@@ -145,6 +154,9 @@ def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_di
         st = key.stat()
         assert (st.st_uid, st.st_mode & 0o777) == (0, 0o600), key
     assert cluster.state.pki.stat().st_mode & 0o077 == 0
+    # The whole state tree (logs, configuration, PersistentVolume data) is root's.
+    assert cluster.state.lib.stat().st_mode & 0o077 == 0
+    assert status_of(curl(f"file://{cluster.state.log('etcd')}", user=NOBODY)) == 0
     assert cluster.state.etcd_data.stat().st_mode & 0o077 == 0
 
 
@@ -218,14 +230,17 @@ def test_nobody_cannot_push_but_pulls_and_roots_loads_work(
         assert push.tls is not None
         ca = readable_copy(push.tls.ca, public_dir / "push-ca")
         start = f"{push.url}/v2/{repo}/blobs/uploads/"
-        assert status_of(curl("-X", "POST", f"--cacert={ca}", start, user=NOBODY)) == 0
+        assert status_of(curl("-X", "POST", "--cacert", f"{ca}", start, user=NOBODY)) == 0
         assert status_of(curl("-X", "POST", "-k", start, user=NOBODY)) == 0
         mine = curl(
             "-X",
             "POST",
-            f"--cacert={push.tls.ca}",
-            f"--cert={push.tls.client_dir / 'client.cert'}",
-            f"--key={push.tls.client_dir / 'client.key'}",
+            "--cacert",
+            f"{push.tls.ca}",
+            "--cert",
+            f"{push.tls.client_dir / 'client.cert'}",
+            "--key",
+            f"{push.tls.client_dir / 'client.key'}",
             start,
         )
         assert status_of(mine) == 202, mine
@@ -322,9 +337,12 @@ def test_every_listener_is_known_and_refuses_nobody(cluster: LocalCluster) -> No
         assert status_of(curl(f"http://{host}:10255/pods", user=NOBODY)) == 0
     # Control: root with the admin certificate gets the Secrets through the same relay.
     admin = curl(
-        f"--cacert={cluster.pki.ca_cert}",
-        f"--cert={cluster.pki.cert('admin')}",
-        f"--key={cluster.pki.key('admin')}",
+        "--cacert",
+        f"{cluster.pki.ca_cert}",
+        "--cert",
+        f"{cluster.pki.cert('admin')}",
+        "--key",
+        f"{cluster.pki.key('admin')}",
         f"https://{node_ip}:{ports.apiserver}/api/v1/secrets?limit=1",
     )
     assert status_of(admin) == 200, admin
