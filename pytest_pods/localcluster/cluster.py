@@ -271,7 +271,8 @@ class LocalCluster:
                 clock(f"cluster {self.config.name!r} is already up; reusing it")
                 return self.info(reused=True)
             if st.phase != "absent" or self.state.lib.exists() or cgroups.exists(self.config.cgroup_root):
-                clock(f"cleaning up what an earlier cluster left ({st.phase})")
+                outdated = self._outdated()
+                clock(f"cleaning up what an earlier cluster left ({'; '.join(outdated) or st.phase})")
                 self._stop_supervisor()
                 self._cleanup(clock)
             self._start(clock)

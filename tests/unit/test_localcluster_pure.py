@@ -292,3 +292,38 @@ def test_missing_cgroup_controllers_are_named(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
     with pytest.raises(PreflightError, match="cgroup controllers not mounted: cpuacct, cpuset, pids"):
         Preflight.check_kernel()
+
+
+def test_a_cluster_started_by_older_code_is_outdated(pki: PKI, tmp_path: Path) -> None:
+    """``up`` restarts a cluster whose etcd takes anyone or whose registry takes pushes."""
+    from pytest_pods.localcluster.cluster import LocalCluster
+    from pytest_pods.localcluster.registry import Registry
+
+    state = StatePaths("t", tmp_path / "lib", tmp_path / "run")
+    cluster = LocalCluster(state=state)
+    assert cluster._outdated() == []  # no cluster at all
+    plan = make_plan(
+        state=state,
+        bins=Binaries(tmp_path / "k", tmp_path / "etcd", tmp_path / "coredns", tmp_path / "lpp"),
+        pki=pki,
+        net=Network(),
+        ports=Ports(),
+        registry_argv=["docker-registry", "serve", "x"],
+        registry_health_url="http://127.0.0.1:5000/v2/",
+        registry_port=5000,
+        containerd_config=tmp_path / "c.toml",
+        kubelet_config=tmp_path / "k.yaml",
+        kube_proxy_config=tmp_path / "kp.yaml",
+        cgroup_root="/pp",
+    )
+    state.run.mkdir(parents=True)
+    state.plan_file.write_text(plan.to_json())
+    Registry(tmp_path / "storage", state.config_dir, read_only=True).write_config()
+    assert cluster._outdated() == []
+    Registry(tmp_path / "storage", state.config_dir).write_config()
+    assert [p.split(":")[0] for p in cluster._outdated()] == ["the registry on 127.0.0.1"]
+    old = plan.to_json().replace('"--client-cert-auth=true",', "")
+    state.plan_file.write_text(old)
+    problems = cluster._outdated()
+    assert len(problems) == 2 and problems[0].startswith("etcd takes clients without certificates")
+    assert "`pytest-pods cluster up` restarts it" in problems[0]
