@@ -351,3 +351,40 @@ def test_every_listener_is_known_and_refuses_nobody(cluster: LocalCluster) -> No
         f"https://{node_ip}:{ports.apiserver}/api/v1/secrets?limit=1",
     )
     assert status_of(admin) == 200, admin
+
+
+def test_the_kind_mirror_is_read_only_and_preloads_go_through_the_writer(tmp_path: Path) -> None:
+    """kind's stand-in registry (kindnode/mirror.py): the same storage, read-only; ``--pods-preload-image``
+    pushes through :func:`writer`. Served here on loopback instead of the kind network's gateway."""
+    from pytest_pods.kindnode import mirror
+    from pytest_pods.localcluster import images
+    from pytest_pods.localcluster.paths import CachePaths
+    from pytest_pods.localcluster.progress import Stopwatch, silent
+
+    real = CachePaths.default()
+    pause = next(recipe for recipe in images.RECIPES if recipe.name == "pause")
+    layout = images.layout_path(real, pause, images.recipe_key(pause, ""))
+    archive = tmp_path / "app.tar"
+    made = subprocess.run(
+        [
+            "skopeo",
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            f"oci:{layout}:{images.LAYOUT_TAG}",
+            f"docker-archive:{archive}:quay.io/pp-secure/app:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    cache = CachePaths(tmp_path / "cache")
+    assert mirror.push_archives(cache, [archive], Stopwatch(silent)) == ["quay.io/pp-secure/app:1"]
+    served = Registry(cache.registry_storage, tmp_path / "mirror", f"127.0.0.1:{free_port()}", read_only=True)
+    assert mirror.config(cache, served.addr) == served.config()
+    with running(served, tmp_path / "mirror.log"):
+        assert served.has("quay.io/pp-secure/app", "1")
+        upload = curl("-X", "POST", f"{served.url}/v2/quay.io/pp-secure/app/blobs/uploads/", user=NOBODY)
+        assert status_of(upload) == 405, upload
