@@ -830,7 +830,7 @@ def push_archive(archive: Path, registry: Registry, hosts_dir: Path | None = Non
 
     With ``hosts_dir``, also write containerd's hosts.toml for any registry the names use.
     """
-    preflight([*PUSH_TOOLS], need_root=False)
+    preflight([*PUSH_TOOLS, *SERVE_TOOLS], need_root=False)  # docker-registry: the push registry
     named = archive_images(archive)
     pushed: list[str] = []
     for _, name in named:
