@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tempfile
 from pathlib import Path
 
 from filelock import FileLock
@@ -114,12 +113,7 @@ def build_base_image(cache: CachePaths, watch: Stopwatch) -> str:
     with FileLock(str(cache.images / ".build.lock")):
         base_tar = images.build_base(cache, mirror, images.base_key(mirror), watch)
     what = f"the kind base image {ref}"
-    work = cache.root / "kind" / "build"
-    work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kind-base-", dir=work) as tmp:
-        rootfs = Path(tmp) / "rootfs"
-        rootfs.mkdir()
-        images.unpack(base_tar, rootfs, what)
+    with images.base_rootfs(base_tar, cache.root / "kind" / "build", "kind-base-", what) as rootfs:
         with images.networked_chroot(rootfs):
             with watch.step(
                 f"kind base: apt-get install {len(PACKAGES)} packages (systemd, containerd, ...)"
@@ -135,7 +129,7 @@ def build_base_image(cache: CachePaths, watch: Stopwatch) -> str:
                 )
         images.empty_dir(rootfs / "dev")
         with watch.step(f"kind base: docker import {ref}"):
-            packed = Path(tmp) / "rootfs.tar"
+            packed = rootfs.parent / "rootfs.tar"
             images.pack(rootfs, packed, what)
             changes = [arg for change in IMPORT_CHANGES for arg in ("--change", change)]
             docker = docker_command() or "docker"

@@ -474,6 +474,18 @@ def unpack(tarball: Path, rootfs: Path, what: str) -> None:
     _run([_tool("tar"), *TAR_FLAGS, "-xpf", tarball, "-C", rootfs], what)
 
 
+@contextmanager
+def base_rootfs(base_tar: Path, work: Path, prefix: str, what: str) -> Iterator[Path]:
+    """A scratch copy of the base's rootfs under ``work`` (``rootfs`` in a temporary directory that
+    the caller may use for its own files), removed after the block."""
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=work) as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        rootfs.mkdir()
+        unpack(base_tar, rootfs, what)
+        yield rootfs
+
+
 def pack(rootfs: Path, tarball: Path, what: str) -> None:
     """The directory ``rootfs`` as one tarball, owners and xattrs kept."""
     _run([_tool("tar"), *TAR_FLAGS, "-C", rootfs, "-cf", tarball, "."], what)
