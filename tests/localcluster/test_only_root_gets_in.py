@@ -156,12 +156,12 @@ def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_di
     assert cluster.state.pki.stat().st_mode & 0o077 == 0
     # The whole state tree (logs, configuration, PersistentVolume data) is root's.
     assert cluster.state.lib.stat().st_mode & 0o077 == 0
-    for path in (cluster.state.log("etcd"), cluster.state.lib / "host-changes.json"):
-        assert path.is_file()
+    for state_file in (cluster.state.log("etcd"), cluster.state.lib / "host-changes.json"):
+        assert state_file.is_file()
         read = subprocess.run(
-            ["runuser", "-u", NOBODY, "--", "cat", str(path)], capture_output=True, timeout=30
+            ["runuser", "-u", NOBODY, "--", "cat", str(state_file)], capture_output=True, timeout=30
         )
-        assert read.returncode != 0 and b"Permission denied" in read.stderr, (path, read)
+        assert read.returncode != 0 and b"Permission denied" in read.stderr, (state_file, read)
     assert cluster.state.etcd_data.stat().st_mode & 0o077 == 0
 
 
