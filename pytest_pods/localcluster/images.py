@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,11 @@ from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.registry import (
     Registry,
-    free_port,
     local_repo,
     parse_ref,
-    running,
+    pushing,
     write_containerd_hosts,
+    writer,
 )
 
 #: Bump when the build steps change in a way the recipe files do not show.
@@ -343,12 +343,13 @@ def _chroot_env() -> dict[str, str]:
     return env
 
 
-def _chroot(rootfs: Path, argv: Sequence[str], what: str, extra_env: dict[str, str] | None = None) -> str:
+def chroot(rootfs: Path, argv: Sequence[str], what: str, extra_env: dict[str, str] | None = None) -> str:
+    """Run ``argv`` inside ``rootfs`` (as root), with a clean environment."""
     return _run([_tool("chroot"), rootfs, *argv], what, env={**_chroot_env(), **(extra_env or {})})
 
 
 @contextmanager
-def _networked_chroot(rootfs: Path) -> Iterator[None]:
+def networked_chroot(rootfs: Path) -> Iterator[None]:
     """Give the chroot the host's DNS and keep package scripts from starting services, for the block."""
     resolv = rootfs / "etc/resolv.conf"
     policy = rootfs / "usr/sbin/policy-rc.d"
@@ -391,12 +392,13 @@ def _run_script(rootfs: Path, script: Path, what: str, extra_env: dict[str, str]
     inside = rootfs / "tmp" / f"pytest-pods-{script.name}"
     shutil.copyfile(script, inside)
     try:
-        _chroot(rootfs, ["/bin/sh", f"/tmp/{inside.name}"], what, extra_env)
+        chroot(rootfs, ["/bin/sh", f"/tmp/{inside.name}"], what, extra_env)
     finally:
         inside.unlink(missing_ok=True)
 
 
-def _empty_dir(path: Path) -> None:
+def empty_dir(path: Path) -> None:
+    """Remove what ``path`` holds, keeping ``path``."""
     for entry in os.scandir(path):
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path)
@@ -420,25 +422,12 @@ def build_base(cache: CachePaths, mirror: str, key: str, watch: Stopwatch) -> Pa
             if APT_SOURCES.is_file():
                 (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
                 shutil.copyfile(APT_SOURCES, rootfs / "etc/apt/sources.list.d" / APT_SOURCES.name)
-            with _networked_chroot(rootfs):
-                _chroot(rootfs, ["apt-get", "update", "-q"], what)
+            with networked_chroot(rootfs):
+                chroot(rootfs, ["apt-get", "update", "-q"], what)
                 _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what, {"KEEP_APT_LISTS": "1"})
         with watch.step(f"base: packing {target.name}"):
             partial = Path(tmp) / "base.tar"
-            _run(
-                [
-                    _tool("tar"),
-                    "--numeric-owner",
-                    "--xattrs",
-                    "--xattrs-include=*",
-                    "-C",
-                    rootfs,
-                    "-cf",
-                    partial,
-                    ".",
-                ],
-                what,
-            )
+            pack(rootfs, partial, what)
             partial.replace(target)
     _prune(cache, f"base-{SUITE}", target)
     return target
@@ -476,25 +465,56 @@ def _pause_rootfs(recipe: ImageRecipe, rootfs: Path, what: str) -> None:
     binary.chmod(0o755)
 
 
+# Building a rootfs from the debootstrap base: the stand-ins here, the kind node's images in kindnode/.
+TAR_FLAGS = ("--numeric-owner", "--xattrs", "--xattrs-include=*")
+
+
+def unpack(tarball: Path, rootfs: Path, what: str) -> None:
+    """Unpack a rootfs tarball (the base) into the directory ``rootfs``, owners and xattrs kept."""
+    _run([_tool("tar"), *TAR_FLAGS, "-xpf", tarball, "-C", rootfs], what)
+
+
+@contextmanager
+def base_rootfs(base_tar: Path, work: Path, prefix: str, what: str) -> Iterator[Path]:
+    """A scratch copy of the base's rootfs under ``work`` (``rootfs`` in a temporary directory that
+    the caller may use for its own files), removed after the block."""
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=work) as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        rootfs.mkdir()
+        unpack(base_tar, rootfs, what)
+        yield rootfs
+
+
+def pack(rootfs: Path, tarball: Path, what: str) -> None:
+    """The directory ``rootfs`` as one tarball, owners and xattrs kept."""
+    _run([_tool("tar"), *TAR_FLAGS, "-C", rootfs, "-cf", tarball, "."], what)
+
+
+def apt_install(rootfs: Path, packages: Sequence[str], what: str) -> None:
+    """``apt-get install`` inside ``rootfs`` (within :func:`networked_chroot`), refreshing the base's
+    package lists once if they are out of date."""
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
+    try:
+        chroot(rootfs, install, what)
+    except BuildError:
+        chroot(rootfs, ["apt-get", "update", "-q"], what)
+        chroot(rootfs, install, what)
+
+
 def _debian_rootfs(recipe: ImageRecipe, base_tar: Path, rootfs: Path, what: str, watch: Stopwatch) -> None:
     """The base, plus the recipe's packages, its files and its ``setup.sh``, cleaned up."""
-    tar_flags = ["--numeric-owner", "--xattrs", "--xattrs-include=*"]
     with watch.step(f"{recipe.name}: unpacking the base"):
-        _run([_tool("tar"), *tar_flags, "-xpf", base_tar, "-C", rootfs], what)
-    with _networked_chroot(rootfs):
+        unpack(base_tar, rootfs, what)
+    with networked_chroot(rootfs):
         if recipe.packages:
             with watch.step(f"{recipe.name}: apt-get install {' '.join(recipe.packages)}"):
-                install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *recipe.packages]
-                try:
-                    _chroot(rootfs, install, what)
-                except BuildError:  # the base's package lists may be out of date
-                    _chroot(rootfs, ["apt-get", "update", "-q"], what)
-                    _chroot(rootfs, install, what)
+                apt_install(rootfs, recipe.packages, what)
         _install_files(recipe.files / "rootfs", rootfs)
         if (recipe.files / "setup.sh").is_file():
             _run_script(rootfs, recipe.files / "setup.sh", what)
         _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what)
-    _empty_dir(rootfs / "dev")  # the runtime provides /dev
+    empty_dir(rootfs / "dev")  # the runtime provides /dev
 
 
 def build_image(
@@ -695,29 +715,28 @@ def save_docker_archive(layout: Path, ref: str, dest: Path) -> Path:
 # ---------------------------------------------------------------------------------------------- pushing
 
 
-def _skopeo_copy(source: str, dest: str, what: str) -> None:
+def _skopeo_copy(source: str, registry: Registry, name: str, tag: str, what: str) -> None:
+    """Copy ``source`` to ``registry`` as ``local_repo(name):tag``."""
     # --insecure-policy: these are our own images (or the user's archives) going to our own registry,
     # whatever signature policy the host has in /etc/containers/policy.json.
+    dest = f"docker://{registry.addr}/{local_repo(name)}:{tag}"
     _run(
-        [_tool("skopeo"), "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false", source, dest],
+        [_tool("skopeo"), "--insecure-policy", "copy", "--quiet", *registry.skopeo_dest_args(), source, dest],
         what,
         timeout=600,
     )
 
 
 def push_layout(layout: Path, ref: str, registry: Registry) -> None:
-    """Push the OCI layout to ``registry`` as ``ref`` (an upstream name)."""
-    tag = parse_ref(ref).tag
-    _skopeo_copy(
-        f"oci:{layout}:{LAYOUT_TAG}", f"docker://{registry.addr}/{local_repo(ref)}:{tag}", f"pushing {ref}"
-    )
+    """Push the OCI layout to ``registry`` (a writable one) as ``ref`` (an upstream name)."""
+    _skopeo_copy(f"oci:{layout}:{LAYOUT_TAG}", registry, ref, parse_ref(ref).tag, f"pushing {ref}")
 
 
 def ensure_images(
     cache: CachePaths, registry: Registry, progress: Progress, extra: Sequence[BinaryImage] = ()
 ) -> list[str]:
-    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks;
-    returns the upstream refs served.
+    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks
+    (through a :func:`.registry.writer` when it is read-only); returns the upstream refs served.
 
     Idempotent: when every layout is cached and the registry serves the same manifests, it only
     reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
@@ -742,22 +761,30 @@ def ensure_images(
                 with watch.step(f"building {recipe.refs[0]} stand-in ({recipe.name}-{key})"):
                     build_image(cache, recipe, key, base_tar, watch)
     served: list[str] = []
-    for recipe, key in planned:
-        layout = layout_path(cache, recipe, key)
-        want = layout_digest(layout)
-        for ref in recipe.refs:
-            parsed = parse_ref(ref)
-            if registry.manifest_digest(local_repo(ref), parsed.tag) != want:
-                with watch.step(f"pushing {ref} to {registry.addr}/{local_repo(ref)}"):
-                    push_layout(layout, ref, registry)
+    with ExitStack() as stack:
+        target: Registry | None = None
+
+        def push(layout: Path, ref: str) -> None:
+            nonlocal target
+            if target is None:  # started on the first push only: a warm start pushes nothing
+                target = stack.enter_context(pushing(registry))
+            with watch.step(f"pushing {ref} to {registry.addr}/{local_repo(ref)}"):
+                push_layout(layout, ref, target)
+
+        for recipe, key in planned:
+            layout = layout_path(cache, recipe, key)
+            want = layout_digest(layout)
+            for ref in recipe.refs:
+                parsed = parse_ref(ref)
+                if registry.manifest_digest(local_repo(ref), parsed.tag) != want:
+                    push(layout, ref)
+                served.append(str(parsed))
+        for image in extra:
+            layout = binary_image(image, cache=cache, progress=watch)
+            parsed = parse_ref(image.ref)
+            if registry.manifest_digest(local_repo(image.ref), parsed.tag) != layout_digest(layout):
+                push(layout, image.ref)
             served.append(str(parsed))
-    for image in extra:
-        layout = binary_image(image, cache=cache, progress=watch)
-        parsed = parse_ref(image.ref)
-        if registry.manifest_digest(local_repo(image.ref), parsed.tag) != layout_digest(layout):
-            with watch.step(f"pushing {image.ref} to {registry.addr}/{local_repo(image.ref)}"):
-                push_layout(layout, image.ref, registry)
-        served.append(str(parsed))
     return served
 
 
@@ -810,21 +837,25 @@ def archive_images(archive: Path) -> list[tuple[str, str]]:
 
 
 def push_archive(archive: Path, registry: Registry, hosts_dir: Path | None = None) -> list[str]:
-    """Push every named image in ``archive`` to ``registry`` at ``local_repo(name)``; returns the names.
+    """Push every named image in ``archive`` so that ``registry`` serves it at ``local_repo(name)``
+    (through a :func:`.registry.writer` when it is read-only); returns the names.
 
     With ``hosts_dir``, also write containerd's hosts.toml for any registry the names use.
     """
-    preflight([*PUSH_TOOLS], need_root=False)
+    preflight([*PUSH_TOOLS, *SERVE_TOOLS], need_root=False)  # docker-registry: the push registry
+    named = archive_images(archive)
     pushed: list[str] = []
-    for source, name in archive_images(archive):
+    for _, name in named:
         try:
             parsed = parse_ref(name)
         except ValueError as err:
             raise BuildError(str(archive), str(err)) from err
         if not parsed.tag:
             raise BuildError(str(archive), f"{name} has a digest but no tag; tag it to load it")
-        _skopeo_copy(source, f"docker://{registry.addr}/{local_repo(name)}:{parsed.tag}", f"pushing {name}")
         pushed.append(str(parsed))
+    with pushing(registry) as target:
+        for (source, name), ref in zip(named, pushed, strict=True):
+            _skopeo_copy(source, target, name, parse_ref(ref).tag, f"pushing {name}")
     if hosts_dir is not None:
         write_containerd_hosts(hosts_dir, registry.addr, {parse_ref(name).registry for name in pushed})
     return pushed
@@ -838,19 +869,15 @@ def build_and_push(
 ) -> list[str]:
     """For ``pytest-pods images build``: build the stand-ins and push them to the cached registry storage.
 
-    Uses the registry at ``registry_addr`` when it answers (a running cluster); otherwise serves the
-    same storage for the duration from a registry on a free 127.0.0.1 port.
+    Reads from the (read-only) registry at ``registry_addr`` when it answers (a running cluster);
+    otherwise from the push registry (:func:`.registry.writer`) that it starts anyway.
     """
     cache = cache or CachePaths.default()
     watch = Stopwatch(progress)
-    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr)
+    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr, read_only=True)
     if registry.is_healthy():
         return ensure_images(cache, registry, watch, extra)
     preflight([*SERVE_TOOLS], need_root=False)
-    with tempfile.TemporaryDirectory(prefix="pytest-pods-registry-") as tmp:
-        temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}")
-        watch(
-            f"no registry at {registry_addr}; serving {cache.registry_storage} on {temporary.addr} meanwhile"
-        )
-        with running(temporary, Path(tmp) / "registry.log"):
-            return ensure_images(cache, temporary, watch, extra)
+    with writer(cache.registry_storage) as temporary:
+        watch(f"no registry at {registry_addr}; pushing to {cache.registry_storage} through {temporary.addr}")
+        return ensure_images(cache, temporary, watch, extra)
