@@ -484,6 +484,7 @@ def wait_for_pod(
         """Record ``pod`` and its verdict; True when a hold window opened. Raises on a failure."""
         nonlocal last, held_at, baseline, seen_at
         last, seen_at = pod, time.monotonic()
+        until = hold.until(pod, seen_at)  # from the first report of each container running, Ready or not
         verdict = classify(pod)
         if verdict.done and not verdict.ok:
             raise pod_error(kube, namespace, name, pod, verdict)
@@ -497,7 +498,7 @@ def wait_for_pod(
         opened = held_at is None
         if opened:
             baseline = restart_counts(pod)
-        held_at = hold.until(pod, seen_at) if stable > 0 else seen_at
+        held_at = until if stable > 0 else seen_at
         return opened and held_at > seen_at
 
     # Watch until the verdict is done and has held. The watch's own timeout bounds the loop; a

@@ -491,6 +491,7 @@ def wait_all(
         for t in todo:
             refresh(t)
             mine = my_pods(t)
+            held_from = [readiness.until(p, now) for p in mine]  # each container's first report running
             if t.verdict.done and not t.verdict.ok:
                 if t.kind == "Job":
                     found = job_pod_reason([*mine, *pods_of(t.obj, gone.values())])
@@ -511,8 +512,12 @@ def wait_all(
                 t.baseline = {str(p["metadata"]["name"]): waits.restart_counts(p) for p in mine}
             was, t.held_at = t.held_at, now
             if hold(t) > 0:
-                live = [p for p in mine if not (p.get("metadata") or {}).get("deletionTimestamp")]
-                t.held_at = max([now, *(readiness.until(p, now) for p in live)])
+                live = [
+                    u
+                    for p, u in zip(mine, held_from, strict=True)
+                    if not (p.get("metadata") or {}).get("deletionTimestamp")
+                ]
+                t.held_at = max([now, *live])
             opened = opened or (was is None and t.held_at > now)
         done = all(t.held_at is not None and now >= t.held_at for t in todo)
         return done, opened
