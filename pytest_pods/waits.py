@@ -146,7 +146,7 @@ FAIL_FAST: tuple[FailFast, ...] = (
     ),
     FailFast(
         "ProvisioningFailed",
-        "PVC event",
+        "the PVC's newest event, unless its message says a retry may heal it (a timeout, a conflict)",
         "the provisioner could not make the volume: see the event's message",
     ),
 )
