@@ -713,18 +713,24 @@ def push_layout(layout: Path, ref: str, registry: Registry) -> None:
     )
 
 
-def ensure_images(
-    cache: CachePaths, registry: Registry, progress: Progress, extra: Sequence[BinaryImage] = ()
-) -> list[str]:
-    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks;
-    returns the upstream refs served.
+@dataclass(frozen=True)
+class PlannedImage:
+    """One image the cluster serves: its upstream reference, its cached OCI layout and that layout's
+    manifest digest (what the registry serves, and what containerd stores, under ``ref``)."""
 
-    Idempotent: when every layout is cached and the registry serves the same manifests, it only
-    reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
+    ref: str
+    layout: Path
+    digest: str
+
+
+def plan_images(
+    cache: CachePaths, progress: Progress = silent, extra: Sequence[BinaryImage] = ()
+) -> list[PlannedImage]:
+    """Every stand-in (and ``extra`` binary image) with its cached layout; builds the missing layouts.
+
+    Needs no registry. When everything is cached it reads a few small files and hashes the binaries.
     """
     watch = Stopwatch.of(progress)
-    if not registry.is_healthy():
-        raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
     recipes = load_recipes(standin_roots())
     need_debian = any(recipe.base == "debian" for recipe in recipes)
     mirror = debian_mirror() if need_debian else ""
@@ -741,24 +747,62 @@ def ensure_images(
             for recipe, key in missing:
                 with watch.step(f"building {recipe.refs[0]} stand-in ({recipe.name}-{key})"):
                     build_image(cache, recipe, key, base_tar, watch)
-    served: list[str] = []
+    out: list[PlannedImage] = []
     for recipe, key in planned:
         layout = layout_path(cache, recipe, key)
-        want = layout_digest(layout)
-        for ref in recipe.refs:
-            parsed = parse_ref(ref)
-            if registry.manifest_digest(local_repo(ref), parsed.tag) != want:
-                with watch.step(f"pushing {ref} to {registry.addr}/{local_repo(ref)}"):
-                    push_layout(layout, ref, registry)
-            served.append(str(parsed))
+        digest = layout_digest(layout)
+        out += [PlannedImage(str(parse_ref(ref)), layout, digest) for ref in recipe.refs]
     for image in extra:
         layout = binary_image(image, cache=cache, progress=watch)
-        parsed = parse_ref(image.ref)
-        if registry.manifest_digest(local_repo(image.ref), parsed.tag) != layout_digest(layout):
+        out.append(PlannedImage(str(parse_ref(image.ref)), layout, layout_digest(layout)))
+    return out
+
+
+def push_images(registry: Registry, planned: Sequence[PlannedImage], progress: Progress = silent) -> None:
+    """Push each planned image the registry does not already serve (one HEAD request per reference)."""
+    watch = Stopwatch.of(progress)
+    if not registry.is_healthy():
+        raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
+    for image in planned:
+        if registry.manifest_digest(local_repo(image.ref), parse_ref(image.ref).tag) != image.digest:
             with watch.step(f"pushing {image.ref} to {registry.addr}/{local_repo(image.ref)}"):
-                push_layout(layout, image.ref, registry)
-        served.append(str(parsed))
-    return served
+                push_layout(image.layout, image.ref, registry)
+
+
+def ensure_images(
+    cache: CachePaths, registry: Registry, progress: Progress, extra: Sequence[BinaryImage] = ()
+) -> list[str]:
+    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks;
+    returns the upstream refs served.
+
+    Idempotent: when every layout is cached and the registry serves the same manifests, it only
+    reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
+    """
+    if not registry.is_healthy():
+        raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
+    planned = plan_images(cache, progress, extra)
+    push_images(registry, planned, progress)
+    return [image.ref for image in planned]
+
+
+@contextmanager
+def cache_registry(
+    cache: CachePaths, progress: Progress = silent, registry_addr: str = "127.0.0.1:5000"
+) -> Iterator[Registry]:
+    """A registry over the cached registry storage: the one at ``registry_addr`` when it answers (a
+    running cluster), else one served on a free 127.0.0.1 port for the duration of the block."""
+    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr)
+    if registry.is_healthy():
+        yield registry
+        return
+    preflight([*SERVE_TOOLS], need_root=False)
+    with tempfile.TemporaryDirectory(prefix="pytest-pods-registry-") as tmp:
+        temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}")
+        progress(
+            f"no registry at {registry_addr}; serving {cache.registry_storage} on {temporary.addr} meanwhile"
+        )
+        with running(temporary, Path(tmp) / "registry.log"):
+            yield temporary
 
 
 def archive_images(archive: Path) -> list[tuple[str, str]]:
@@ -843,14 +887,5 @@ def build_and_push(
     """
     cache = cache or CachePaths.default()
     watch = Stopwatch(progress)
-    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr)
-    if registry.is_healthy():
+    with cache_registry(cache, watch, registry_addr) as registry:
         return ensure_images(cache, registry, watch, extra)
-    preflight([*SERVE_TOOLS], need_root=False)
-    with tempfile.TemporaryDirectory(prefix="pytest-pods-registry-") as tmp:
-        temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}")
-        watch(
-            f"no registry at {registry_addr}; serving {cache.registry_storage} on {temporary.addr} meanwhile"
-        )
-        with running(temporary, Path(tmp) / "registry.log"):
-            return ensure_images(cache, temporary, watch, extra)
