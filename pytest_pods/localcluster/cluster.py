@@ -232,13 +232,18 @@ class LocalCluster:
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, progress: Progress = silent) -> list[Path]:
-        """Build (or find in the cache) every binary and image the cluster needs; start nothing."""
+        """Build (or find in the cache) every binary and image the cluster needs, and (as root) fill
+        containerd's kept image store; start nothing."""
         from pytest_pods.localcluster import images
 
         clock = Stopwatch.of(progress)
         cfg = self.config
         bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
         images.build_and_push(clock, self.cache, cfg.registry_addr, addons.addon_images(bins))
+        if os.geteuid() == 0:  # containerd unpacks layers with mounts
+            self._image_store(images.plan_images(self.cache, clock, addons.addon_images(bins)), clock)
+        else:
+            clock("containerd's kept image store needs root: the first `cluster up` fills it")
         return [
             *(bins.kube(c) for c in KUBERNETES_COMMANDS),
             bins.etcd,

@@ -181,6 +181,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 [metrics]
   address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{run_dir / "opt"}"
 """
     )
     log = run_dir / "containerd.log"
