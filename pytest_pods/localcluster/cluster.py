@@ -37,6 +37,7 @@ from pytest_pods.localcluster.configs import (
     write_kubeconfig,
 )
 from pytest_pods.localcluster.errors import ClusterError, ComponentError
+from pytest_pods.localcluster.health import dns_answers
 from pytest_pods.localcluster.info import ClusterInfo
 from pytest_pods.localcluster.paths import CachePaths, StatePaths, log_tail
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # both imported when needed: a session that never starts a cl
 
 _READY_TIMEOUT = 120.0
 ADDONS_READY = "add-ons ready: "
+_DNS_PROBE = "kubernetes.default.svc.cluster.local"
 # Supervisors this process started. They outlive it on purpose (the cluster stays up for the next
 # run), so they are plain pids, not Popen objects; down() reaps its own (PID 1 may never reap them).
 _SPAWNED: set[int] = set()
@@ -296,7 +298,12 @@ class LocalCluster:
         planned = images.plan_images(self.cache, clock, addon_images)
         store, key = self._image_store(planned, clock)
 
-        with clock.step("preparing the host, certificates, configuration and containerd's image store"):
+        with (
+            clock.step("preparing the host, certificates, configuration and containerd's image store"),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore") as restorer,
+        ):
+            # cp (hard links) runs while this thread writes certificates and configuration
+            restored = restorer.submit(store.restore, key, state.containerd_root)
             for d in (
                 state.lib,
                 state.run,
@@ -306,7 +313,6 @@ class LocalCluster:
                 state.cni_data_dir,
             ):
                 d.mkdir(parents=True, exist_ok=True)
-            store.restore(key, state.containerd_root)
             host.prepare(state, net, cfg.cgroup_root)
             specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
             self.pki.create(specs, ca_store=self.cache.ca(cfg.name))
@@ -350,6 +356,7 @@ class LocalCluster:
             if not cfg.with_addons:
                 plan = without_components(plan, {"kube-proxy", "apiserver-relay"})
             state.plan_file.write_text(plan.to_json())
+            restored.result()
 
         # Work that needs only one component starts as soon as that one is healthy, while the
         # supervisor starts the rest: the registry gets what it lacks (usually nothing), and the
@@ -413,6 +420,11 @@ class LocalCluster:
             checks[ADDONS_READY + ", ".join(f"{ns}/{name}" for ns, name in addons.DEPLOYMENTS)] = lambda: (
                 not self._addon_problems()
             )
+            # Through the kube-dns Service (kube-proxy's rules) to CoreDNS, from the node's address.
+            net = self.config.network
+            checks[f"cluster DNS at {net.dns_ip} answers {_DNS_PROBE}"] = lambda: (
+                dns_answers(net.dns_ip, _DNS_PROBE, source=net.node_ip, timeout=0.5) is None
+            )
         deadline = time.monotonic() + _READY_TIMEOUT
         while True:
             for what, check in list(checks.items()):
@@ -425,6 +437,10 @@ class LocalCluster:
                 what = next(iter(checks))
                 if what.startswith(ADDONS_READY):
                     component, log, problems = "add-ons", "kubelet", self._addon_problems()
+                elif what.startswith("cluster DNS"):
+                    net = self.config.network
+                    reason = dns_answers(net.dns_ip, _DNS_PROBE, source=net.node_ip) or "it answers now"
+                    component, log, problems = "kube-proxy", "kube-proxy", [reason]
                 else:
                     component = "kubelet" if what.startswith("node") else "kube-controller-manager"
                     log, problems = component, self.status().problems
