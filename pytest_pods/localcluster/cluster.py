@@ -301,6 +301,7 @@ class LocalCluster:
         with (
             clock.step("preparing the host, certificates, configuration and containerd's image store"),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore") as restorer,
+            contextlib.ExitStack() as stack,
         ):
             # cp (hard links) runs while this thread writes certificates and configuration
             restored = restorer.submit(store.restore, key, state.containerd_root)
@@ -313,6 +314,8 @@ class LocalCluster:
                 state.cni_data_dir,
             ):
                 d.mkdir(parents=True, exist_ok=True)
+            supervisor = self._launch_supervisor()
+            stack.callback(self._kill_unplanned, supervisor)
             host.prepare(state, net, cfg.cgroup_root)
             specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
             self.pki.create(specs, ca_store=self.cache.ca(cfg.name))
@@ -355,8 +358,12 @@ class LocalCluster:
             )
             if not cfg.with_addons:
                 plan = without_components(plan, {"kube-proxy", "apiserver-relay"})
-            state.plan_file.write_text(plan.to_json())
             restored.result()
+            # Written last, at once: the supervisor starts the components when it appears.
+            tmp = state.plan_file.with_suffix(".tmp")
+            tmp.write_text(plan.to_json())
+            tmp.rename(state.plan_file)
+            stack.pop_all()
 
         # Work that needs only one component starts as soon as that one is healthy, while the
         # supervisor starts the rest: the registry gets what it lacks (usually nothing), and the
@@ -378,7 +385,7 @@ class LocalCluster:
         hooks = {"registry": push, **({"kube-apiserver": apply_addons} if cfg.with_addons else {})}
         with ThreadPoolExecutor(max_workers=len(hooks), thread_name_prefix="up") as pool:
             started: list[Future[None]] = []
-            self._spawn_supervisor(plan, clock, lambda name: _submit(pool, hooks, name, started))
+            self._follow_supervisor(supervisor, plan, clock, lambda name: _submit(pool, hooks, name, started))
             for done in started:
                 done.result()
         self._wait_ready(clock)
@@ -402,6 +409,14 @@ class LocalCluster:
                 finally:
                     shutil.rmtree(run_dir, ignore_errors=True)
         return store, key
+
+    def _kill_unplanned(self, pid: int) -> None:
+        """The supervisor of an ``up`` that failed before writing the plan: it started nothing."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _SPAWNED.discard(pid)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
     def _wait_ready(self, clock: Stopwatch) -> None:
         """What ``up`` promises, checked together: the node Ready, the default ServiceAccount and
@@ -452,11 +467,10 @@ class LocalCluster:
                 )
             time.sleep(0.1)
 
-    def _spawn_supervisor(
-        self, plan: Plan, clock: Stopwatch, on_running: Callable[[str], None] = lambda name: None
-    ) -> None:
-        """Start the supervisor and follow its status file until every component runs; calls
-        ``on_running(name)`` once for each component as it becomes healthy."""
+    def _launch_supervisor(self) -> int:
+        """Start the supervisor process; it waits for the plan file (its interpreter and imports
+        take a good part of a second, spent while ``up`` still prepares the host)."""
+        self.state.plan_file.unlink(missing_ok=True)
         env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin"}
         pkg_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = pkg_root + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -480,6 +494,13 @@ class LocalCluster:
         finally:
             os.close(log_fd)
         _SPAWNED.add(pid)
+        return pid
+
+    def _follow_supervisor(
+        self, pid: int, plan: Plan, clock: Stopwatch, on_running: Callable[[str], None] = lambda name: None
+    ) -> None:
+        """Follow the supervisor's status file until every component runs; calls ``on_running(name)``
+        once for each component as it becomes healthy."""
         seen: dict[str, str] = {}
         deadline = time.monotonic() + sum(max(c.start_timeout for c in s) for s in plan.stages) + 30
         while time.monotonic() < deadline:

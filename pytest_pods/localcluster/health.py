@@ -43,9 +43,7 @@ def probe(health: Health, timeout: float = 2.0) -> str | None:
         return f"{health.target}: {reason}"
 
 
-def dns_answers(
-    server: str, name: str, source: str = "", timeout: float = 1.0, port: int = 53
-) -> str | None:
+def dns_answers(server: str, name: str, source: str = "", timeout: float = 1.0, port: int = 53) -> str | None:
     """``None`` when ``server`` answers an A query for ``name`` with at least one record, else a
     short reason. ``source``: the local address to send from (one the answer can be routed back to)."""
     header = struct.pack(">HHHHHH", 0x7070, 0x0100, 1, 0, 0, 0)  # id, recursion desired, 1 question

@@ -188,6 +188,38 @@ def test_down_leaves_nothing_behind(local_cluster: LocalCluster, tmp_path: Path)
     assert got.returncode == 0, got.stderr
 
 
+def _supervisors() -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"pytest_pods.localcluster.supervisor" in cmd:
+                found.append(int(proc.name))
+    return found
+
+
+def test_an_up_that_fails_while_preparing_leaves_no_supervisor(
+    local_cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `up` starts the supervisor before it prepares the host; the supervisor waits for the plan.
+    local_cluster.down()
+
+    def broken(*args: object) -> None:
+        raise OSError("the host cannot be prepared")
+
+    monkeypatch.setattr(host, "prepare", broken)
+    with pytest.raises(OSError, match="cannot be prepared"):
+        LocalCluster().up()
+    assert _supervisors() == []
+    monkeypatch.undo()
+    local_cluster.down()
+    local_cluster.up()  # leave a cluster for the tests after this one
+    assert len(_supervisors()) == 1
+
+
 def test_up_without_root_fails_at_once_and_says_why() -> None:
     # The interpreter lives under /root, which nobody may read: import first, then drop to nobody.
     script = (
