@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tempfile
 from pathlib import Path
 
 from filelock import FileLock
@@ -114,35 +113,24 @@ def build_base_image(cache: CachePaths, watch: Stopwatch) -> str:
     with FileLock(str(cache.images / ".build.lock")):
         base_tar = images.build_base(cache, mirror, images.base_key(mirror), watch)
     what = f"the kind base image {ref}"
-    work = cache.root / "kind" / "build"
-    work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kind-base-", dir=work) as tmp:
-        rootfs = Path(tmp) / "rootfs"
-        rootfs.mkdir()
-        flags = ["--numeric-owner", "--xattrs", "--xattrs-include=*"]
-        images._run(["tar", *flags, "-xpf", base_tar, "-C", rootfs], what)
-        with images._networked_chroot(rootfs):
+    with images.base_rootfs(base_tar, cache.root / "kind" / "build", "kind-base-", what) as rootfs:
+        with images.networked_chroot(rootfs):
             with watch.step(
                 f"kind base: apt-get install {len(PACKAGES)} packages (systemd, containerd, ...)"
             ):
-                install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
-                try:
-                    images._chroot(rootfs, install, what)
-                except BuildError:  # the base's package lists may be out of date
-                    images._chroot(rootfs, ["apt-get", "update", "-q"], what)
-                    images._chroot(rootfs, install, what)
+                images.apt_install(rootfs, PACKAGES, what)
             with watch.step("kind base: kind's node files, units and containerd runtime spec"):
                 _copy_tree(base_files(kind_dir), rootfs)
                 script = rootfs / "tmp" / "kind-base-setup.sh"
                 script.write_text(SETUP)
-                images._chroot(rootfs, ["/bin/sh", "/tmp/kind-base-setup.sh"], what)
-                images._chroot(
+                images.chroot(rootfs, ["/bin/sh", "/tmp/kind-base-setup.sh"], what)
+                images.chroot(
                     rootfs, ["/bin/sh", "-c", "apt-get clean; rm -rf /var/lib/apt/lists/* /tmp/*"], what
                 )
-        images._empty_dir(rootfs / "dev")
+        images.empty_dir(rootfs / "dev")
         with watch.step(f"kind base: docker import {ref}"):
-            packed = Path(tmp) / "rootfs.tar"
-            images._run(["tar", *flags, "-C", rootfs, "-cf", packed, "."], what)
+            packed = rootfs.parent / "rootfs.tar"
+            images.pack(rootfs, packed, what)
             changes = [arg for change in IMPORT_CHANGES for arg in ("--change", change)]
             docker = docker_command() or "docker"
             done = run([docker, "import", *changes, str(packed), ref], timeout=900, what=what)

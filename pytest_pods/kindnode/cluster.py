@@ -412,8 +412,10 @@ class KindCluster:
             return ""
 
     def _wait_usable(self, clock: Stopwatch, timeout: float = USABLE_TIMEOUT) -> None:
-        """A Ready node that takes pods (no NoSchedule taint), and the default ServiceAccount and root
-        CA ConfigMap published: what a test's first pod needs."""
+        """A Ready node that takes pods (no NoSchedule taint), the default ServiceAccount and root CA
+        ConfigMap published, and cluster DNS served: what a test's first pod needs. CoreDNS starts
+        answering before it has synced with the API (and then names nothing); its readiness, hence a
+        ready endpoint behind ``kube-dns``, says it has."""
         from pytest_pods.kube import Kube
 
         def schedulable(node: dict[str, Any]) -> bool:
@@ -436,6 +438,14 @@ class KindCluster:
             ),
             "ConfigMap default/kube-root-ca.crt": lambda: bool(
                 kube.request("GET", "/api/v1/namespaces/default/configmaps/kube-root-ca.crt", timeout=5)
+            ),
+            "a ready CoreDNS endpoint behind kube-system/kube-dns": lambda: dns_ready(
+                kube.request(
+                    "GET",
+                    "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices",
+                    query={"labelSelector": "kubernetes.io/service-name=kube-dns"},
+                    timeout=5,
+                )
             ),
         }
         deadline = time.monotonic() + timeout
@@ -538,3 +548,13 @@ def describe(spec: KindSpec) -> str:
 
 
 __all__ = ["CLUSTER_NAME", "KindCluster", "KindInfo", "KindSpec", "describe"]
+
+
+def dns_ready(slices: dict[str, Any]) -> bool:
+    """Whether an EndpointSlice listing has an endpoint whose pod is ready (``ready`` unset means
+    ready, as the API documents)."""
+    return any(
+        (endpoint.get("conditions") or {}).get("ready", True) is not False
+        for item in slices.get("items", [])
+        for endpoint in item.get("endpoints") or []
+    )

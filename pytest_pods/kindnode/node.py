@@ -103,27 +103,16 @@ def _tools_image(cache: CachePaths, kube_proxy: Path, base_ref: str, watch: Stop
     with watch.step(f"{ref}: debootstrap base + {' '.join(TOOLS_PACKAGES)} + kube-proxy"):
         mirror = images.debian_mirror()
         base_tar = images.build_base(cache, mirror, images.base_key(mirror), watch)
-        work = cache.root / "kind" / "build"
-        work.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="kind-tools-", dir=work) as tmp:
-            rootfs = Path(tmp) / "rootfs"
-            rootfs.mkdir()
-            flags = ["--numeric-owner", "--xattrs", "--xattrs-include=*"]
-            images._run(["tar", *flags, "-xpf", base_tar, "-C", rootfs], what)
-            with images._networked_chroot(rootfs):
-                install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *TOOLS_PACKAGES]
-                try:
-                    images._chroot(rootfs, install, what)
-                except BuildError:
-                    images._chroot(rootfs, ["apt-get", "update", "-q"], what)
-                    images._chroot(rootfs, install, what)
-                images._chroot(rootfs, ["/bin/sh", "-c", "apt-get clean; rm -rf /var/lib/apt/lists/*"], what)
-            images._empty_dir(rootfs / "dev")
+        with images.base_rootfs(base_tar, cache.root / "kind" / "build", "kind-tools-", what) as rootfs:
+            with images.networked_chroot(rootfs):
+                images.apt_install(rootfs, TOOLS_PACKAGES, what)
+                images.chroot(rootfs, ["/bin/sh", "-c", "apt-get clean; rm -rf /var/lib/apt/lists/*"], what)
+            images.empty_dir(rootfs / "dev")
             target = rootfs / "usr/local/bin/kube-proxy"
             target.write_bytes(kube_proxy.read_bytes())
             target.chmod(0o755)
-            packed = Path(tmp) / "rootfs.tar"
-            images._run(["tar", *flags, "-C", rootfs, "-cf", packed, "."], what)
+            packed = rootfs.parent / "rootfs.tar"
+            images.pack(rootfs, packed, what)
             _docker("import", "--change", 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]', packed, ref, what=what)
     return ref
 

@@ -343,12 +343,13 @@ def _chroot_env() -> dict[str, str]:
     return env
 
 
-def _chroot(rootfs: Path, argv: Sequence[str], what: str, extra_env: dict[str, str] | None = None) -> str:
+def chroot(rootfs: Path, argv: Sequence[str], what: str, extra_env: dict[str, str] | None = None) -> str:
+    """Run ``argv`` inside ``rootfs`` (as root), with a clean environment."""
     return _run([_tool("chroot"), rootfs, *argv], what, env={**_chroot_env(), **(extra_env or {})})
 
 
 @contextmanager
-def _networked_chroot(rootfs: Path) -> Iterator[None]:
+def networked_chroot(rootfs: Path) -> Iterator[None]:
     """Give the chroot the host's DNS and keep package scripts from starting services, for the block."""
     resolv = rootfs / "etc/resolv.conf"
     policy = rootfs / "usr/sbin/policy-rc.d"
@@ -391,12 +392,13 @@ def _run_script(rootfs: Path, script: Path, what: str, extra_env: dict[str, str]
     inside = rootfs / "tmp" / f"pytest-pods-{script.name}"
     shutil.copyfile(script, inside)
     try:
-        _chroot(rootfs, ["/bin/sh", f"/tmp/{inside.name}"], what, extra_env)
+        chroot(rootfs, ["/bin/sh", f"/tmp/{inside.name}"], what, extra_env)
     finally:
         inside.unlink(missing_ok=True)
 
 
-def _empty_dir(path: Path) -> None:
+def empty_dir(path: Path) -> None:
+    """Remove what ``path`` holds, keeping ``path``."""
     for entry in os.scandir(path):
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path)
@@ -420,25 +422,12 @@ def build_base(cache: CachePaths, mirror: str, key: str, watch: Stopwatch) -> Pa
             if APT_SOURCES.is_file():
                 (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
                 shutil.copyfile(APT_SOURCES, rootfs / "etc/apt/sources.list.d" / APT_SOURCES.name)
-            with _networked_chroot(rootfs):
-                _chroot(rootfs, ["apt-get", "update", "-q"], what)
+            with networked_chroot(rootfs):
+                chroot(rootfs, ["apt-get", "update", "-q"], what)
                 _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what, {"KEEP_APT_LISTS": "1"})
         with watch.step(f"base: packing {target.name}"):
             partial = Path(tmp) / "base.tar"
-            _run(
-                [
-                    _tool("tar"),
-                    "--numeric-owner",
-                    "--xattrs",
-                    "--xattrs-include=*",
-                    "-C",
-                    rootfs,
-                    "-cf",
-                    partial,
-                    ".",
-                ],
-                what,
-            )
+            pack(rootfs, partial, what)
             partial.replace(target)
     _prune(cache, f"base-{SUITE}", target)
     return target
@@ -476,25 +465,56 @@ def _pause_rootfs(recipe: ImageRecipe, rootfs: Path, what: str) -> None:
     binary.chmod(0o755)
 
 
+# Building a rootfs from the debootstrap base: the stand-ins here, the kind node's images in kindnode/.
+TAR_FLAGS = ("--numeric-owner", "--xattrs", "--xattrs-include=*")
+
+
+def unpack(tarball: Path, rootfs: Path, what: str) -> None:
+    """Unpack a rootfs tarball (the base) into the directory ``rootfs``, owners and xattrs kept."""
+    _run([_tool("tar"), *TAR_FLAGS, "-xpf", tarball, "-C", rootfs], what)
+
+
+@contextmanager
+def base_rootfs(base_tar: Path, work: Path, prefix: str, what: str) -> Iterator[Path]:
+    """A scratch copy of the base's rootfs under ``work`` (``rootfs`` in a temporary directory that
+    the caller may use for its own files), removed after the block."""
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=work) as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        rootfs.mkdir()
+        unpack(base_tar, rootfs, what)
+        yield rootfs
+
+
+def pack(rootfs: Path, tarball: Path, what: str) -> None:
+    """The directory ``rootfs`` as one tarball, owners and xattrs kept."""
+    _run([_tool("tar"), *TAR_FLAGS, "-C", rootfs, "-cf", tarball, "."], what)
+
+
+def apt_install(rootfs: Path, packages: Sequence[str], what: str) -> None:
+    """``apt-get install`` inside ``rootfs`` (within :func:`networked_chroot`), refreshing the base's
+    package lists once if they are out of date."""
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
+    try:
+        chroot(rootfs, install, what)
+    except BuildError:
+        chroot(rootfs, ["apt-get", "update", "-q"], what)
+        chroot(rootfs, install, what)
+
+
 def _debian_rootfs(recipe: ImageRecipe, base_tar: Path, rootfs: Path, what: str, watch: Stopwatch) -> None:
     """The base, plus the recipe's packages, its files and its ``setup.sh``, cleaned up."""
-    tar_flags = ["--numeric-owner", "--xattrs", "--xattrs-include=*"]
     with watch.step(f"{recipe.name}: unpacking the base"):
-        _run([_tool("tar"), *tar_flags, "-xpf", base_tar, "-C", rootfs], what)
-    with _networked_chroot(rootfs):
+        unpack(base_tar, rootfs, what)
+    with networked_chroot(rootfs):
         if recipe.packages:
             with watch.step(f"{recipe.name}: apt-get install {' '.join(recipe.packages)}"):
-                install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *recipe.packages]
-                try:
-                    _chroot(rootfs, install, what)
-                except BuildError:  # the base's package lists may be out of date
-                    _chroot(rootfs, ["apt-get", "update", "-q"], what)
-                    _chroot(rootfs, install, what)
+                apt_install(rootfs, recipe.packages, what)
         _install_files(recipe.files / "rootfs", rootfs)
         if (recipe.files / "setup.sh").is_file():
             _run_script(rootfs, recipe.files / "setup.sh", what)
         _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what)
-    _empty_dir(rootfs / "dev")  # the runtime provides /dev
+    empty_dir(rootfs / "dev")  # the runtime provides /dev
 
 
 def build_image(

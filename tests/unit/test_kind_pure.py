@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from pytest_pods.errors import ProviderError
 from pytest_pods.kindnode import mirror
-from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec
+from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec, dns_ready
 from pytest_pods.kindnode.node import storage_manifest
 from pytest_pods.kindnode.tools import _proxy_only
 from pytest_pods.localcluster.paths import CachePaths
@@ -109,3 +110,16 @@ def test_storage_manifest_is_valid_yaml_with_a_default_class() -> None:
     assert "docker.io/library/debian:bookworm" in cm["data"]["helperPod.yaml"]
     assert "/var/local-path-provisioner" in cm["data"]["config.json"]
     assert not [d for d in docs if d["metadata"]["name"] == "coredns"], "kubeadm deploys CoreDNS"
+
+
+def test_dns_is_ready_only_with_a_ready_endpoint_behind_kube_dns() -> None:
+    def listing(*conditions: dict[str, bool]) -> dict[str, Any]:
+        return {
+            "items": [{"endpoints": [{"addresses": ["10.244.0.3"], "conditions": c} for c in conditions]}]
+        }
+
+    assert not dns_ready({"items": []})
+    assert not dns_ready({"items": [{"endpoints": None}]})  # a slice with no endpoint yet
+    assert not dns_ready(listing({"ready": False}, {"ready": False, "serving": True}))
+    assert dns_ready(listing({"ready": False}, {"ready": True}))
+    assert dns_ready(listing({}))  # unset means ready
