@@ -73,6 +73,7 @@ class Phases:
     STEP = re.compile(r"^\[\s*([\d.]+)s\] (.+): done in ([\d.]+)s$")
     STATE = re.compile(r"^\[\s*([\d.]+)s\] ([\w-]+): running$")
     CHECK = re.compile(r"^\[\s*([\d.]+)s\] (.+): ok$")
+    LINKED = re.compile(r"^\[\s*([\d.]+)s\] containerd's kept image store \w+ linked into its root$")
     READY = re.compile(r"^\[\s*([\d.]+)s\] add-ons ready: ")
 
     def __init__(self) -> None:
@@ -86,6 +87,8 @@ class Phases:
                 found[m.group(2)[:70]] = float(m.group(3))
             elif m := self.STATE.match(message):
                 found[f"{m.group(2)} healthy at"] = float(m.group(1))
+            elif m := self.LINKED.match(message):
+                found["image store linked in at"] = float(m.group(1))
             elif m := self.CHECK.match(message):
                 found[f"{m.group(2)} at"] = float(m.group(1))
             elif m := self.READY.match(message):

@@ -304,7 +304,11 @@ class LocalCluster:
             contextlib.ExitStack() as stack,
         ):
             # cp (hard links) runs while this thread writes certificates and configuration
-            restored = restorer.submit(store.restore, key, state.containerd_root)
+            def restore() -> None:
+                store.restore(key, state.containerd_root)
+                clock(f"containerd's kept image store {key} linked into its root")
+
+            restored = restorer.submit(restore)
             for d in (
                 state.lib,
                 state.run,
