@@ -306,6 +306,7 @@ class LocalCluster:
             # cp (hard links) runs while this thread writes certificates and configuration
             def restore() -> None:
                 store.restore(key, state.containerd_root)
+                store.prune(keep=key)
                 clock(f"containerd's kept image store {key} linked into its root")
 
             restored = restorer.submit(restore)

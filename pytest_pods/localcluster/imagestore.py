@@ -3,20 +3,22 @@
 Pulling the stand-ins and the add-on images into a fresh containerd (fetching them from the local
 registry and unpacking every layer into an overlayfs snapshot) took about 7 s of every ``up``. They
 never change for a given build, so the first ``up`` of a build fills a store once, with a private
-containerd that runs no CRI and no container, and every ``up`` hard-links that store into the
-cluster's containerd root before containerd starts::
+containerd that runs no CRI and no container, and every ``up`` links that store into the cluster's
+containerd root before containerd starts (a few dozen links, not a copy)::
 
     ~/.cache/pytest-pods/containerd/<key>/
         io.containerd.content.v1.content/        blobs: hard-linked (containerd writes a blob to an
                                                  ingest file and renames it; never in place)
-        io.containerd.snapshotter.v1.overlayfs/  unpacked layers: hard-linked (a committed layer is
-                                                 only ever an overlay lower dir); metadata.db copied
+        io.containerd.snapshotter.v1.overlayfs/  unpacked layers: snapshots/<id> symbolically linked (a
+                                                 committed layer is only ever an overlay lower dir, and
+                                                 removing one removes the link); metadata.db copied
         io.containerd.metadata.v1.bolt/meta.db   image records: copied (containerd writes it)
         images.json                              what it holds: reference -> manifest digest
 
 ``<key>`` hashes containerd's version, the snapshotter and each image's reference and manifest
-digest, so a rebuilt stand-in or add-on gets a new store and the older ones are removed. ``down``
-removes the cluster's root (the links), never the store.
+digest, so a rebuilt stand-in or add-on gets a new store, and the next ``up`` removes the older ones. ``down``
+removes the cluster's root (the links), never the store. containerd never writes to a blob or a
+committed layer, so the store stays as it was filled (``tests/localcluster`` checks it).
 """
 
 from __future__ import annotations
@@ -96,8 +98,9 @@ class ImageStore:
         run_dir: Path,
         progress: Progress = silent,
     ) -> Path:
-        """Pull ``images`` from ``registry`` into a new store with a private containerd; removes the
-        stores of other keys. ``run_dir`` holds that containerd's socket and state meanwhile."""
+        """Pull ``images`` from ``registry`` into a new store with a private containerd. ``run_dir``
+        holds that containerd's socket and state meanwhile. Older stores stay (a running cluster may
+        use one): ``prune`` removes them."""
         watch = Stopwatch.of(progress)
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / ".lock")):
@@ -117,38 +120,30 @@ class ImageStore:
                     _remove(work / name)
             (work / _INDEX).write_text(json.dumps({i.ref: i.digest for i in images}, indent=2))
             work.rename(self.path(key))
-            self.prune(keep=key)
             return self.path(key)
 
     def restore(self, key: str, containerd_root: Path) -> None:
-        """Hard-link the store into an empty containerd root (containerd not running), copying the
-        databases containerd writes."""
+        """Put the store into an empty containerd root (containerd not running): the blobs hard-linked,
+        each unpacked layer's directory a symbolic link, the databases containerd writes copied."""
         src = self.path(key)
         containerd_root.mkdir(parents=True, exist_ok=True)
         if any(containerd_root.iterdir()):
             raise ComponentError(
                 "containerd", f"{containerd_root} is not empty; run `pytest-pods cluster down`"
             )
-        subprocess.run(
-            [
-                "cp",
-                "-a",
-                "--link",
-                str(src / CONTENT),
-                str(src / SNAPSHOTS),
-                str(src / METADATA),
-                str(containerd_root),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run(["cp", "-a", "--link", str(src / CONTENT), str(containerd_root)], check=True)
+        for directory in (METADATA, f"{SNAPSHOTS}/snapshots"):
+            (containerd_root / directory).mkdir(mode=0o700, parents=True)
         for name in _DATABASES:
-            dest = containerd_root / name
-            dest.unlink()
-            shutil.copy2(src / name, dest)
+            shutil.copy2(src / name, containerd_root / name)
+        for layer in (src / SNAPSHOTS / "snapshots").iterdir():
+            (containerd_root / SNAPSHOTS / "snapshots" / layer.name).symlink_to(
+                layer, target_is_directory=True
+            )
 
     def prune(self, keep: str) -> None:
-        """Remove every store but ``keep`` (a running cluster holds its own links to its files)."""
+        """Remove every store but ``keep``. Only ``up`` calls it, when the machine's one cluster is
+        about to use ``keep`` (the one before it is gone): a cluster's layers link into its store."""
         for old in self.root.iterdir():
             if old.name != keep and not old.name.startswith("."):
                 _remove(old)

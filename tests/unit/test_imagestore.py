@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,16 +57,21 @@ def test_restore_links_blobs_and_layers_and_copies_the_databases(tmp_path: Path)
     store.restore("k1", dest)
 
     blob = Path(CONTENT, "blobs", "sha256", "a" * 64)
-    layer_file = Path(SNAPSHOTS, "snapshots", "1", "fs", "etc", "hostname")
-    for linked in (blob, layer_file):
-        assert (dest / linked).stat().st_ino == (src / linked).stat().st_ino
+    assert (dest / blob).stat().st_ino == (src / blob).stat().st_ino  # hard link
+    layer = dest / SNAPSHOTS / "snapshots" / "1"
+    assert layer.is_symlink() and layer.resolve() == (src / SNAPSHOTS / "snapshots" / "1").resolve()
+    assert (layer / "fs" / "etc" / "hostname").read_text() == "layer"
     for copied in (Path(METADATA, "meta.db"), Path(SNAPSHOTS, "metadata.db")):
         assert (dest / copied).read_text() == (src / copied).read_text()
         assert (dest / copied).stat().st_ino != (src / copied).stat().st_ino
     assert not (dest / "images.json").exists()
-    # containerd writing its databases leaves the kept store as it was
+    # containerd writing its databases, or removing a layer (os.RemoveAll: the link), and down
+    # removing the root leave the kept store as it was
     (dest / METADATA / "meta.db").write_text("a container was created")
+    layer.unlink()
+    shutil.rmtree(dest)
     assert (src / METADATA / "meta.db").read_text() == "images db"
+    assert (src / SNAPSHOTS / "snapshots" / "1" / "fs" / "etc" / "hostname").read_text() == "layer"
 
 
 def test_restore_refuses_a_root_in_use(tmp_path: Path) -> None:
