@@ -440,10 +440,11 @@ class LocalCluster:
             checks[ADDONS_READY + ", ".join(f"{ns}/{name}" for ns, name in addons.DEPLOYMENTS)] = lambda: (
                 not self._addon_problems()
             )
-            # Through the kube-dns Service (kube-proxy's rules) to CoreDNS, from the node's address.
+            # Through the kube-dns Service (kube-proxy's rules) to CoreDNS, from the node's address
+            # (host.prepare routes the Service network there).
             net = self.config.network
             checks[f"cluster DNS at {net.dns_ip} answers {_DNS_PROBE}"] = lambda: (
-                dns_answers(net.dns_ip, _DNS_PROBE, source=net.node_ip, timeout=0.5) is None
+                dns_answers(net.dns_ip, _DNS_PROBE, source=net.node_ip, timeout=0.2) is None
             )
         deadline = time.monotonic() + _READY_TIMEOUT
         while True:
