@@ -70,8 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     isub = images.add_subparsers(dest="action", required=True)
     isub.add_parser(
         "build",
-        help="build the stand-in images from Debian packages (cached) and push them "
-        "to the local registry (a temporary one when the cluster is down)",
+        help="build the stand-in images from Debian packages (cached) and push them into the local "
+        "registry's storage (through a short-lived push registry only you can use)",
     )
     load = isub.add_parser("load", help="push docker-archive/OCI tars to the local cluster's registry")
     load.add_argument("archives", nargs="+")

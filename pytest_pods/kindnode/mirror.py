@@ -3,8 +3,9 @@ cluster's registry storage (``~/.cache/pytest-pods/registry``), listening on the
 network's gateway address (an address Docker made on this machine), and the ``hosts.toml`` files
 that send the node's containerd there.
 
-Pushes (``--pods-preload-image``) go through a temporary registry on 127.0.0.1 over the same storage;
-the one on the gateway never accepts a write.
+Pushes (``--pods-preload-image``) go through a temporary push registry on 127.0.0.1 over the same
+storage that takes only root's client certificate (:func:`.registry.writer`); the one on the gateway
+never accepts a write.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pytest_pods.kindnode.tools import docker_command, run
 from pytest_pods.localcluster import images
 from pytest_pods.localcluster.paths import CachePaths, log_tail
 from pytest_pods.localcluster.progress import Stopwatch
-from pytest_pods.localcluster.registry import Registry, free_port, running, write_containerd_hosts
+from pytest_pods.localcluster.registry import Registry, write_containerd_hosts, writer
 
 NETWORK = "kind"
 PORT = 5001
@@ -59,13 +60,10 @@ def _dir(cache: CachePaths, cluster: str) -> Path:
 
 def config(cache: CachePaths, addr: str) -> dict[str, object]:
     """The local registry's configuration, read-only, on ``addr``."""
-    base = Registry(cache.registry_storage, Path("/nonexistent"), "127.0.0.1:5000").config()
-    storage = dict(base["storage"])  # type: ignore[call-overload]
-    storage["maintenance"] = {"readonly": {"enabled": True}, "uploadpurging": {"enabled": False}}
-    storage.pop("delete", None)
+    base = Registry(cache.registry_storage, Path("/nonexistent"), "127.0.0.1:5000", read_only=True).config()
     http = dict(base["http"])  # type: ignore[call-overload]
     http["addr"] = addr
-    return {**base, "storage": storage, "http": http}
+    return {**base, "http": http}
 
 
 def _pid(cache: CachePaths, cluster: str) -> int | None:
@@ -192,10 +190,8 @@ def push_archives(cache: CachePaths, archives: Sequence[Path], clock: Stopwatch)
     127.0.0.1); returns the upstream names they now serve."""
     refs: list[str] = []
     images.preflight(["skopeo", "docker-registry"], need_root=False)
-    with tempfile.TemporaryDirectory(prefix="pytest-pods-kind-push-") as tmp:
-        registry = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}")
-        with running(registry, Path(tmp) / "registry.log"):
-            for archive in archives:
-                with clock.step(f"pushing {archive} to the stand-in registry"):
-                    refs += images.push_archive(Path(archive), registry)
+    with writer(cache.registry_storage) as registry:
+        for archive in archives:
+            with clock.step(f"pushing {archive} to the stand-in registry"):
+                refs += images.push_archive(Path(archive), registry)
     return refs

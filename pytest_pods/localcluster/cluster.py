@@ -40,7 +40,7 @@ from pytest_pods.localcluster.errors import ClusterError, ComponentError
 from pytest_pods.localcluster.health import dns_answers
 from pytest_pods.localcluster.info import ClusterInfo
 from pytest_pods.localcluster.paths import CachePaths, StatePaths, log_tail
-from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
+from pytest_pods.localcluster.pki import PKI, cluster_cert_specs, etcd_cert_specs
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 
@@ -185,6 +185,7 @@ class LocalCluster:
                 st.problems.append(detail + (f"; log {comp.get('log')}:\n{tail}" if tail else ""))
         if raw.get("error"):
             st.problems.append(f"{raw['error']['component']}: {raw['error']['reason']}")
+        st.problems += self._outdated()
         if st.phase == "running" and not st.problems:
             try:
                 node = self._api_get(f"/api/v1/nodes/{self.config.network.node_name}")
@@ -203,6 +204,24 @@ class LocalCluster:
                 st.problems += self._addon_problems()
         st.healthy = st.phase == "running" and not st.problems
         return st
+
+    def _outdated(self) -> list[str]:
+        """What makes a running cluster older than this code's lock-down (``up`` then restarts it)."""
+        from pytest_pods.localcluster import registry
+
+        try:
+            plan = Plan.from_json(self.state.plan_file.read_text())
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        found = []
+        how = "it was started by an older pytest-pods; `pytest-pods cluster up` restarts it"
+        if any(c.name == "etcd" and "--client-cert-auth=true" not in c.argv for c in plan.components()):
+            found.append(f"etcd takes clients without certificates: {how}")
+        if any(c.name == "registry" for c in plan.components()) and not registry.is_read_only(
+            self.state.config_dir / "registry.yml"
+        ):
+            found.append(f"the registry on {self.config.registry_addr} takes pushes: {how}")
+        return found
 
     def _addon_problems(self) -> list[str]:
         """What keeps an add-on Deployment from having a Ready pod."""
@@ -265,7 +284,8 @@ class LocalCluster:
                 clock(f"cluster {self.config.name!r} is already up; reusing it")
                 return self.info(reused=True)
             if st.phase != "absent" or self.state.lib.exists() or cgroups.exists(self.config.cgroup_root):
-                clock(f"cleaning up what an earlier cluster left ({st.phase})")
+                outdated = self._outdated()
+                clock(f"cleaning up what an earlier cluster left ({'; '.join(outdated) or st.phase})")
                 self._stop_supervisor()
                 self._cleanup(clock)
             self._start(clock)
@@ -319,15 +339,22 @@ class LocalCluster:
                 state.cni_data_dir,
             ):
                 d.mkdir(parents=True, exist_ok=True)
+            # Root's alone: logs, configuration, PersistentVolume data (local-path makes its
+            # directories 0777). Containers see their volumes through mounts that root made.
+            os.chmod(state.lib, 0o700)
             supervisor = self._launch_supervisor()
             stack.callback(self._kill_unplanned, supervisor)
             host.prepare(state, net, cfg.cgroup_root)
             specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
             self.pki.create(specs, ca_store=self.cache.ca(cfg.name))
+            self.pki.etcd.create(etcd_cert_specs(), service_account=False, ca_name="pytest-pods-etcd-ca")
             write_kubeconfig(state.admin_kubeconfig, self.server, self.pki, "admin")
             for user in ("controller-manager", "scheduler", "kubelet-client", "kube-proxy"):
                 write_kubeconfig(state.config_dir / f"{user}.kubeconfig", self.server, self.pki, user)
-            reg = registry.Registry(self.cache.registry_storage, state.config_dir, cfg.registry_addr)
+            # Read-only: anyone may pull, only root pushes (through registry.writer).
+            reg = registry.Registry(
+                self.cache.registry_storage, state.config_dir, cfg.registry_addr, read_only=True
+            )
             reg.write_config()
             hosts_dir = state.config_dir / "certs.d"
             registry.write_containerd_hosts(hosts_dir, cfg.registry_addr)
@@ -574,10 +601,13 @@ class LocalCluster:
 
     # -- images ---------------------------------------------------------------------------------
     def load_images(self, archives: Sequence[Path], progress: Progress = silent) -> list[str]:
-        """Push image archives (``docker save`` or OCI tars) to the cluster's registry."""
+        """Push image archives (``docker save`` or OCI tars) into the cluster's registry storage
+        (through a push registry only root can use; the cluster's own registry is read-only)."""
         from pytest_pods.localcluster import images, registry
 
-        reg = registry.Registry(self.cache.registry_storage, self.state.config_dir, self.config.registry_addr)
+        reg = registry.Registry(
+            self.cache.registry_storage, self.state.config_dir, self.config.registry_addr, read_only=True
+        )
         refs: list[str] = []
         for archive in archives:
             progress(f"loading {archive}")

@@ -23,6 +23,8 @@ class Health:
     kind: str  # "http" | "https" | "unix"
     target: str  # URL or socket path
     ca_file: str = ""  # https: verify against this CA; empty means the component self-signs
+    cert_file: str = ""  # https: a client certificate (and its key) to present, for mTLS-only servers
+    key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ def make_plan(
     def kc(name: str) -> str:
         return str(state.config_dir / f"{name}.kubeconfig")
 
-    etcd_url = f"http://127.0.0.1:{ports.etcd_client}"
+    etcd_url = f"https://127.0.0.1:{ports.etcd_client}"
+    etcd_peer_url = f"https://127.0.0.1:{ports.etcd_peer}"
+    etcd_pki = pki.etcd
     registry = Component(
         "registry",
         registry_argv,
@@ -103,6 +107,8 @@ def make_plan(
         20,
         port=registry_port,
     )
+    # As kubeadm runs it: TLS on both ports, client certificates required and checked against etcd's
+    # own CA. No plain-HTTP listener at all (kubeadm keeps one for metrics; the probe here uses mTLS).
     etcd = Component(
         "etcd",
         [
@@ -111,15 +117,29 @@ def make_plan(
             f"--data-dir={state.etcd_data}",
             f"--listen-client-urls={etcd_url}",
             f"--advertise-client-urls={etcd_url}",
-            f"--listen-peer-urls=http://127.0.0.1:{ports.etcd_peer}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{ports.etcd_peer}",
-            f"--initial-cluster=pytest-pods=http://127.0.0.1:{ports.etcd_peer}",
+            f"--cert-file={etcd_pki.cert('server')}",
+            f"--key-file={etcd_pki.key('server')}",
+            "--client-cert-auth=true",
+            f"--trusted-ca-file={etcd_pki.ca_cert}",
+            f"--listen-peer-urls={etcd_peer_url}",
+            f"--initial-advertise-peer-urls={etcd_peer_url}",
+            f"--initial-cluster=pytest-pods={etcd_peer_url}",
+            f"--peer-cert-file={etcd_pki.cert('peer')}",
+            f"--peer-key-file={etcd_pki.key('peer')}",
+            "--peer-client-cert-auth=true",
+            f"--peer-trusted-ca-file={etcd_pki.ca_cert}",
             "--listen-metrics-urls=",
             "--unsafe-no-fsync",  # a throw-away test cluster: durability buys nothing, fsync costs seconds
             "--log-level=warn",
             "--quota-backend-bytes=1073741824",
         ],
-        Health("http", f"{etcd_url}/health"),
+        Health(
+            "https",
+            f"{etcd_url}/health",
+            str(etcd_pki.ca_cert),
+            str(etcd_pki.cert("healthcheck-client")),
+            str(etcd_pki.key("healthcheck-client")),
+        ),
         log("etcd"),
         30,
         port=ports.etcd_client,
@@ -136,6 +156,9 @@ def make_plan(
         [
             str(bins.kube("kube-apiserver")),
             f"--etcd-servers={etcd_url}",
+            f"--etcd-cafile={etcd_pki.ca_cert}",
+            f"--etcd-certfile={etcd_pki.cert('apiserver-etcd-client')}",
+            f"--etcd-keyfile={etcd_pki.key('apiserver-etcd-client')}",
             "--bind-address=127.0.0.1",
             f"--secure-port={ports.apiserver}",
             f"--advertise-address={net.node_ip}",

@@ -32,6 +32,11 @@ def probe(health: Health, timeout: float = 2.0) -> str | None:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
+        if health.cert_file:
+            try:
+                context.load_cert_chain(health.cert_file, health.key_file)
+            except OSError as e:
+                return f"{health.target}: cannot read the client certificate {health.cert_file}: {e}"
     try:
         with urllib.request.urlopen(health.target, timeout=timeout, context=context) as resp:
             return None if resp.status == 200 else f"{health.target}: HTTP {resp.status}"

@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,10 @@ from pytest_pods.localcluster.registry import (
     free_port,
     local_repo,
     parse_ref,
+    pushing,
     running,
     write_containerd_hosts,
+    writer,
 )
 
 #: Bump when the build steps change in a way the recipe files do not show.
@@ -715,22 +717,21 @@ def save_docker_archive(layout: Path, ref: str, dest: Path) -> Path:
 # ---------------------------------------------------------------------------------------------- pushing
 
 
-def _skopeo_copy(source: str, dest: str, what: str) -> None:
+def _skopeo_copy(source: str, registry: Registry, name: str, tag: str, what: str) -> None:
+    """Copy ``source`` to ``registry`` as ``local_repo(name):tag``."""
     # --insecure-policy: these are our own images (or the user's archives) going to our own registry,
     # whatever signature policy the host has in /etc/containers/policy.json.
+    dest = f"docker://{registry.addr}/{local_repo(name)}:{tag}"
     _run(
-        [_tool("skopeo"), "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false", source, dest],
+        [_tool("skopeo"), "--insecure-policy", "copy", "--quiet", *registry.skopeo_dest_args(), source, dest],
         what,
         timeout=600,
     )
 
 
 def push_layout(layout: Path, ref: str, registry: Registry) -> None:
-    """Push the OCI layout to ``registry`` as ``ref`` (an upstream name)."""
-    tag = parse_ref(ref).tag
-    _skopeo_copy(
-        f"oci:{layout}:{LAYOUT_TAG}", f"docker://{registry.addr}/{local_repo(ref)}:{tag}", f"pushing {ref}"
-    )
+    """Push the OCI layout to ``registry`` (a writable one) as ``ref`` (an upstream name)."""
+    _skopeo_copy(f"oci:{layout}:{LAYOUT_TAG}", registry, ref, parse_ref(ref).tag, f"pushing {ref}")
 
 
 @dataclass(frozen=True)
@@ -779,21 +780,27 @@ def plan_images(
 
 
 def push_images(registry: Registry, planned: Sequence[PlannedImage], progress: Progress = silent) -> None:
-    """Push each planned image the registry does not already serve (one HEAD request per reference)."""
+    """Push each planned image the registry does not already serve (one HEAD request per reference),
+    through a :func:`.registry.writer` when it is read-only (started on the first push only)."""
     watch = Stopwatch.of(progress)
     if not registry.is_healthy():
         raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
-    for image in planned:
-        if registry.manifest_digest(local_repo(image.ref), parse_ref(image.ref).tag) != image.digest:
+    with ExitStack() as stack:
+        target: Registry | None = None
+        for image in planned:
+            if registry.manifest_digest(local_repo(image.ref), parse_ref(image.ref).tag) == image.digest:
+                continue
+            if target is None:  # a warm start pushes nothing
+                target = stack.enter_context(pushing(registry))
             with watch.step(f"pushing {image.ref} to {registry.addr}/{local_repo(image.ref)}"):
-                push_layout(image.layout, image.ref, registry)
+                push_layout(image.layout, image.ref, target)
 
 
 def ensure_images(
     cache: CachePaths, registry: Registry, progress: Progress, extra: Sequence[BinaryImage] = ()
 ) -> list[str]:
-    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks;
-    returns the upstream refs served.
+    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks
+    (through a :func:`.registry.writer` when it is read-only); returns the upstream refs served.
 
     Idempotent: when every layout is cached and the registry serves the same manifests, it only
     reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
@@ -809,15 +816,16 @@ def ensure_images(
 def cache_registry(
     cache: CachePaths, progress: Progress = silent, registry_addr: str = "127.0.0.1:5000"
 ) -> Iterator[Registry]:
-    """A registry over the cached registry storage: the one at ``registry_addr`` when it answers (a
-    running cluster), else one served on a free 127.0.0.1 port for the duration of the block."""
-    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr)
+    """A read-only registry over the cached registry storage, to pull from: the one at
+    ``registry_addr`` when it answers (a running cluster), else one on a free 127.0.0.1 port for the
+    duration of the block. (:func:`push_images` pushes through a writer.)"""
+    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr, read_only=True)
     if registry.is_healthy():
         yield registry
         return
     preflight([*SERVE_TOOLS], need_root=False)
     with tempfile.TemporaryDirectory(prefix="pytest-pods-registry-") as tmp:
-        temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}")
+        temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}", read_only=True)
         progress(
             f"no registry at {registry_addr}; serving {cache.registry_storage} on {temporary.addr} meanwhile"
         )
@@ -874,21 +882,25 @@ def archive_images(archive: Path) -> list[tuple[str, str]]:
 
 
 def push_archive(archive: Path, registry: Registry, hosts_dir: Path | None = None) -> list[str]:
-    """Push every named image in ``archive`` to ``registry`` at ``local_repo(name)``; returns the names.
+    """Push every named image in ``archive`` so that ``registry`` serves it at ``local_repo(name)``
+    (through a :func:`.registry.writer` when it is read-only); returns the names.
 
     With ``hosts_dir``, also write containerd's hosts.toml for any registry the names use.
     """
-    preflight([*PUSH_TOOLS], need_root=False)
+    preflight([*PUSH_TOOLS, *SERVE_TOOLS], need_root=False)  # docker-registry: the push registry
+    named = archive_images(archive)
     pushed: list[str] = []
-    for source, name in archive_images(archive):
+    for _, name in named:
         try:
             parsed = parse_ref(name)
         except ValueError as err:
             raise BuildError(str(archive), str(err)) from err
         if not parsed.tag:
             raise BuildError(str(archive), f"{name} has a digest but no tag; tag it to load it")
-        _skopeo_copy(source, f"docker://{registry.addr}/{local_repo(name)}:{parsed.tag}", f"pushing {name}")
         pushed.append(str(parsed))
+    with pushing(registry) as target:
+        for (source, name), ref in zip(named, pushed, strict=True):
+            _skopeo_copy(source, target, name, parse_ref(ref).tag, f"pushing {name}")
     if hosts_dir is not None:
         write_containerd_hosts(hosts_dir, registry.addr, {parse_ref(name).registry for name in pushed})
     return pushed
@@ -902,10 +914,15 @@ def build_and_push(
 ) -> list[str]:
     """For ``pytest-pods images build``: build the stand-ins and push them to the cached registry storage.
 
-    Uses the registry at ``registry_addr`` when it answers (a running cluster); otherwise serves the
-    same storage for the duration from a registry on a free 127.0.0.1 port.
+    Reads from the (read-only) registry at ``registry_addr`` when it answers (a running cluster);
+    otherwise from the push registry (:func:`.registry.writer`) that it starts anyway.
     """
     cache = cache or CachePaths.default()
     watch = Stopwatch(progress)
-    with cache_registry(cache, watch, registry_addr) as registry:
+    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr, read_only=True)
+    if registry.is_healthy():
         return ensure_images(cache, registry, watch, extra)
+    preflight([*SERVE_TOOLS], need_root=False)
+    with writer(cache.registry_storage) as temporary:
+        watch(f"no registry at {registry_addr}; pushing to {cache.registry_storage} through {temporary.addr}")
+        return ensure_images(cache, temporary, watch, extra)

@@ -1,7 +1,11 @@
-"""The cluster's PKI, made with ``cryptography``: one CA signs every certificate.
+"""The cluster's PKI, made with ``cryptography``.
+
+As kubeadm lays it out: the cluster CA signs the Kubernetes certificates; etcd has a CA of its own
+(``pki/etcd``), so that no certificate the cluster CA signs (the controller-manager signs CSRs with
+it) can open etcd; only the API server and the health probe hold etcd client certificates.
 
 Keys are EC P-256 (fast to make, accepted by every component); the service-account key is RSA,
-as the API server's token signer expects.
+as the API server's token signer expects. Every key file is mode 0600 in a 0700 directory.
 """
 
 from __future__ import annotations
@@ -68,6 +72,17 @@ def cluster_cert_specs(node_name: str, node_ip: str, service_ip: str) -> list[Ce
     ]
 
 
+def etcd_cert_specs() -> list[CertSpec]:
+    """etcd's serving, peer and client certificates, signed by the etcd CA (kubeadm's set)."""
+    dns, ips = ("localhost",), ("127.0.0.1",)
+    return [
+        CertSpec("server", "pytest-pods-etcd", dns_names=dns, ip_addresses=ips, server=True, client=True),
+        CertSpec("peer", "pytest-pods-etcd", dns_names=dns, ip_addresses=ips, server=True, client=True),
+        CertSpec("healthcheck-client", "kube-etcd-healthcheck-client", client=True),
+        CertSpec("apiserver-etcd-client", "kube-apiserver-etcd-client", client=True),
+    ]
+
+
 def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
@@ -104,6 +119,11 @@ class PKI:
         return self.cert("ca")
 
     @property
+    def etcd(self) -> PKI:
+        """etcd's own CA and certificates (``pki/etcd``)."""
+        return PKI(self.dir / "etcd")
+
+    @property
     def sa_key(self) -> Path:
         return self.dir / "sa.key"
 
@@ -115,10 +135,17 @@ class PKI:
         names = ["ca", *(s.name for s in specs)]
         return self.sa_key.exists() and all(self.cert(n).exists() and self.key(n).exists() for n in names)
 
-    def create(self, specs: list[CertSpec], ca_store: Path | None = None) -> None:
-        """Make every leaf in ``specs`` and the service-account key pair, signed by the CA kept in
-        ``ca_store`` (made there on first use). A CA that outlives the cluster keeps kubeconfigs
-        and clients valid across ``down`` and ``up``."""
+    def create(
+        self,
+        specs: list[CertSpec],
+        ca_store: Path | None = None,
+        *,
+        service_account: bool = True,
+        ca_name: str = "pytest-pods-ca",
+    ) -> None:
+        """Make every leaf in ``specs`` (and the service-account key pair), signed by the CA kept in
+        ``ca_store`` (made there on first use), else by a new CA. A CA that outlives the cluster keeps
+        kubeconfigs and clients valid across ``down`` and ``up``."""
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
         now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
@@ -129,7 +156,7 @@ class PKI:
             ca_key = ca_key_any
             ca_cert = x509.load_pem_x509_certificate((ca_store / "ca.crt").read_bytes())
         else:
-            ca_key, ca_cert = self._new_ca(now)
+            ca_key, ca_cert = self._new_ca(now, ca_name)
         _write_private(self.key("ca"), _key_pem(ca_key))
         self.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
         if ca_store is not None and not stored:
@@ -138,11 +165,19 @@ class PKI:
             _write_private(ca_store / "ca.key", _key_pem(ca_key))
             (ca_store / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
         self._leaves(specs, ca_key, ca_cert.subject, now)
+        if service_account:
+            sa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            _write_private(self.sa_key, _key_pem(sa))
+            self.sa_pub.write_bytes(
+                sa.public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+            )
 
     @staticmethod
-    def _new_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    def _new_ca(now: dt.datetime, common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
         ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = _name("pytest-pods-ca")
+        ca_name = _name(common_name)
         ca_cert = (
             x509.CertificateBuilder()
             .subject_name(ca_name)
@@ -202,11 +237,3 @@ class PKI:
             cert = builder.sign(ca_key, hashes.SHA256())
             _write_private(self.key(spec.name), _key_pem(key))
             self.cert(spec.name).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-        sa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        _write_private(self.sa_key, _key_pem(sa))
-        self.sa_pub.write_bytes(
-            sa.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )

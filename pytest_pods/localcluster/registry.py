@@ -15,13 +15,22 @@ it as follows (see :func:`local_repo`), and :func:`write_containerd_hosts` tells
 
 Docker Hub keeps its usual paths; every other registry gets its host name as the first path
 component (a Docker Hub namespace never contains ``.`` or ``-``, so the two cannot clash).
+
+Only root can push. The cluster's registry on 127.0.0.1:5000 is read-only (distribution's
+maintenance mode, as the kind mirror): anyone on the machine may pull the images it serves, no one
+can write. Pushes go through :func:`writer`, a second registry over the same storage that lives for
+the duration of the push on a free loopback port and takes only clients with a certificate from a CA
+made for it, whose key is a 0600 file in a 0700 temporary directory of root's.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import socket
+import ssl
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -34,6 +43,7 @@ import yaml
 
 from pytest_pods.localcluster.errors import ComponentError
 from pytest_pods.localcluster.paths import log_tail
+from pytest_pods.localcluster.pki import PKI, CertSpec
 
 DOCKER_HUB = "docker.io"
 #: Registries that get their own ``hosts.toml``; any other goes to ``_default``.
@@ -180,18 +190,45 @@ def write_containerd_hosts(
         tmp.replace(target)
 
 
-class Registry:
-    """A ``docker-registry`` serving ``storage`` on ``addr`` (127.0.0.1 only), plain HTTP."""
+@dataclass(frozen=True)
+class PushTLS:
+    """The mTLS of a push registry: its serving pair, the CA its clients need, and its one client's
+    certificate directory as skopeo reads it (``ca.crt``, ``client.cert``, ``client.key``)."""
 
-    def __init__(self, storage: Path, config_dir: Path, addr: str = "127.0.0.1:5000") -> None:
+    ca: Path
+    cert: Path
+    key: Path
+    client_dir: Path
+
+    def client_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.ca))
+        context.load_cert_chain(str(self.client_dir / "client.cert"), str(self.client_dir / "client.key"))
+        return context
+
+
+class Registry:
+    """A ``docker-registry`` serving ``storage`` on ``addr`` (127.0.0.1 only): plain HTTP, read-only
+    with ``read_only``; or, with ``tls``, HTTPS that takes only clients with a certificate."""
+
+    def __init__(
+        self,
+        storage: Path,
+        config_dir: Path,
+        addr: str = "127.0.0.1:5000",
+        *,
+        read_only: bool = False,
+        tls: PushTLS | None = None,
+    ) -> None:
         _check_loopback(addr)
         self.storage = storage
         self.config_dir = config_dir
         self.addr = addr
+        self.read_only = read_only
+        self.tls = tls
 
     @property
     def url(self) -> str:
-        return f"http://{self.addr}"
+        return f"{'https' if self.tls else 'http'}://{self.addr}"
 
     @property
     def config_file(self) -> Path:
@@ -199,15 +236,26 @@ class Registry:
 
     def config(self) -> dict[str, object]:
         """The registry's configuration (distribution 2.8 format)."""
+        storage: dict[str, object] = {
+            "filesystem": {"rootdirectory": str(self.storage)},
+            "delete": {"enabled": True},
+            "cache": {"blobdescriptor": "inmemory"},
+        }
+        if self.read_only:
+            del storage["delete"]
+            storage["maintenance"] = {"readonly": {"enabled": True}, "uploadpurging": {"enabled": False}}
+        http: dict[str, object] = {"addr": self.addr, "headers": {"X-Content-Type-Options": ["nosniff"]}}
+        if self.tls:
+            http["tls"] = {
+                "certificate": str(self.tls.cert),
+                "key": str(self.tls.key),
+                "clientcas": [str(self.tls.ca)],
+            }
         return {
             "version": 0.1,
             "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": True}},
-            "storage": {
-                "filesystem": {"rootdirectory": str(self.storage)},
-                "delete": {"enabled": True},
-                "cache": {"blobdescriptor": "inmemory"},
-            },
-            "http": {"addr": self.addr, "headers": {"X-Content-Type-Options": ["nosniff"]}},
+            "storage": storage,
+            "http": http,
         }
 
     def write_config(self) -> Path:
@@ -223,11 +271,20 @@ class Registry:
         """The command that runs the registry in the foreground (after :meth:`write_config`)."""
         return ["docker-registry", "serve", str(self.config_file)]
 
+    def skopeo_dest_args(self) -> list[str]:
+        """skopeo's options to push here: the client certificate, or plain HTTP."""
+        if self.tls:
+            return [f"--dest-cert-dir={self.tls.client_dir}"]
+        return ["--dest-tls-verify=false"]
+
+    def _context(self) -> ssl.SSLContext | None:
+        return self.tls.client_context() if self.tls else None
+
     def _request(self, method: str, path: str, headers: dict[str, str], timeout: float) -> int:
         """The HTTP status of one request; 0 when nothing answers."""
         request = urllib.request.Request(self.url + path, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout, context=self._context()) as response:
                 return int(response.status)
         except urllib.error.HTTPError as err:
             err.close()  # it holds the open response
@@ -247,7 +304,7 @@ class Registry:
             headers={"Accept": ", ".join(MANIFEST_TYPES)},
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout, context=self._context()) as response:
                 return str(response.headers.get("Docker-Content-Digest", "")) or None
         except (OSError, ValueError):
             return None
@@ -286,6 +343,56 @@ def running(registry: Registry, log: Path, timeout: float = 15.0) -> Iterator[Re
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def is_read_only(config_file: Path) -> bool:
+    """True when the registry configuration in ``config_file`` takes no writes."""
+    try:
+        doc = yaml.safe_load(config_file.read_text())
+        return bool(doc["storage"]["maintenance"]["readonly"]["enabled"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return False
+
+
+@contextmanager
+def writer(storage: Path, timeout: float = 15.0) -> Iterator[Registry]:
+    """A registry that takes pushes into ``storage`` for the duration of the block.
+
+    It listens on a free 127.0.0.1 port and speaks TLS only to clients with a certificate from a CA
+    made for this one run. Keys and certificates live in a 0700 temporary directory (keys 0600) and
+    are removed afterwards: only the user who runs this (root, for the cluster's storage) can push.
+    """
+    with tempfile.TemporaryDirectory(prefix="pytest-pods-push-") as tmp:
+        root = Path(tmp)
+        pki = PKI(root / "pki")
+        pki.create(
+            [
+                CertSpec("registry", "pytest-pods-push-registry", ip_addresses=("127.0.0.1",), server=True),
+                CertSpec("client", "pytest-pods-pusher", client=True),
+            ],
+            service_account=False,
+            ca_name="pytest-pods-push-ca",
+        )
+        client_dir = root / "client"
+        client_dir.mkdir(mode=0o700)
+        shutil.copy(pki.ca_cert, client_dir / "ca.crt")
+        shutil.copy(pki.cert("client"), client_dir / "client.cert")
+        shutil.copy(pki.key("client"), client_dir / "client.key")  # keeps mode 0600
+        tls = PushTLS(pki.ca_cert, pki.cert("registry"), pki.key("registry"), client_dir)
+        registry = Registry(storage, root, f"127.0.0.1:{free_port()}", tls=tls)
+        with running(registry, root / "registry.log", timeout):
+            yield registry
+
+
+@contextmanager
+def pushing(registry: Registry) -> Iterator[Registry]:
+    """Where to push what ``registry`` should serve: itself, or a :func:`writer` over its storage
+    when it is read-only."""
+    if not registry.read_only:
+        yield registry
+        return
+    with writer(registry.storage) as target:
+        yield target
 
 
 def free_port() -> int:

@@ -76,7 +76,8 @@ class Recorder:
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     tmp = tmp_path_factory.mktemp("registry")
-    reg = Registry(tmp / "storage", tmp / "config", f"127.0.0.1:{free_port()}")
+    # Read-only, as the cluster's: every push goes through a registry.writer over the same storage.
+    reg = Registry(tmp / "storage", tmp / "config", f"127.0.0.1:{free_port()}", read_only=True)
     with running(reg, tmp / "registry.log"):
         yield reg
 

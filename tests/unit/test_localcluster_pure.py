@@ -28,7 +28,7 @@ from pytest_pods.localcluster.configs import (
 from pytest_pods.localcluster.errors import PreflightError
 from pytest_pods.localcluster.host import Preflight, _is_ours, conntrack_leftovers, forward_guard
 from pytest_pods.localcluster.paths import StatePaths
-from pytest_pods.localcluster.pki import PKI, cluster_cert_specs
+from pytest_pods.localcluster.pki import PKI, cluster_cert_specs, etcd_cert_specs
 from pytest_pods.localcluster.versions import normalize_kubernetes_version
 
 
@@ -36,6 +36,7 @@ from pytest_pods.localcluster.versions import normalize_kubernetes_version
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
     p = PKI(tmp_path_factory.mktemp("pki"))
     p.create(cluster_cert_specs("node-a", "10.250.0.1", "10.96.0.1"))
+    p.etcd.create(etcd_cert_specs(), service_account=False, ca_name="etcd-ca")
     return p
 
 
@@ -60,6 +61,20 @@ def test_apiserver_cert_has_the_sans_clients_use(pki: PKI) -> None:
     }
     eku = _load(pki.cert("apiserver")).extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ExtendedKeyUsageOID.SERVER_AUTH in eku
+
+
+def test_etcd_has_a_ca_of_its_own_and_private_keys(pki: PKI) -> None:
+    """As kubeadm: a certificate of the cluster CA (which signs CSRs) must not open etcd."""
+    etcd_ca, cluster_ca = _load(pki.etcd.ca_cert), _load(pki.ca_cert)
+    assert etcd_ca.subject != cluster_ca.subject
+    assert etcd_ca.public_key() != cluster_ca.public_key()
+    for spec in etcd_cert_specs():
+        _load(pki.etcd.cert(spec.name)).verify_directly_issued_by(etcd_ca)
+        assert pki.etcd.key(spec.name).stat().st_mode & 0o777 == 0o600
+    san = _load(pki.etcd.cert("server")).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    assert not pki.etcd.sa_key.exists()
+    assert pki.etcd.dir.stat().st_mode & 0o777 == 0o700
 
 
 def test_kubelet_client_identity_matches_node_restriction(pki: PKI) -> None:
@@ -216,6 +231,16 @@ def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path
     assert names[1] == ["kube-apiserver"]
     assert again.cgroup == "/pp/system"
     assert isinstance(again.stages[0][0].health, Health)
+    by_name = {c.name: c for c in plan.components()}
+    etcd, apiserver = by_name["etcd"], by_name["kube-apiserver"]
+    assert "--client-cert-auth=true" in etcd.argv and "--peer-client-cert-auth=true" in etcd.argv
+    assert f"--trusted-ca-file={pki.etcd.ca_cert}" in etcd.argv
+    assert "--listen-metrics-urls=" in etcd.argv  # no plain listener
+    assert not [a for a in etcd.argv if "http://" in a], etcd.argv
+    assert etcd.health.cert_file == str(pki.etcd.cert("healthcheck-client"))
+    assert f"--etcd-certfile={pki.etcd.cert('apiserver-etcd-client')}" in apiserver.argv
+    assert f"--etcd-cafile={pki.etcd.ca_cert}" in apiserver.argv
+    assert "--etcd-servers=https://127.0.0.1:2379" in apiserver.argv
 
 
 def test_a_taken_port_is_named() -> None:
@@ -267,3 +292,38 @@ def test_missing_cgroup_controllers_are_named(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
     with pytest.raises(PreflightError, match="cgroup controllers not mounted: cpuacct, cpuset, pids"):
         Preflight.check_kernel()
+
+
+def test_a_cluster_started_by_older_code_is_outdated(pki: PKI, tmp_path: Path) -> None:
+    """``up`` restarts a cluster whose etcd takes anyone or whose registry takes pushes."""
+    from pytest_pods.localcluster.cluster import LocalCluster
+    from pytest_pods.localcluster.registry import Registry
+
+    state = StatePaths("t", tmp_path / "lib", tmp_path / "run")
+    cluster = LocalCluster(state=state)
+    assert cluster._outdated() == []  # no cluster at all
+    plan = make_plan(
+        state=state,
+        bins=Binaries(tmp_path / "k", tmp_path / "etcd", tmp_path / "coredns", tmp_path / "lpp"),
+        pki=pki,
+        net=Network(),
+        ports=Ports(),
+        registry_argv=["docker-registry", "serve", "x"],
+        registry_health_url="http://127.0.0.1:5000/v2/",
+        registry_port=5000,
+        containerd_config=tmp_path / "c.toml",
+        kubelet_config=tmp_path / "k.yaml",
+        kube_proxy_config=tmp_path / "kp.yaml",
+        cgroup_root="/pp",
+    )
+    state.run.mkdir(parents=True)
+    state.plan_file.write_text(plan.to_json())
+    Registry(tmp_path / "storage", state.config_dir, read_only=True).write_config()
+    assert cluster._outdated() == []
+    Registry(tmp_path / "storage", state.config_dir).write_config()
+    assert [p.split(":")[0] for p in cluster._outdated()] == ["the registry on 127.0.0.1"]
+    old = plan.to_json().replace('"--client-cert-auth=true",', "")
+    state.plan_file.write_text(old)
+    problems = cluster._outdated()
+    assert len(problems) == 2 and problems[0].startswith("etcd takes clients without certificates")
+    assert "`pytest-pods cluster up` restarts it" in problems[0]

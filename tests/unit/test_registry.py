@@ -19,6 +19,7 @@ from pytest_pods.localcluster.registry import (
     Registry,
     free_port,
     host_directory,
+    is_read_only,
     local_repo,
     parse_ref,
     write_containerd_hosts,
@@ -122,6 +123,17 @@ def test_registry_config(tmp_path: Path) -> None:
     assert registry.argv() == ["docker-registry", "serve", str(written)]
     assert registry.url == "http://127.0.0.1:15999"
     assert (tmp_path / "storage").is_dir()
+
+
+def test_read_only_registry_config(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "storage", tmp_path / "config", "127.0.0.1:15999", read_only=True)
+    config = yaml.safe_load(registry.write_config().read_text())
+    assert config["storage"]["maintenance"]["readonly"]["enabled"] is True
+    assert "delete" not in config["storage"]
+    assert is_read_only(registry.config_file)
+    assert not is_read_only(Registry(tmp_path, tmp_path / "rw", "127.0.0.1:15999").write_config())
+    assert not is_read_only(tmp_path / "missing.yml")
+    assert registry.skopeo_dest_args() == ["--dest-tls-verify=false"]
 
 
 @pytest.mark.parametrize("addr", ["0.0.0.0:5000", ":5000", "localhost:5000", "127.0.0.1"])
