@@ -2,8 +2,13 @@
 with its add-ons (kube-proxy, CoreDNS, local-path storage) and without them, in the same run.
 
     sudo python benchmarks/cluster_up.py [--runs 3] [--pod-runs 5] [--kubernetes-version V]
+    flock /tmp/pp-cluster.lock python3 benchmarks/cluster_up.py --baseline-checkout main [--up-only]
 
 Prints:
+  * with ``--baseline-checkout REF``: ``cluster down`` then ``python -m pytest_pods cluster up`` as a
+    command, with this checkout's code and with REF's (a ``git archive`` of it), alternating, ``--runs``
+    times each; the median of each, their ratio, each phase's median (from the progress lines) and the
+    load average next to each run. ``--up-only`` stops there;
   * seconds for `up` with binaries and images cached (the cluster stopped before each run), with and
     without the add-ons (the runs alternate, so both see the same machine), and the median time of
     each phase of `up` (from its progress lines);
@@ -17,13 +22,16 @@ The first `up` (which may build binaries and images) is reported apart and not c
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from kubernetes import client, config, watch
@@ -32,7 +40,8 @@ from pytest_pods.localcluster import cgroups
 from pytest_pods.localcluster.cluster import ClusterConfig, LocalCluster
 from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
 
-PODS03 = Path(__file__).resolve().parents[1] / "examples" / "pods03.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+PODS03 = ROOT / "examples" / "pods03.yaml"
 
 
 class RssSampler(threading.Thread):
@@ -64,12 +73,13 @@ class Phases:
     STEP = re.compile(r"^\[\s*([\d.]+)s\] (.+): done in ([\d.]+)s$")
     STATE = re.compile(r"^\[\s*([\d.]+)s\] ([\w-]+): running$")
     CHECK = re.compile(r"^\[\s*([\d.]+)s\] (.+): ok$")
+    LINKED = re.compile(r"^\[\s*([\d.]+)s\] containerd's kept image store \w+ linked into its root$")
     READY = re.compile(r"^\[\s*([\d.]+)s\] add-ons ready: ")
 
     def __init__(self) -> None:
         self.runs: list[dict[str, float]] = []
 
-    def sink(self) -> tuple[dict[str, float], object]:
+    def sink(self) -> tuple[dict[str, float], Callable[[str], None]]:
         found: dict[str, float] = {}
 
         def progress(message: str) -> None:
@@ -77,6 +87,8 @@ class Phases:
                 found[m.group(2)[:70]] = float(m.group(3))
             elif m := self.STATE.match(message):
                 found[f"{m.group(2)} healthy at"] = float(m.group(1))
+            elif m := self.LINKED.match(message):
+                found["image store linked in at"] = float(m.group(1))
             elif m := self.CHECK.match(message):
                 found[f"{m.group(2)} at"] = float(m.group(1))
             elif m := self.READY.match(message):
@@ -93,6 +105,77 @@ class Phases:
             f"    {name:<72} {statistics.median(r[name] for r in self.runs if name in r):6.2f} s"
             for name in names
         ]
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def baseline_checkout(ref: str) -> Path:
+    """REF's files (``git archive``) in a new temporary directory."""
+    where = Path(tempfile.mkdtemp(prefix="pytest-pods-baseline-"))
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return where
+
+
+def cli_up(checkout: Path, phases: Phases, version: str) -> float:
+    """``cluster down`` (this checkout), then ``python -m pytest_pods cluster up`` with ``checkout``'s
+    code; its wall time (the command's whole life, interpreter start included)."""
+    cli = [sys.executable, "-m", "pytest_pods", "cluster"]
+    subprocess.run(
+        [*cli, "down"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True
+    )
+    _, progress = phases.sink()
+    began = time.perf_counter()
+    proc = subprocess.run(
+        [*cli, "up", "--kubernetes-version", version],
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+        capture_output=True,
+        text=True,
+    )
+    took = time.perf_counter() - began
+    if proc.returncode != 0:
+        sys.exit(f"cluster up ({checkout}) failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    for line in proc.stderr.splitlines():
+        progress(line)
+    return took
+
+
+def compare_with_baseline(ref: str, runs: int, version: str) -> None:
+    base = baseline_checkout(ref)
+    print(f"baseline: {ref} in {base}; this checkout: {ROOT}", flush=True)
+    # One untimed up of each (the first may build what the other's cache lacks, e.g. the image store).
+    for checkout in (ROOT, base):
+        cli_up(checkout, Phases(), version)
+    ours, theirs = Phases(), Phases()
+    new: list[float] = []
+    old: list[float] = []
+    for i in range(runs):
+        load_before = _load()
+        new.append(cli_up(ROOT, ours, version))
+        old.append(cli_up(base, theirs, version))
+        print(
+            f"round {i + 1}: this checkout {new[-1]:.2f} s, baseline {old[-1]:.2f} s "
+            f"(load average before {load_before}, after {_load()})",
+            flush=True,
+        )
+
+    def runs_of(xs: list[float]) -> str:
+        return ", ".join(f"{x:.2f}" for x in xs)
+
+    n, o = statistics.median(new), statistics.median(old)
+    print(f"`cluster up` after `down`, this checkout (median of {runs}): {n:7.2f} s   runs: {runs_of(new)}")
+    print(
+        f"`cluster up` after `down`, {ref} (median of {runs}):{' ' * max(1, 14 - len(ref))}{o:7.2f} s   "
+        f"runs: {runs_of(old)}"
+    )
+    print(f"ratio this/baseline: {n / o:.2f}")
+    print("phases of up, this checkout (median; 'at' = seconds since up began):")
+    print("\n".join(ours.report()))
+    print(f"phases of up, {ref}:")
+    print("\n".join(theirs.report()))
 
 
 def _timed(fn: object) -> float:
@@ -136,7 +219,7 @@ def _up_cold(cluster: LocalCluster, phases: Phases) -> float:
     cluster.down()
     _, progress = phases.sink()
     began = time.perf_counter()
-    cluster.up(progress)  # type: ignore[arg-type]
+    cluster.up(progress)
     return time.perf_counter() - began
 
 
@@ -157,7 +240,14 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="cold-process `up` runs of each kind (default 3)")
     ap.add_argument("--pod-runs", type=int, default=5, help="pods03 apply-to-Ready runs (default 5)")
     ap.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION)
+    ap.add_argument("--baseline-checkout", metavar="REF", help="also time `cluster up` of this git ref")
+    ap.add_argument("--up-only", action="store_true", help="only the comparison with --baseline-checkout")
     args = ap.parse_args()
+
+    if args.baseline_checkout:
+        compare_with_baseline(args.baseline_checkout, args.runs, args.kubernetes_version)
+        if args.up_only:
+            return 0
 
     cluster = LocalCluster(ClusterConfig(kubernetes_version=args.kubernetes_version))
     bare = LocalCluster(ClusterConfig(kubernetes_version=args.kubernetes_version, with_addons=False))

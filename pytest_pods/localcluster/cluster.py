@@ -10,17 +10,18 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import ssl
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
@@ -36,13 +37,20 @@ from pytest_pods.localcluster.configs import (
     write_kubeconfig,
 )
 from pytest_pods.localcluster.errors import ClusterError, ComponentError
+from pytest_pods.localcluster.health import dns_answers
 from pytest_pods.localcluster.info import ClusterInfo
 from pytest_pods.localcluster.paths import CachePaths, StatePaths, log_tail
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs, etcd_cert_specs
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 
+if TYPE_CHECKING:  # both imported when needed: a session that never starts a cluster loads neither
+    from pytest_pods.localcluster.images import PlannedImage
+    from pytest_pods.localcluster.imagestore import ImageStore
+
 _READY_TIMEOUT = 120.0
+ADDONS_READY = "add-ons ready: "
+_DNS_PROBE = "kubernetes.default.svc.cluster.local"
 # Supervisors this process started. They outlive it on purpose (the cluster stays up for the next
 # run), so they are plain pids, not Popen objects; down() reaps its own (PID 1 may never reap them).
 _SPAWNED: set[int] = set()
@@ -245,13 +253,18 @@ class LocalCluster:
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, progress: Progress = silent) -> list[Path]:
-        """Build (or find in the cache) every binary and image the cluster needs; start nothing."""
+        """Build (or find in the cache) every binary and image the cluster needs, and (as root) fill
+        containerd's kept image store; start nothing."""
         from pytest_pods.localcluster import images
 
         clock = Stopwatch.of(progress)
         cfg = self.config
         bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
         images.build_and_push(clock, self.cache, cfg.registry_addr, addons.addon_images(bins))
+        if os.geteuid() == 0:  # containerd unpacks layers with mounts
+            self._image_store(images.plan_images(self.cache, clock, addons.addon_images(bins)), clock)
+        else:
+            clock("containerd's kept image store needs root: the first `cluster up` fills it")
         return [
             *(bins.kube(c) for c in KUBERNETES_COMMANDS),
             bins.etcd,
@@ -301,8 +314,22 @@ class LocalCluster:
             ]
         )
         bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
+        addon_images = addons.addon_images(bins) if cfg.with_addons else []
+        planned = images.plan_images(self.cache, clock, addon_images)
+        store, key = self._image_store(planned, clock)
 
-        with clock.step("preparing the host, certificates and configuration"):
+        with (
+            clock.step("preparing the host, certificates, configuration and containerd's image store"),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore") as restorer,
+            contextlib.ExitStack() as stack,
+        ):
+            # cp (hard links) runs while this thread writes certificates and configuration
+            def restore() -> None:
+                store.restore(key, state.containerd_root)
+                store.prune(keep=key)
+                clock(f"containerd's kept image store {key} linked into its root")
+
+            restored = restorer.submit(restore)
             for d in (
                 state.lib,
                 state.run,
@@ -315,6 +342,8 @@ class LocalCluster:
             # Root's alone: logs, configuration, PersistentVolume data (local-path makes its
             # directories 0777). Containers see their volumes through mounts that root made.
             os.chmod(state.lib, 0o700)
+            supervisor = self._launch_supervisor()
+            stack.callback(self._kill_unplanned, supervisor)
             host.prepare(state, net, cfg.cgroup_root)
             specs = cluster_cert_specs(net.node_name, net.node_ip, net.service_ip)
             self.pki.create(specs, ca_store=self.cache.ca(cfg.name))
@@ -361,79 +390,120 @@ class LocalCluster:
             )
             if not cfg.with_addons:
                 plan = without_components(plan, {"kube-proxy", "apiserver-relay"})
-            state.plan_file.write_text(plan.to_json())
+            restored.result()
+            # Written last, at once: the supervisor starts the components when it appears.
+            tmp = state.plan_file.with_suffix(".tmp")
+            tmp.write_text(plan.to_json())
+            tmp.rename(state.plan_file)
+            stack.pop_all()
 
-        self._spawn_supervisor(plan, clock)
-        addon_images = addons.addon_images(bins) if cfg.with_addons else []
-        with clock.step("stand-in and add-on images in the local registry"):
-            refs = images.ensure_images(self.cache, reg, clock, addon_images)
-        if not cfg.with_addons:
-            self._wait_usable(clock)
-            with clock.step("pulling the stand-ins into containerd"):
-                self._finish_prepull(refs, self._start_prepull(refs, hosts_dir))
-            return
-        with clock.step("applying the add-ons (CoreDNS, local-path storage)"):
-            addons.apply(
-                bins.kube("kubectl"),
-                state.admin_kubeconfig,
-                addons.manifests(cfg.addon_settings(state)),
-                state.log("addons"),
-            )
-        self._wait_usable(clock)
-        with clock.step(
-            "pulling the stand-ins into containerd (so that a session's first pod starts as fast as the "
-            "rest) while the add-ons start"
-        ):
-            pulls = self._start_prepull(refs, hosts_dir)
-            self._wait_addons(clock)
-            self._finish_prepull(refs, pulls)
+        # Work that needs only one component starts as soon as that one is healthy, while the
+        # supervisor starts the rest: the registry gets what it lacks (usually nothing), and the
+        # add-ons are applied once the API server is ready (the controllers, the scheduler and the
+        # kubelet pick them up as they come).
+        def push() -> None:
+            with clock.step("stand-in and add-on images in the local registry"):
+                images.push_images(reg, planned, clock)
 
-    def _wait_addons(self, clock: Stopwatch) -> None:
-        """Every add-on Deployment has an available (Ready) pod."""
-        deadline = time.monotonic() + _READY_TIMEOUT
-        while problems := self._addon_problems():
-            if time.monotonic() > deadline:
-                log = self.state.log("kubelet")
-                raise ComponentError(
-                    "add-ons",
-                    f"not ready after {_READY_TIMEOUT:g}s: " + "; ".join(problems),
-                    str(log),
-                    log_tail(log),
+        def apply_addons() -> None:
+            with clock.step("applying the add-ons (CoreDNS, local-path storage)"):
+                addons.apply(
+                    bins.kube("kubectl"),
+                    state.admin_kubeconfig,
+                    addons.manifests(cfg.addon_settings(state)),
+                    state.log("addons"),
                 )
-            time.sleep(0.2)
-        clock("add-ons ready: " + ", ".join(f"{ns}/{name}" for ns, name in addons.DEPLOYMENTS))
 
-    def _start_prepull(self, refs: Sequence[str], hosts_dir: Path) -> list[subprocess.Popen[bytes]]:
-        """Start pulling images into the CRI's containerd namespace, all at once (pods still pull:
-        Always)."""
-        argv = [
-            "ctr",
-            f"--address={self.state.containerd_socket}",
-            "--namespace=k8s.io",
-            "images",
-            "pull",
-            f"--hosts-dir={hosts_dir}",
-        ]
-        return [
-            subprocess.Popen([*argv, ref], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for ref in refs
-        ]
+        hooks = {"registry": push, **({"kube-apiserver": apply_addons} if cfg.with_addons else {})}
+        with ThreadPoolExecutor(max_workers=len(hooks), thread_name_prefix="up") as pool:
+            started: list[Future[None]] = []
+            self._follow_supervisor(supervisor, plan, clock, lambda name: _submit(pool, hooks, name, started))
+            for done in started:
+                done.result()
+        self._wait_ready(clock)
 
-    def _finish_prepull(self, refs: Sequence[str], pulls: Sequence[subprocess.Popen[bytes]]) -> None:
-        failed = []
-        for ref, proc in zip(refs, pulls, strict=True):
-            _, err = proc.communicate(timeout=300)
-            if proc.returncode != 0:
-                failed.append(f"{ref}: {err.decode(errors='replace').strip()[-300:]}")
-        if failed:
-            log = self.state.log("containerd")
-            raise ComponentError(
-                "containerd",
-                "could not pull the stand-in images: " + "; ".join(failed),
-                str(log),
-                log_tail(log),
+    def _image_store(self, planned: Sequence[PlannedImage], clock: Stopwatch) -> tuple[ImageStore, str]:
+        """The kept containerd image store for ``planned``, filled first if this build has none."""
+        from pytest_pods.localcluster import images
+        from pytest_pods.localcluster.imagestore import ImageStore, containerd_version, store_key
+
+        store = ImageStore(self.cache.image_store)
+        key = store_key(planned, containerd_version())
+        if not store.ready(key):
+            with (
+                clock.step("filling containerd's kept image store (once for each build of the images)"),
+                images.cache_registry(self.cache, clock, self.config.registry_addr) as reg,
+            ):
+                images.push_images(reg, planned, clock)
+                run_dir = self.state.run_root / f".imagestore-{self.config.name}"
+                try:
+                    store.fill(key, planned, reg, run_dir, clock)
+                finally:
+                    shutil.rmtree(run_dir, ignore_errors=True)
+        return store, key
+
+    def _kill_unplanned(self, pid: int) -> None:
+        """The supervisor of an ``up`` that failed before writing the plan: it started nothing."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _SPAWNED.discard(pid)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+    def _wait_ready(self, clock: Stopwatch) -> None:
+        """What ``up`` promises, checked together: the node Ready, the default ServiceAccount and
+        root CA ConfigMap published, and (with add-ons) each add-on Deployment with a Ready pod."""
+        node = self.config.network.node_name
+        checks: dict[str, Callable[[], bool]] = {
+            f"node {node} Ready": lambda: _node_ready(self._api_get(f"/api/v1/nodes/{node}")),
+            "ServiceAccount default/default": lambda: (
+                self._api_get("/api/v1/namespaces/default/serviceaccounts/default") is not None
+            ),
+            "ConfigMap default/kube-root-ca.crt": lambda: (
+                self._api_get("/api/v1/namespaces/default/configmaps/kube-root-ca.crt") is not None
+            ),
+        }
+        if self.config.with_addons:
+            checks[ADDONS_READY + ", ".join(f"{ns}/{name}" for ns, name in addons.DEPLOYMENTS)] = lambda: (
+                not self._addon_problems()
             )
+            # Through the kube-dns Service (kube-proxy's rules) to CoreDNS, from the node's address
+            # (host.prepare routes the Service network there).
+            net = self.config.network
+            checks[f"cluster DNS at {net.dns_ip} answers {_DNS_PROBE}"] = lambda: (
+                dns_answers(net.dns_ip, _DNS_PROBE, source=net.node_ip, timeout=0.2) is None
+            )
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while True:
+            for what, check in list(checks.items()):
+                if check():
+                    clock(what if what.startswith(ADDONS_READY) else f"{what}: ok")
+                    del checks[what]
+            if not checks:
+                return
+            if time.monotonic() > deadline:
+                what = next(iter(checks))
+                if what.startswith(ADDONS_READY):
+                    component, log, problems = "add-ons", "kubelet", self._addon_problems()
+                elif what.startswith("cluster DNS"):
+                    net = self.config.network
+                    reason = dns_answers(net.dns_ip, _DNS_PROBE, source=net.node_ip) or "it answers now"
+                    component, log, problems = "kube-proxy", "kube-proxy", [reason]
+                else:
+                    component = "kubelet" if what.startswith("node") else "kube-controller-manager"
+                    log, problems = component, self.status().problems
+                raise ComponentError(
+                    component,
+                    f"{what}: not reached after {_READY_TIMEOUT:g}s; " + "; ".join(problems),
+                    str(self.state.log(log)),
+                    log_tail(self.state.log(log)),
+                )
+            time.sleep(0.1)
 
-    def _spawn_supervisor(self, plan: Plan, clock: Stopwatch) -> None:
+    def _launch_supervisor(self) -> int:
+        """Start the supervisor process; it waits for the plan file (its interpreter and imports
+        take a good part of a second, spent while ``up`` still prepares the host)."""
+        self.state.plan_file.unlink(missing_ok=True)
         env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin"}
         pkg_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = pkg_root + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -457,6 +527,13 @@ class LocalCluster:
         finally:
             os.close(log_fd)
         _SPAWNED.add(pid)
+        return pid
+
+    def _follow_supervisor(
+        self, pid: int, plan: Plan, clock: Stopwatch, on_running: Callable[[str], None] = lambda name: None
+    ) -> None:
+        """Follow the supervisor's status file until every component runs; calls ``on_running(name)``
+        once for each component as it becomes healthy."""
         seen: dict[str, str] = {}
         deadline = time.monotonic() + sum(max(c.start_timeout for c in s) for s in plan.stages) + 30
         while time.monotonic() < deadline:
@@ -466,6 +543,8 @@ class LocalCluster:
                     if seen.get(name) != comp["state"]:
                         seen[name] = comp["state"]
                         clock(f"{name}: {comp['state']}")
+                        if comp["state"] == "running":
+                            on_running(name)
                 if raw["phase"] == "running":
                     return
                 if raw["phase"] == "failed":
@@ -477,39 +556,13 @@ class LocalCluster:
             if code is not None and not (raw and raw["phase"] in ("running", "failed")):
                 path = self.state.log("supervisor")
                 raise ComponentError("supervisor", f"exited with code {code}", str(path), log_tail(path))
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise ComponentError(
             "supervisor",
             "the components did not all start in time",
             str(self.state.log("supervisor")),
             log_tail(self.state.log("supervisor")),
         )
-
-    def _wait_usable(self, clock: Stopwatch) -> None:
-        """Node Ready, and the default ServiceAccount and root CA ConfigMap published."""
-        node = self.config.network.node_name
-        checks: dict[str, Callable[[], bool]] = {
-            f"node {node} Ready": lambda: _node_ready(self._api_get(f"/api/v1/nodes/{node}")),
-            "ServiceAccount default/default": lambda: (
-                self._api_get("/api/v1/namespaces/default/serviceaccounts/default") is not None
-            ),
-            "ConfigMap default/kube-root-ca.crt": lambda: (
-                self._api_get("/api/v1/namespaces/default/configmaps/kube-root-ca.crt") is not None
-            ),
-        }
-        deadline = time.monotonic() + _READY_TIMEOUT
-        for what, check in checks.items():
-            while not check():
-                if time.monotonic() > deadline:
-                    st = self.status()
-                    raise ComponentError(
-                        "kubelet" if "node" in what else "kube-controller-manager",
-                        f"{what}: not reached after {_READY_TIMEOUT:g}s; " + "; ".join(st.problems),
-                        str(self.state.log("kubelet")),
-                        log_tail(self.state.log("kubelet")),
-                    )
-                time.sleep(0.2)
-            clock(f"{what}: ok")
 
     # -- down -----------------------------------------------------------------------------------
     def _stop_supervisor(self) -> None:
@@ -560,6 +613,13 @@ class LocalCluster:
             progress(f"loading {archive}")
             refs += images.push_archive(Path(archive), reg, self.state.config_dir / "certs.d")
         return refs
+
+
+def _submit(
+    pool: ThreadPoolExecutor, hooks: dict[str, Callable[[], None]], name: str, started: list[Future[None]]
+) -> None:
+    if name in hooks:
+        started.append(pool.submit(hooks.pop(name)))
 
 
 def without_components(plan: Plan, names: set[str]) -> Plan:

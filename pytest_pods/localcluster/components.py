@@ -221,6 +221,10 @@ def make_plan(
             f"--cluster-signing-cert-file={pki.ca_cert}",
             f"--cluster-signing-key-file={pki.key('ca')}",
             f"--service-cluster-ip-range={net.service_cidr}",
+            # Each controller gets its own ServiceAccount and token at start-up (about 100 requests):
+            # at the default 20 requests/s that alone held the controllers back about 5 s.
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
         ],
     )
     scheduler = controller("kube-scheduler", "scheduler", ports.scheduler, [])

@@ -217,6 +217,10 @@ def prepare(state: StatePaths, net: Network, cgroup_root: str) -> None:
         )  # no dummy module on some kernels
         _run(["ip", "addr", "add", f"{net.node_ip}/32", "dev", net.node_link], check=True)
     _run(["ip", "link", "set", net.node_link, "up"], check=True)
+    # The host's own packets to Service addresses stay on this machine: kube-proxy's DNAT sends them
+    # on to a pod, and a Service kube-proxy has not programmed yet ends on the port-less node link,
+    # never on the default route. (The route goes with the link on down.)
+    _run(["ip", "route", "replace", net.service_cidr, "dev", net.node_link, "src", net.node_ip], check=True)
     if _run(["iptables", "-C", "FORWARD", *forward_guard(net)]).returncode != 0:
         _run(["iptables", "-I", "FORWARD", "1", *forward_guard(net)], check=True)
     cgroups.create(cgroup_root)

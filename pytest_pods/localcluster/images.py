@@ -32,9 +32,11 @@ from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.registry import (
     Registry,
+    free_port,
     local_repo,
     parse_ref,
     pushing,
+    running,
     write_containerd_hosts,
     writer,
 )
@@ -732,18 +734,24 @@ def push_layout(layout: Path, ref: str, registry: Registry) -> None:
     _skopeo_copy(f"oci:{layout}:{LAYOUT_TAG}", registry, ref, parse_ref(ref).tag, f"pushing {ref}")
 
 
-def ensure_images(
-    cache: CachePaths, registry: Registry, progress: Progress, extra: Sequence[BinaryImage] = ()
-) -> list[str]:
-    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks
-    (through a :func:`.registry.writer` when it is read-only); returns the upstream refs served.
+@dataclass(frozen=True)
+class PlannedImage:
+    """One image the cluster serves: its upstream reference, its cached OCI layout and that layout's
+    manifest digest (what the registry serves, and what containerd stores, under ``ref``)."""
 
-    Idempotent: when every layout is cached and the registry serves the same manifests, it only
-    reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
+    ref: str
+    layout: Path
+    digest: str
+
+
+def plan_images(
+    cache: CachePaths, progress: Progress = silent, extra: Sequence[BinaryImage] = ()
+) -> list[PlannedImage]:
+    """Every stand-in (and ``extra`` binary image) with its cached layout; builds the missing layouts.
+
+    Needs no registry. When everything is cached it reads a few small files and hashes the binaries.
     """
     watch = Stopwatch.of(progress)
-    if not registry.is_healthy():
-        raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
     recipes = load_recipes(standin_roots())
     need_debian = any(recipe.base == "debian" for recipe in recipes)
     mirror = debian_mirror() if need_debian else ""
@@ -760,32 +768,69 @@ def ensure_images(
             for recipe, key in missing:
                 with watch.step(f"building {recipe.refs[0]} stand-in ({recipe.name}-{key})"):
                     build_image(cache, recipe, key, base_tar, watch)
-    served: list[str] = []
+    out: list[PlannedImage] = []
+    for recipe, key in planned:
+        layout = layout_path(cache, recipe, key)
+        digest = layout_digest(layout)
+        out += [PlannedImage(str(parse_ref(ref)), layout, digest) for ref in recipe.refs]
+    for image in extra:
+        layout = binary_image(image, cache=cache, progress=watch)
+        out.append(PlannedImage(str(parse_ref(image.ref)), layout, layout_digest(layout)))
+    return out
+
+
+def push_images(registry: Registry, planned: Sequence[PlannedImage], progress: Progress = silent) -> None:
+    """Push each planned image the registry does not already serve (one HEAD request per reference),
+    through a :func:`.registry.writer` when it is read-only (started on the first push only)."""
+    watch = Stopwatch.of(progress)
+    if not registry.is_healthy():
+        raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
     with ExitStack() as stack:
         target: Registry | None = None
-
-        def push(layout: Path, ref: str) -> None:
-            nonlocal target
-            if target is None:  # started on the first push only: a warm start pushes nothing
+        for image in planned:
+            if registry.manifest_digest(local_repo(image.ref), parse_ref(image.ref).tag) == image.digest:
+                continue
+            if target is None:  # a warm start pushes nothing
                 target = stack.enter_context(pushing(registry))
-            with watch.step(f"pushing {ref} to {registry.addr}/{local_repo(ref)}"):
-                push_layout(layout, ref, target)
+            with watch.step(f"pushing {image.ref} to {registry.addr}/{local_repo(image.ref)}"):
+                push_layout(image.layout, image.ref, target)
 
-        for recipe, key in planned:
-            layout = layout_path(cache, recipe, key)
-            want = layout_digest(layout)
-            for ref in recipe.refs:
-                parsed = parse_ref(ref)
-                if registry.manifest_digest(local_repo(ref), parsed.tag) != want:
-                    push(layout, ref)
-                served.append(str(parsed))
-        for image in extra:
-            layout = binary_image(image, cache=cache, progress=watch)
-            parsed = parse_ref(image.ref)
-            if registry.manifest_digest(local_repo(image.ref), parsed.tag) != layout_digest(layout):
-                push(layout, image.ref)
-            served.append(str(parsed))
-    return served
+
+def ensure_images(
+    cache: CachePaths, registry: Registry, progress: Progress, extra: Sequence[BinaryImage] = ()
+) -> list[str]:
+    """Build the missing stand-ins (and ``extra`` binary images) and push what the registry lacks
+    (through a :func:`.registry.writer` when it is read-only); returns the upstream refs served.
+
+    Idempotent: when every layout is cached and the registry serves the same manifests, it only
+    reads a few small files (and hashes the binaries) and makes one HEAD request per reference.
+    """
+    if not registry.is_healthy():
+        raise ComponentError("registry", f"{registry.url}/v2/ does not answer; start the registry first")
+    planned = plan_images(cache, progress, extra)
+    push_images(registry, planned, progress)
+    return [image.ref for image in planned]
+
+
+@contextmanager
+def cache_registry(
+    cache: CachePaths, progress: Progress = silent, registry_addr: str = "127.0.0.1:5000"
+) -> Iterator[Registry]:
+    """A read-only registry over the cached registry storage, to pull from: the one at
+    ``registry_addr`` when it answers (a running cluster), else one on a free 127.0.0.1 port for the
+    duration of the block. (:func:`push_images` pushes through a writer.)"""
+    registry = Registry(cache.registry_storage, cache.root / "registry-config", registry_addr, read_only=True)
+    if registry.is_healthy():
+        yield registry
+        return
+    preflight([*SERVE_TOOLS], need_root=False)
+    with tempfile.TemporaryDirectory(prefix="pytest-pods-registry-") as tmp:
+        temporary = Registry(cache.registry_storage, Path(tmp), f"127.0.0.1:{free_port()}", read_only=True)
+        progress(
+            f"no registry at {registry_addr}; serving {cache.registry_storage} on {temporary.addr} meanwhile"
+        )
+        with running(temporary, Path(tmp) / "registry.log"):
+            yield temporary
 
 
 def archive_images(archive: Path) -> list[tuple[str, str]]:

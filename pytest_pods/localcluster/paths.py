@@ -63,6 +63,12 @@ class CachePaths:
         return self.root / "ca" / cluster
 
     @property
+    def image_store(self) -> Path:
+        """containerd image stores (content, unpacked layers, image records), one per set of images;
+        hard-linked into the cluster's containerd root by every ``up`` (see ``imagestore``)."""
+        return self.root / "containerd"
+
+    @property
     def registry_storage(self) -> Path:
         """The local registry's blob storage; kept so that a warm ``up`` pushes nothing."""
         return self.root / "registry"

@@ -4,6 +4,8 @@ Run as ``python -m pytest_pods.localcluster.supervisor PLAN.json``. It
 
 * becomes a child subreaper, so containerd's double-forked shims are reaped here (this machine's
   PID 1 does not reap orphans);
+* waits for the plan file, which ``up`` writes once the host is prepared (it starts this process
+  first, so that the interpreter starts meanwhile);
 * moves itself into the cluster's cgroup, so every process it starts can be found and killed;
 * starts the plan's stages in order, each only once the previous stage is healthy;
 * records each component's pid and state in the status file (read by ``status`` and ``up``);
@@ -169,7 +171,14 @@ def main(argv: list[str]) -> int:
     # Keep no descriptor we were handed by accident (e.g. the fd of a `flock FILE ...` around the
     # command that started the cluster): this process lives on, and would hold such a lock forever.
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-    plan = Plan.from_json(Path(argv[0]).read_text())
+    plan_file = Path(argv[0])
+    parent = os.getppid()
+    while not plan_file.exists():  # `up` starts us early, and writes the plan once all is prepared
+        if os.getppid() != parent:
+            print(f"supervisor: `up` (pid {parent}) exited before it wrote {plan_file}", file=sys.stderr)
+            return 1
+        time.sleep(0.01)
+    plan = Plan.from_json(plan_file.read_text())
     _become_subreaper()
     cgroups.join(plan.cgroup)
     sup = Supervisor(plan)

@@ -106,6 +106,18 @@ def _leftovers(cluster: LocalCluster, netns_before: set[str]) -> dict[str, objec
     }
 
 
+def _kept_store(cluster: LocalCluster) -> dict[str, tuple[int, int]]:
+    """The kept image stores' files (the cache's, outside the cluster's state): path -> size, mtime."""
+    root = cluster.cache.image_store
+    files = {
+        str(path.relative_to(root)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink() and not path.name.startswith(".")
+    }
+    assert any(name.endswith("/images.json") for name in files), f"no complete image store in {root}"
+    return files
+
+
 VOLUME = """
 apiVersion: v1
 kind: PersistentVolumeClaim
@@ -155,10 +167,14 @@ def test_down_leaves_nothing_behind(local_cluster: LocalCluster, tmp_path: Path)
     assert host.iptables_leftovers()
 
     old_kubeconfig = local_cluster.kubeconfig.read_bytes()
+    kept_before = _kept_store(local_cluster)
     cli = subprocess.run([*CLI, "cluster", "down"], capture_output=True, text=True, timeout=180)
     assert cli.returncode == 0, cli.stderr
     left = _leftovers(local_cluster, netns_before)
     assert not any(left.values()), left
+    # What down keeps on purpose: containerd's image store in the cache, as it was (the cluster's
+    # containerd had hard links to it, and wrote its own copies of the databases).
+    assert _kept_store(local_cluster) == kept_before
     cli = subprocess.run([*CLI, "cluster", "status"], capture_output=True, text=True)
     assert cli.returncode == 1
 
@@ -170,6 +186,38 @@ def test_down_leaves_nothing_behind(local_cluster: LocalCluster, tmp_path: Path)
         [str(kubectl.binary), f"--kubeconfig={kept}", "get", "nodes"], capture_output=True, text=True
     )
     assert got.returncode == 0, got.stderr
+
+
+def _supervisors() -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"pytest_pods.localcluster.supervisor" in cmd:
+                found.append(int(proc.name))
+    return found
+
+
+def test_an_up_that_fails_while_preparing_leaves_no_supervisor(
+    local_cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `up` starts the supervisor before it prepares the host; the supervisor waits for the plan.
+    local_cluster.down()
+
+    def broken(*args: object) -> None:
+        raise OSError("the host cannot be prepared")
+
+    monkeypatch.setattr(host, "prepare", broken)
+    with pytest.raises(OSError, match="cannot be prepared"):
+        LocalCluster().up()
+    assert _supervisors() == []
+    monkeypatch.undo()
+    local_cluster.down()
+    local_cluster.up()  # leave a cluster for the tests after this one
+    assert len(_supervisors()) == 1
 
 
 def test_up_without_root_fails_at_once_and_says_why() -> None:

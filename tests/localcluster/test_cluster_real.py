@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 import socket
 import subprocess
 import time
@@ -14,7 +15,9 @@ import pytest
 from kubernetes import client, config
 from kubernetes.stream import portforward, stream
 
+from pytest_pods.localcluster import imagestore
 from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster.imagestore import ImageStore
 
 from .conftest import CLI, EXAMPLES, Kubectl, needs_root
 
@@ -171,3 +174,25 @@ def test_up_on_a_running_cluster_reuses_it(local_cluster: LocalCluster) -> None:
     assert info.reused
     assert time.monotonic() - began < 5
     assert subprocess.run([*CLI, "cluster", "status"], capture_output=True).returncode == 0
+
+
+def test_up_starts_containerd_with_every_image_of_the_kept_store(local_cluster: LocalCluster) -> None:
+    store = ImageStore(local_cluster.cache.image_store)
+    keys = [p.name for p in store.root.iterdir() if store.ready(p.name)]
+    assert len(keys) == 1, keys  # filled once for this build; older ones pruned
+    kept = store.images(keys[0])
+    assert "registry.k8s.io/pause:3.10" in kept and "docker.io/library/nginx:latest" in kept
+    assert any("coredns" in ref for ref in kept) and any("local-path" in ref for ref in kept)
+    ctr = ["ctr", f"--address={local_cluster.state.containerd_socket}", f"--namespace={imagestore.NAMESPACE}"]
+    listed = subprocess.run([*ctr, "images", "ls"], capture_output=True, text=True, check=True).stdout
+    for ref, digest in kept.items():
+        assert re.search(rf"^{re.escape(ref)}\s+\S+\s+{digest}\s", listed, re.M), listed
+        check = subprocess.run(
+            [*ctr, "images", "check", f"name=={ref}"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        assert len(check) == 2 and check[1].split()[-1] == "true", check  # unpacked
+    # The add-ons' pods started from it: the kubelet found their images present.
+    events = Kubectl(local_cluster)(
+        "get", "events", "-A", "--field-selector=reason=Pulling", "-o", "name"
+    ).stdout
+    assert "coredns" not in events and "local-path" not in events, events

@@ -16,6 +16,7 @@ import pytest
 
 from pytest_pods.localcluster import addons
 from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster.health import dns_answers
 
 from .conftest import Kubectl, needs_root
 
@@ -312,6 +313,20 @@ def test_dns_answers_for_the_cluster_and_fails_fast_for_everything_else(
         took = time.monotonic() - began
         assert res.returncode == 2, (name, res.stdout, res.stderr)
         assert took < 3, f"{name}: {took:.1f}s (exec itself included)"
+
+
+def test_the_host_reaches_cluster_dns_through_the_service_and_never_off_the_machine(
+    local_cluster: LocalCluster,
+) -> None:
+    # What `up` waits for: CoreDNS answers through kube-proxy's rules for the kube-dns Service, queried
+    # from the node's address; the Service network is routed to the port-less node link, so a Service
+    # address never goes out by the default route, whatever kube-proxy has programmed.
+    net = local_cluster.config.network
+    route = subprocess.run(["ip", "route", "get", net.dns_ip], capture_output=True, text=True, check=True)
+    assert f"dev {net.node_link}" in route.stdout and f"src {net.node_ip}" in route.stdout, route.stdout
+    assert dns_answers(net.dns_ip, "kubernetes.default.svc.cluster.local", source=net.node_ip) is None
+    nx = dns_answers(net.dns_ip, "no-such-service.default.svc.cluster.local", source=net.node_ip)
+    assert nx is not None and "rcode 3" in nx
 
 
 def test_a_pod_reaches_the_api_server_with_its_service_account(kubectl_ns: Kubectl, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ and it runs in a private mount namespace with a tmpfs on /run, so that its shims
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -21,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.localcluster import images
+from pytest_pods.localcluster import images, imagestore
 from pytest_pods.localcluster.errors import BuildError
 from pytest_pods.localcluster.images import ensure_images, layout_path, push_archive
+from pytest_pods.localcluster.imagestore import ImageStore, containerd_version, store_key
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import silent
 from pytest_pods.localcluster.registry import (
@@ -408,3 +410,42 @@ def test_push_archive_serves_the_names_in_it(
         assert pulled.returncode == 0, pulled.stderr
     with pytest.raises(BuildError, match="names no image"):
         push_archive(anon_tar, registry)
+
+
+# ---------------------------------------------------------------------------------------- kept image store
+
+
+def _digests(root: Path) -> dict[str, str]:
+    """Every regular file under ``root``: its path -> a hash of its bytes."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+def test_kept_image_store_holds_every_stand_in_unpacked_and_survives_use(
+    cache: CachePaths, registry: Registry, served: list[str], tmp_path: Path
+) -> None:
+    planned = images.plan_images(cache)
+    store = ImageStore(tmp_path / "stores")
+    key = store_key(planned, containerd_version())
+    run_dir = tmp_path / "run"
+    store.fill(key, planned, registry, run_dir)
+    assert store.ready(key) and store.images(key) == {image.ref: image.digest for image in planned}
+    kept = _digests(store.path(key))
+
+    root = tmp_path / "restored"
+    store.restore(key, root)
+    with imagestore._private_containerd(root, tmp_path / "run2") as address:
+        ctr = ["ctr", f"--address={address}", f"--namespace={imagestore.NAMESPACE}"]
+        listed = _run([*ctr, "images", "ls"]).stdout
+        for image in planned:  # under its upstream name, with the manifest the registry serves
+            assert re.search(rf"^{re.escape(image.ref)}\s+\S+\s+{image.digest}\s", listed, re.M), listed
+        for image in planned:  # complete and unpacked: a container can start from it without a pull
+            check = _run([*ctr, "images", "check", f"name=={image.ref}"]).stdout.splitlines()
+            assert len(check) == 2 and "complete" in check[1] and check[1].split()[-1] == "true", check
+        # containerd rewrites its databases and removes what it is told to: the kept store stays
+        assert _run([*ctr, "images", "rm", "--sync", planned[0].ref]).returncode == 0
+    assert _digests(store.path(key)) == kept
+    assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text()
