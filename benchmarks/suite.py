@@ -162,7 +162,7 @@ def main() -> int:
             print(f"    {line}")
     print(f"pods03 apply -> Ready (median of {args.pod_runs}):        {fmt(ready)}")
     for line in overhead.splitlines():
-        if line.startswith(("(a)", "(b)", "a/b")):
+        if line.startswith(("(a)", "(a0)", "(b)", "a/b", "a0/b")):
             print(f"overhead.py {line}")
     for failure in FAILURES:
         print(f"NOT ALL PASSED: {failure}")
