@@ -91,22 +91,49 @@ def forged(public_dir: Path) -> PKI:
     return pki
 
 
-def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_dir: Path, forged: PKI) -> None:
+def _docker_archive(layout: Path, archive: Path, name: str) -> None:
+    """A stand-in's OCI layout as a ``docker save`` archive named ``name``: what a user loads."""
+    from pytest_pods.localcluster import images
+
+    made = subprocess.run(
+        [
+            "skopeo",
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            f"oci:{layout}:{images.LAYOUT_TAG}",
+            f"docker-archive:{archive}:{name}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+
+
+def etcd_range_as_the_apiserver(cluster: LocalCluster, body: str) -> subprocess.CompletedProcess[str]:
+    """A range request to etcd as root, with the API server's etcd client certificate."""
     etcd = cluster.pki.etcd
-    ca = readable_copy(etcd.ca_cert, public_dir / "etcd-ca")
-    base = f"127.0.0.1:{cluster.config.ports.etcd_client}"
-    # Positive control: root, with the API server's etcd client certificate, reads every object.
-    root = curl(
+    return curl(
         "--cacert",
         f"{etcd.ca_cert}",
         "--cert",
         f"{etcd.cert('apiserver-etcd-client')}",
         "--key",
         f"{etcd.key('apiserver-etcd-client')}",
-        f"https://{base}/v3/kv/range",
+        f"https://127.0.0.1:{cluster.config.ports.etcd_client}/v3/kv/range",
         "-d",
-        RANGE,
+        body,
     )
+
+
+def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_dir: Path, forged: PKI) -> None:
+    etcd = cluster.pki.etcd
+    ca = readable_copy(etcd.ca_cert, public_dir / "etcd-ca")
+    base = f"127.0.0.1:{cluster.config.ports.etcd_client}"
+    # Positive control: root, with the API server's etcd client certificate, reads every object.
+    root = etcd_range_as_the_apiserver(cluster, RANGE)
     assert status_of(root) == 200, root
     assert int(json.loads(root.stdout.rsplit("\n", 1)[0])["count"]) > 50
 
@@ -138,16 +165,8 @@ def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_di
                 done.stdout[:300],
             )
     # Nothing was written, and etcd's files are root's alone.
-    after = curl(
-        "--cacert",
-        f"{etcd.ca_cert}",
-        "--cert",
-        f"{etcd.cert('apiserver-etcd-client')}",
-        "--key",
-        f"{etcd.key('apiserver-etcd-client')}",
-        f"https://{base}/v3/kv/range",
-        "-d",
-        json.dumps({"key": base64.b64encode(b"/registry/pwned").decode()}),
+    after = etcd_range_as_the_apiserver(
+        cluster, json.dumps({"key": base64.b64encode(b"/registry/pwned").decode()})
     )
     assert status_of(after) == 200 and '"kvs"' not in after.stdout, after
     for key in etcd.dir.glob("*.key"):
@@ -264,21 +283,7 @@ def test_root_loads_an_image_that_a_pod_then_runs(
     )
     archive = tmp_path / "app.tar"
     name = f"example.com/pp-secure/app:{os.getpid()}"
-    made = subprocess.run(
-        [
-            "skopeo",
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            f"oci:{layout}:{images.LAYOUT_TAG}",
-            f"docker-archive:{archive}:{name}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
+    _docker_archive(layout, archive, name)
     assert cluster.load_images([archive]) == [name]
     kubectl_ns("run", "app", f"--image={name}", "--restart=Never", "--command", "--", "true")
     kubectl_ns("wait", "pod/app", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s", timeout=150)
@@ -365,21 +370,7 @@ def test_the_kind_mirror_is_read_only_and_preloads_go_through_the_writer(tmp_pat
     pause = next(recipe for recipe in images.RECIPES if recipe.name == "pause")
     layout = images.layout_path(real, pause, images.recipe_key(pause, ""))
     archive = tmp_path / "app.tar"
-    made = subprocess.run(
-        [
-            "skopeo",
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            f"oci:{layout}:{images.LAYOUT_TAG}",
-            f"docker-archive:{archive}:quay.io/pp-secure/app:1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
+    _docker_archive(layout, archive, "quay.io/pp-secure/app:1")
     cache = CachePaths(tmp_path / "cache")
     assert mirror.push_archives(cache, [archive], Stopwatch(silent)) == ["quay.io/pp-secure/app:1"]
     served = Registry(cache.registry_storage, tmp_path / "mirror", f"127.0.0.1:{free_port()}", read_only=True)

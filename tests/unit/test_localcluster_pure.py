@@ -208,9 +208,9 @@ def test_kubelet_config_allows_cgroup_v1_and_binds_health_to_loopback(pki: PKI, 
     assert doc["authentication"]["anonymous"]["enabled"] is False
 
 
-def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path: Path) -> None:
-    state = StatePaths("t", tmp_path, tmp_path)
-    plan = make_plan(
+def _plan(state: StatePaths, pki: PKI, tmp_path: Path) -> Plan:
+    """A plan for made-up binaries and configs under ``tmp_path``."""
+    return make_plan(
         state=state,
         bins=Binaries(tmp_path / "k", tmp_path / "etcd", tmp_path / "coredns", tmp_path / "lpp"),
         pki=pki,
@@ -224,6 +224,11 @@ def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path
         kube_proxy_config=tmp_path / "kp.yaml",
         cgroup_root="/pp",
     )
+
+
+def test_plan_round_trips_and_starts_the_apiserver_after_etcd(pki: PKI, tmp_path: Path) -> None:
+    state = StatePaths("t", tmp_path, tmp_path)
+    plan = _plan(state, pki, tmp_path)
     again = Plan.from_json(plan.to_json())
     assert again == plan
     names = [[c.name for c in stage] for stage in plan.stages]
@@ -302,20 +307,7 @@ def test_a_cluster_started_by_older_code_is_outdated(pki: PKI, tmp_path: Path) -
     state = StatePaths("t", tmp_path / "lib", tmp_path / "run")
     cluster = LocalCluster(state=state)
     assert cluster._outdated() == []  # no cluster at all
-    plan = make_plan(
-        state=state,
-        bins=Binaries(tmp_path / "k", tmp_path / "etcd", tmp_path / "coredns", tmp_path / "lpp"),
-        pki=pki,
-        net=Network(),
-        ports=Ports(),
-        registry_argv=["docker-registry", "serve", "x"],
-        registry_health_url="http://127.0.0.1:5000/v2/",
-        registry_port=5000,
-        containerd_config=tmp_path / "c.toml",
-        kubelet_config=tmp_path / "k.yaml",
-        kube_proxy_config=tmp_path / "kp.yaml",
-        cgroup_root="/pp",
-    )
+    plan = _plan(state, pki, tmp_path)
     state.run.mkdir(parents=True)
     state.plan_file.write_text(plan.to_json())
     Registry(tmp_path / "storage", state.config_dir, read_only=True).write_config()
