@@ -225,8 +225,9 @@ class Cluster:
         self, wait: Callable[..., None], objs: list[JSON], timeout: float | None
     ) -> Future[None]:
         """Run ``wait(objs, timeout, stop=self.stop, kube=...)`` in a thread of the session's small
-        pool, with a client of its own: the kubernetes client's exec and port-forward swap their
-        ``ApiClient``'s request method while they run, so a client is not shared across threads."""
+        pool, with a client apart from the tests': the kubernetes client's exec and port-forward swap
+        their ``ApiClient``'s request method while they run, so the tests' client is not shared with
+        these threads. The background waits only list, watch and read logs, so they share theirs."""
         if self._background is None:
             self._background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pytest-pods-wait")
             self._background_kube = Kube.from_kubeconfig(self.info.kubeconfig, self.info.context)

@@ -498,7 +498,7 @@ def wait_for_pod(
         opened = held_at is None
         if opened:
             baseline = restart_counts(pod)
-        held_at = until if stable > 0 else seen_at
+        held_at = until  # ``seen_at`` itself when there is no hold (stable <= 0)
         return opened and held_at > seen_at
 
     # Watch until the verdict is done and has held. The watch's own timeout bounds the loop; a
