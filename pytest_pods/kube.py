@@ -274,7 +274,7 @@ class Kube:
         try:
             # the RESTResponse wraps an urllib3 response whose body is not read yet: stream it.
             # The read timeout ends a quiet watch after ``remaining`` seconds on our side too, as
-            # the server's timeoutSeconds counts whole seconds (a 1.2s hold window needs 1.2s).
+            # the server's timeoutSeconds counts whole seconds (a 1.0s hold window needs 1.0s).
             resp = self._api.call_api(
                 m, url, header_params=hdrs, _request_timeout=(10, remaining + 0.05)
             ).response
