@@ -562,7 +562,8 @@ def wait_for_pod(
             break
         if held_at is not None:  # the window's rest; once it has passed, one fresh listing
             remaining = min(remaining, max(held_at - time.monotonic(), 0.05))
-        if on_claims:
+        polling = on_claims  # this watch ends within CLAIM_POLL, and the next one reads the claims
+        if polling:
             remaining = min(remaining, CLAIM_POLL)
         for event in kube.watch(path, query={"fieldSelector": f"metadata.name={name}"}, timeout=remaining):
             opened = False
@@ -579,7 +580,7 @@ def wait_for_pod(
                 )
             else:
                 opened = consider(event.object)
-            if settled() or opened:
+            if settled() or opened or (on_claims and not polling):
                 break
     if settled() and last is not None:
         return last

@@ -306,14 +306,16 @@ def with_kept_logs(
 ) -> dict[tuple[str, bool], str]:
     """The logs read for a failure report, where one could not be read (the pod is gone) filled in
     from ``kept``: ``(container, run)`` -> the log of that run, read as the run failed. Keyed like
-    :func:`waits.container_logs` by ``(container, previous)``, from the pod's state as last seen.
-    Pure."""
+    :func:`waits.container_logs` by ``(container, previous)``, from the pod's state as last seen; why
+    a log could not be read is left only for a container with no log at all. Pure."""
     out = {k: v for k, v in read.items() if not v.startswith("(no log")}
     restarts = {c.name: c.restarts for c in podstate.container_states(pod)}
     for (container, run), text in sorted(kept.items()):
         out.setdefault((container, run < restarts.get(container, run)), text)
-    for k, v in read.items():
-        out.setdefault(k, v)  # nothing kept instead: say why there is no log
+    have = {container for container, _ in out}
+    for (container, previous), text in read.items():
+        if container not in have:  # nothing read or kept of it: say why there is no log
+            out[(container, previous)] = text
     return out
 
 

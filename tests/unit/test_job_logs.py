@@ -26,7 +26,7 @@ def test_a_kept_log_fills_in_for_a_pod_that_is_gone() -> None:
     gone = pod(containers=("main",), phase="Running", statuses=[again], deleting=True)
     read = {("main", False): '(no log: pods "p" not found)', ("main", True): '(no log: pods "p" not found)'}
     logs = w.with_kept_logs(gone, read, {("main", 0): "job-broke\n"})
-    assert logs == {("main", True): "job-broke\n", ("main", False): '(no log: pods "p" not found)'}
+    assert logs == {("main", True): "job-broke\n"}  # the run after it left no log, and it is gone
 
 
 def test_a_log_read_now_wins_and_nothing_kept_leaves_the_reason() -> None:
