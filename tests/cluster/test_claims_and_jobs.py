@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+import yaml
 
 from pytest_pods import Namespace
 from pytest_pods import workloads as w
@@ -31,10 +32,7 @@ def require_local_path(ns: Namespace) -> None:
 
 
 def user_deployment() -> dict[str, Any]:
-    pod = (MANIFESTS / "claim-user.yaml").read_text()
-    import yaml
-
-    spec = yaml.safe_load(pod)["spec"]
+    spec = yaml.safe_load((MANIFESTS / "claim-user.yaml").read_text())["spec"]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -155,3 +153,36 @@ def test_a_failed_jobs_error_has_its_pods_last_log_lines(pods_namespace: Namespa
     assert expected in err.report, err.report
     assert "(no log" not in err.report
     assert "hint: the container exited with the code shown" in str(err)
+
+
+def test_a_pod_on_an_immediate_claim_fails_with_the_claims_reason_not_unschedulable(
+    pods_namespace: Namespace,
+) -> None:
+    """The scheduler's "unbound immediate PersistentVolumeClaims" heals once the claim binds, so it
+    does not fail the wait by itself: the claim's ProvisioningFailed does."""
+    require_local_path(pods_namespace)
+    name = f"pytest-pods-eager-{pods_namespace.name}"
+    manifest = (MANIFESTS / "claim-immediate-user.yaml").read_text().replace("CLASS", name)
+    objects = list(yaml.safe_load_all(manifest))
+    began = time.monotonic()
+    try:
+        pods_namespace.apply(objects[:2])
+        with pytest.raises(PodNotReadyError) as info:
+            pods_namespace.apply(objects[2:], wait=True, timeout=TIMEOUT)
+    finally:
+        pods_namespace.kube.request("DELETE", f"/apis/storage.k8s.io/v1/storageclasses/{name}")
+    elapsed = time.monotonic() - began
+    err = info.value
+    assert err.reason == "ProvisioningFailed", err
+    assert elapsed < FAST, f"took {elapsed:.1f}s"
+    text = str(err)
+    assert "PersistentVolumeClaim 'early' (volume 'data'): failed to provision volume" in text
+    assert "no node was specified" in text
+    assert "pod has unbound immediate PersistentVolumeClaims" in text  # the scheduler's word, reported
+
+
+def test_a_pod_with_an_ephemeral_volume_is_waited_for(pods_namespace: Namespace) -> None:
+    """Its claim does not exist for a moment after the pod is made: that is no ClaimNotFound."""
+    require_local_path(pods_namespace)
+    pods_namespace.apply(MANIFESTS / "claim-ephemeral.yaml", wait=True, timeout=TIMEOUT)
+    assert pods_namespace.pod("scratch").read_file("/data/file") == "kept\n"
