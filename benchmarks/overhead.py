@@ -85,7 +85,7 @@ def main() -> int:
     print(f"(a) pytest-pods:             median {a:.3f} s   runs: {runs(plugin_times)}")
     print(f"(a0) pytest-pods, no hold:   median {a0:.3f} s   runs: {runs(no_hold_times)}")
     print(f"(b) kubectl:                 median {b:.3f} s   runs: {runs(kubectl_times)}")
-    print(f"a/b = {a / b:.2f} (Ready held 1.2 s; kubectl's wait does not hold)")
+    print(f"a/b = {a / b:.2f} (Ready held {Settings().ready_stable:g} s; kubectl's wait does not hold)")
     print(f"a0/b = {a0 / b:.2f}  (target <= 1.2)")
     return 0
 

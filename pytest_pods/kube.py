@@ -1,7 +1,7 @@
 """The one API client: a thin JSON client over the official kubernetes ``ApiClient``.
 
-Every call to the API server goes through :class:`Kube`: requests, watches, exec, logs (following
-too) and port-forwards. It takes and gives plain data (the API's own JSON, camelCase keys; strings;
+Every call to the API server goes through :class:`Kube`: requests, watches, exec, attach, logs
+(following too) and port-forwards. It takes and gives plain data (the API's own JSON, camelCase keys; strings;
 a local port), retries where that is safe (throttling, unavailability, a dropped read), and raises
 only :class:`~pytest_pods.errors.ApiError`: neither the kubernetes client's ``ApiException`` nor
 urllib3's or websocket's errors get past it. Everything above works on plain dicts, so that pure
@@ -274,7 +274,7 @@ class Kube:
         try:
             # the RESTResponse wraps an urllib3 response whose body is not read yet: stream it.
             # The read timeout ends a quiet watch after ``remaining`` seconds on our side too, as
-            # the server's timeoutSeconds counts whole seconds (a 1.2s hold window needs 1.2s).
+            # the server's timeoutSeconds counts whole seconds (a 1.0s hold window needs 1.0s).
             resp = self._api.call_api(
                 m, url, header_params=hdrs, _request_timeout=(10, remaining + 0.05)
             ).response
@@ -307,7 +307,7 @@ class Kube:
             resp.release_conn()
             resp.close()
 
-    # --- streams: exec, logs, port-forward ------------------------------------------------------
+    # --- streams: exec, attach, logs, port-forward ----------------------------------------------
     def exec(
         self, namespace: str, pod: str, container: str, command: Sequence[str], *, timeout: float
     ) -> ExecOutput:
@@ -346,6 +346,33 @@ class Kube:
             raise _stream_error("POST", path, exc) from exc
         finally:
             _close_websocket(resp)
+
+    def attach(self, namespace: str, pod: str, container: str, *, tty: bool = False) -> Attachment:
+        """Attach to a running container's output (no stdin), as ``kubectl attach`` does: the stream
+        stays open while the container's process runs, and the runtime ends it the moment that
+        process exits. An :class:`ApiError` if the container is not running (status 500 from the
+        kubelet) or attach is not allowed (403).
+
+        The websocket is opened here, not through the kubernetes client's ``stream()``, which swaps
+        the client's request method while it connects: this way other threads can go on using this
+        client."""
+        from kubernetes.stream.ws_client import WSClient, get_websocket_url
+
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/attach"
+        flags = {"stdout": True, "stderr": not tty, "stdin": False, "tty": tty}
+        query = [("container", container), *((k, str(v).lower()) for k, v in flags.items())]
+        _, url, headers, _, _ = self._api.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=query,
+            header_params={},
+            auth_settings=["BearerToken"],
+        )
+        try:
+            ws = WSClient(self._api.configuration, get_websocket_url(url), headers, False)
+        except Exception as exc:  # the websocket library's errors are not ours to pass on
+            raise _stream_error("GET", path, exc) from exc
+        return Attachment(ws)
 
     @contextlib.contextmanager
     def follow_log(
@@ -476,6 +503,30 @@ def _close_websocket(resp: Any) -> None:
     sock = getattr(resp, "sock", None)
     if sock is not None:
         sock.shutdown()
+
+
+class Attachment:
+    """An open attach stream (:meth:`Kube.attach`); its output is read and dropped."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+
+    def ended(self, within: float) -> bool:
+        """Wait at most ``within`` seconds for the stream to end; True once it has (the container's
+        process exited, or the connection was lost)."""
+        from kubernetes.stream.ws_client import STDERR_CHANNEL, STDOUT_CHANNEL
+
+        try:
+            self._ws.update(timeout=within)
+            self._ws.read_channel(STDOUT_CHANNEL)
+            self._ws.read_channel(STDERR_CHANNEL)
+        except Exception:  # a broken connection: it has ended as far as anyone can see
+            return True
+        return not self._ws.is_open()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            _close_websocket(self._ws)
 
 
 # The phrases of a refused or cut connection in a port-forward error channel's message, e.g. containerd's

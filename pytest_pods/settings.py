@@ -34,7 +34,7 @@ class Settings:
     keep_cluster: bool = True
     keep_namespace: str = "never"
     timeout: float = 120.0
-    ready_stable: float = 1.2
+    ready_stable: float = 1.0
     preload_images: tuple[Path, ...] = ()
     kind_binary: Path | None = None
     kind_image: str | None = None
@@ -117,8 +117,9 @@ OPTIONS = (
         "ready_stable",
         "--pods-ready-stable",
         "pods_ready_stable",
-        "seconds Ready must hold before a wait succeeds: a container that terminates or restarts "
-        "in that window fails the wait with its reason; 0 turns it off [1.2]",
+        "seconds each container must be seen alive after it is first reported running before a "
+        "wait succeeds: one that terminates or restarts in that window fails the wait with its "
+        "reason; 0 turns it off [1.0]",
         "SECONDS",
     ),
     Option(

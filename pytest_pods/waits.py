@@ -11,10 +11,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from pytest_pods import podstate
 from pytest_pods.errors import ApiError, PodNotDeletedError, PodNotReadyError
 from pytest_pods.kube import JSON, Kube
+from pytest_pods.witness import AttachWitness, Key, Sight
 
 
 @dataclass(frozen=True)
@@ -366,14 +368,23 @@ LOG_LINES = 20
 #: How often a wait re-reads the claims of a pod that waits on them (seconds).
 CLAIM_POLL = 1.0
 
-#: The default hold window of Ready (seconds): a container that dies at once is reported 0.1-1.17s
-#: after its brief Ready (the kubelet relists containers every second). ``Settings.ready_stable``.
-READY_STABLE = 1.2
+#: How long Ready must hold by default (seconds): each container that should keep running must be
+#: seen alive this long after it was first reported running. ``Settings.ready_stable``.
+READY_STABLE = 1.0
+
+#: How late the pod's status can tell of a container's death: the kubelet notices it at its next
+#: relist of containers (every second) and then writes the status (measured: 0.1-1.17 s after the
+#: brief Ready of a container that exits at once or is OOM-killed). So a status read at ``t`` that
+#: shows a container running proves it alive only until ``t - REPORT_LAG``.
+REPORT_LAG = 1.2
 
 #: Seconds after a container's ``startedAt`` by which the kubelet has surely reported it running:
 #: ``startedAt`` is truncated to the second (< 1 s), the kubelet notices a start at its next relist
 #: (< 1 s, plus the relist's own time) and writes the status (a few tenths under load).
 STARTED_AT_SLACK = 2.5
+
+#: While a container's attach stream is still opening, look again this soon.
+RECHECK_SECONDS = 0.03
 
 
 def _epoch(stamp: str) -> float | None:
@@ -384,18 +395,41 @@ def _epoch(stamp: str) -> float | None:
         return None
 
 
+class Witness(Protocol):
+    """Sees whether a container stays alive as it happens (:class:`pytest_pods.witness.AttachWitness`)."""
+
+    def sight(self, key: Key, namespace: str, pod: str, container: str, *, tty: bool = False) -> Sight: ...
+
+    def close(self) -> None: ...
+
+
+def _tty(pod: JSON, container: str) -> bool:
+    spec = pod.get("spec") or {}
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if c.get("name") == container:
+            return bool(c.get("tty"))
+    return False
+
+
 @dataclass
 class Hold:
-    """Ready that holds, for one wait: when each container that should keep running began to run,
-    as far as the reports tell, on the monotonic clock.
+    """Ready that holds, for one wait: each container that should keep running must be seen alive
+    for ``stable`` seconds since it began to run, as far as anyone can tell (monotonic clock).
 
-    A container counts as running from the first report that shows it running (at its restart
-    count), or from its ``startedAt`` + :data:`STARTED_AT_SLACK` if that is earlier: a pod that has
-    been running for a while (applied ahead, or shared by a module) has held already and needs no
-    extra wait. ``startedAt`` is the node's clock; for local and kind the node is this machine."""
+    It began to run at the first report that shows it running (at its restart count), or at its
+    ``startedAt`` + :data:`STARTED_AT_SLACK` if that is earlier: a pod that has been running for a
+    while (applied ahead, or shared by a module) needs no extra wait. ``startedAt`` is the node's
+    clock; for local and kind the node is this machine.
+
+    Seen alive until when: the pod's status proves it only until :data:`REPORT_LAG` before it was
+    read; the ``witness`` (an attach stream per container) proves it as it happens. Without a
+    witness, or where its stream could not be opened or ended (a death, or a process that closed
+    its output), the hold ends :data:`REPORT_LAG` later, on the status alone.
+    """
 
     stable: float
-    since: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    witness: Witness | None = None
+    since: dict[Key, float] = field(default_factory=dict)
 
     def until(self, pod: JSON, now: float, wall: float | None = None) -> float:
         """The monotonic time at which Ready has held for ``pod`` (``now`` or later means held),
@@ -403,7 +437,8 @@ class Hold:
         if self.stable <= 0:
             return now
         wall = time.time() if wall is None else wall
-        uid = str((pod.get("metadata") or {}).get("uid") or (pod.get("metadata") or {}).get("name"))
+        meta = pod.get("metadata") or {}
+        uid = str(meta.get("uid") or meta.get("name"))
         latest = now - self.stable
         for c in podstate.container_states(pod):
             if not c.long_running:
@@ -417,8 +452,37 @@ class Hold:
                 if started is not None:
                     began = min(now, now - (wall - started) + STARTED_AT_SLACK)
                 self.since[key] = began
-            latest = max(latest, self.since[key])
-        return latest + self.stable
+            latest = max(latest, self._held_at(key, pod, now))
+        return latest
+
+    def _held_at(self, key: Key, pod: JSON, now: float) -> float:
+        """When container ``key`` of ``pod`` has been seen alive ``stable`` seconds."""
+        wanted = self.since[key] + self.stable
+        by_status = wanted + REPORT_LAG
+        if by_status <= now or self.witness is None:
+            return by_status
+        meta = pod.get("metadata") or {}
+        sight = self.witness.sight(
+            key, str(meta.get("namespace", "")), str(meta.get("name", "")), key[1], tty=_tty(pod, key[1])
+        )
+        if sight.state == "lost":
+            return by_status
+        wanted = max(wanted, sight.opened_at)
+        if sight.state == "open" and sight.alive_through >= wanted:
+            return wanted
+        # opening, or open but not yet seen alive through the window: look again then
+        return min(by_status, max(wanted, now + RECHECK_SECONDS))
+
+    def close(self) -> None:
+        """End the witness's streams."""
+        if self.witness is not None:
+            self.witness.close()
+
+    def __enter__(self) -> Hold:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_log(kube: Kube, namespace: str, pod: str, container: str, *, previous: bool = False) -> str:
@@ -517,7 +581,7 @@ def wait_for_pod(
     path = f"/api/v1/namespaces/{namespace}/pods"
     started = time.monotonic()
     last: JSON | None = None
-    hold = Hold(stable)
+    hold = Hold(stable, AttachWitness(kube) if stable > 0 else None)
     held_at: float | None = None  # when Ready holds (None: not Ready now)
     baseline: dict[str, int] = {}
 
@@ -553,35 +617,37 @@ def wait_for_pod(
         held_at = until  # ``seen_at`` itself when there is no hold (stable <= 0)
         return opened and held_at > seen_at
 
-    # Watch until the verdict is done and has held. The watch's own timeout bounds the loop; a
-    # window that opens starts a new watch bounded by the window, so that a window that closes with
-    # no event ends that watch, and the next watch's listing settles it.
-    while not settled():
-        remaining = timeout - (time.monotonic() - started)
-        if remaining <= 0:
-            break
-        if held_at is not None:  # the window's rest; once it has passed, one fresh listing
-            remaining = min(remaining, max(held_at - time.monotonic(), 0.05))
-        polling = on_claims  # this watch ends within CLAIM_POLL, and the next one reads the claims
-        if polling:
-            remaining = min(remaining, CLAIM_POLL)
-        for event in kube.watch(path, query={"fieldSelector": f"metadata.name={name}"}, timeout=remaining):
-            opened = False
-            if event.type == "LISTED":
-                if event.items:
-                    opened = consider(event.items[0])
-            elif event.type == "DELETED":
-                raise PodNotReadyError(
-                    namespace,
-                    name,
-                    "Deleted",
-                    f"the pod was deleted while waiting for {what}",
-                    failure_report(event.object, pod_events(kube, namespace, name)),
-                )
-            else:
-                opened = consider(event.object)
-            if settled() or opened or (on_claims and not polling):
+    with hold:  # ends the witness's attach streams however the wait ends
+        # Watch until the verdict is done and has held. The watch's own timeout bounds the loop; a
+        # window that opens starts a new watch bounded by the window, so that a window that closes with
+        # no event ends that watch, and the next watch's listing settles it.
+        while not settled():
+            remaining = timeout - (time.monotonic() - started)
+            if remaining <= 0:
                 break
+            if held_at is not None:  # the window's rest; once it has passed, one fresh listing
+                remaining = min(remaining, max(held_at - time.monotonic(), 0.05))
+            polling = on_claims  # this watch ends within CLAIM_POLL, and the next one reads the claims
+            if polling:
+                remaining = min(remaining, CLAIM_POLL)
+            query = {"fieldSelector": f"metadata.name={name}"}
+            for event in kube.watch(path, query=query, timeout=remaining):
+                opened = False
+                if event.type == "LISTED":
+                    if event.items:
+                        opened = consider(event.items[0])
+                elif event.type == "DELETED":
+                    raise PodNotReadyError(
+                        namespace,
+                        name,
+                        "Deleted",
+                        f"the pod was deleted while waiting for {what}",
+                        failure_report(event.object, pod_events(kube, namespace, name)),
+                    )
+                else:
+                    opened = consider(event.object)
+                if settled() or opened or (on_claims and not polling):
+                    break
     if settled() and last is not None:
         return last
 

@@ -24,6 +24,7 @@ from pytest_pods.errors import ApiError, PodNotReadyError, PodsError, WorkloadNo
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.pods import Pod
 from pytest_pods.waits import PENDING, Verdict
+from pytest_pods.witness import AttachWitness
 
 #: Kind -> (apiVersion, plural) of the kinds ``wait_for`` and the handle know by name.
 KINDS: dict[str, tuple[str, str]] = {
@@ -385,7 +386,7 @@ def wait_all(
     todo = [_Target(kind, name) for kind, name in targets]
     pods: dict[str, JSON] = {}
     gone: dict[str, JSON] = {}  # pods deleted while waiting, as last seen
-    readiness = waits.Hold(stable)
+    readiness = waits.Hold(stable, AttachWitness(kube) if stable > 0 else None)
     storage_classes: list[JSON] | None = None
     claim_check = ClaimCheck(kube, namespace)
     # The log of each failed run of a Job's pods, read when the run is first seen failed: the Job
@@ -525,42 +526,43 @@ def wait_all(
     def hold(t: _Target) -> float:
         return 0.0 if t.kind in ("Job", "PersistentVolumeClaim") else stable
 
-    while True:
-        remaining = timeout - (time.monotonic() - began)
-        if remaining <= 0:
-            break
-        if stop is not None and stop.is_set():
-            raise PodsError(f"the wait in namespace {namespace} was cancelled (the session is ending)")
-        windows = [t.held_at - time.monotonic() for t in todo if t.held_at is not None]
-        step = min([remaining, POLL_SECONDS, *(w for w in windows if w > 0)])
-        # A bounded watch: it ends after ``step`` (at least 1s, the API's unit) so the workloads are
-        # re-read even when no pod changes; a hold window that opens starts a watch bounded by it.
-        for event in kube.watch(pods_path, timeout=max(step, 0.05)):
-            name = str((event.object.get("metadata") or {}).get("name", ""))
-            if event.type == "LISTED":
-                listed = {str(p["metadata"]["name"]): p for p in event.items}
-                gone.update((n, p) for n, p in pods.items() if n not in listed)
-                pods = listed
-            elif event.type == "DELETED":
-                gone[name] = event.object  # a failed Job's pods may be gone before it says why
-                pods.pop(name, None)
-                if ("Pod", name) in targets:
-                    raise PodNotReadyError(
-                        namespace,
-                        name,
-                        "Deleted",
-                        "the pod was deleted while waiting for it to be Ready",
-                        waits.failure_report(event.object, waits.pod_events(kube, namespace, name)),
-                    )
-            else:
-                pods[name] = event.object
-            done, opened = judge()
-            if done:
-                return {(t.kind, t.name): t.obj for t in todo}
-            if opened:
+    with readiness:  # ends the witness's attach streams however the wait ends
+        while True:
+            remaining = timeout - (time.monotonic() - began)
+            if remaining <= 0:
                 break
-        # no judgement on a watch that just ended: the next one starts with a fresh listing, so a
-        # hold window counts as passed only on a state read after it closed
+            if stop is not None and stop.is_set():
+                raise PodsError(f"the wait in namespace {namespace} was cancelled (the session is ending)")
+            windows = [t.held_at - time.monotonic() for t in todo if t.held_at is not None]
+            step = min([remaining, POLL_SECONDS, *(w for w in windows if w > 0)])
+            # A bounded watch: it ends after ``step`` (at least 1s, the API's unit) so the workloads are
+            # re-read even when no pod changes; a hold window that opens starts a watch bounded by it.
+            for event in kube.watch(pods_path, timeout=max(step, 0.05)):
+                name = str((event.object.get("metadata") or {}).get("name", ""))
+                if event.type == "LISTED":
+                    listed = {str(p["metadata"]["name"]): p for p in event.items}
+                    gone.update((n, p) for n, p in pods.items() if n not in listed)
+                    pods = listed
+                elif event.type == "DELETED":
+                    gone[name] = event.object  # a failed Job's pods may be gone before it says why
+                    pods.pop(name, None)
+                    if ("Pod", name) in targets:
+                        raise PodNotReadyError(
+                            namespace,
+                            name,
+                            "Deleted",
+                            "the pod was deleted while waiting for it to be Ready",
+                            waits.failure_report(event.object, waits.pod_events(kube, namespace, name)),
+                        )
+                else:
+                    pods[name] = event.object
+                done, opened = judge()
+                if done:
+                    return {(t.kind, t.name): t.obj for t in todo}
+                if opened:
+                    break
+            # no judgement on a watch that just ended: the next one starts with a fresh listing, so a
+            # hold window counts as passed only on a state read after it closed
 
     pending = [t for t in todo if t.held_at is None]
     t = pending[0] if pending else todo[0]

@@ -103,8 +103,8 @@ def test_describe_lists_non_defaults() -> None:
     assert describe(Settings(timeout=5.0, keep_cluster=False)) == ["keep_cluster=no", "timeout=5.0"]
 
 
-def test_ready_stable_defaults_to_1_2_seconds_and_takes_seconds(pytester: pytest.Pytester) -> None:
-    assert Settings().ready_stable == 1.2 == READY_STABLE
+def test_ready_stable_defaults_to_1_second_and_takes_seconds(pytester: pytest.Pytester) -> None:
+    assert Settings().ready_stable == 1.0 == READY_STABLE
     pytester.makepyfile(
         """
         def test_it(pods_settings):
