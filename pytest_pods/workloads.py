@@ -389,6 +389,15 @@ def wait_all(
     readiness = waits.Hold(stable, AttachWitness(kube) if stable > 0 else None)
     storage_classes: list[JSON] | None = None
     claim_check = ClaimCheck(kube, namespace)
+    # a claim this wait judges itself fails as the PVC (its verdict reads the same events), not as
+    # the pod that uses it: whichever read the event first would otherwise decide
+    own_claims = {name for kind, name in targets if kind == "PersistentVolumeClaim"}
+
+    def claim_failure(pod: JSON) -> Verdict | None:
+        blocked = claim_check(pod) if pod else None
+        ok = blocked is None or not blocked.done or blocked.claim in own_claims
+        return None if ok else blocked
+
     # The log of each failed run of a Job's pods, read when the run is first seen failed: the Job
     # controller deletes a failed Job's pods that still run (restartPolicy OnFailure) at once.
     kept_logs: dict[str, dict[tuple[str, int], str]] = {}  # pod uid -> (container, run) -> log
@@ -406,8 +415,8 @@ def wait_all(
         if t.kind == "Pod":
             t.obj = pods.get(t.name, {})
             t.verdict = waits.classify_ready(t.obj) if t.obj else PENDING
-            blocked = claim_check(t.obj) if t.obj and not t.verdict.done else None
-            if blocked is not None and blocked.done:
+            blocked = claim_failure(t.obj) if not t.verdict.done else None
+            if blocked is not None:
                 t.verdict = blocked
             return
         try:
@@ -499,8 +508,8 @@ def wait_all(
                 if bad:
                     fail(t, bad[1], bad[0])
                 for p in mine:
-                    blocked = claim_check(p)
-                    if blocked is not None and blocked.done:
+                    blocked = claim_failure(p)
+                    if blocked is not None:
                         fail(t, blocked, p)
             if t.held_at is not None and hold(t) > 0:  # Ready went away: a crash, or a probe?
                 broken = held(t.baseline, mine)
