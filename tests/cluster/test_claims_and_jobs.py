@@ -186,3 +186,40 @@ def test_a_pod_with_an_ephemeral_volume_is_waited_for(pods_namespace: Namespace)
     require_local_path(pods_namespace)
     pods_namespace.apply(MANIFESTS / "claim-ephemeral.yaml", wait=True, timeout=TIMEOUT)
     assert pods_namespace.pod("scratch").read_file("/data/file") == "kept\n"
+
+
+def test_a_statefulset_whose_claim_template_is_refused_fails_fast_naming_the_claim(
+    pods_namespace: Namespace,
+) -> None:
+    """The StatefulSet controller makes the claim (data-db-0) from its template, then the pod."""
+    require_local_path(pods_namespace)
+    spec = yaml.safe_load((MANIFESTS / "claim-user.yaml").read_text())["spec"]
+    del spec["volumes"]
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "serviceName": "db",
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}}, "spec": spec},
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Mi"}}},
+                }
+            ],
+        },
+    }
+    began = time.monotonic()
+    with pytest.raises(WorkloadNotReadyError) as info:
+        pods_namespace.apply(sts, wait=True, timeout=TIMEOUT)
+    elapsed = time.monotonic() - began
+    err = info.value
+    assert (err.kind, err.name, err.reason, err.pod) == ("StatefulSet", "db", "ProvisioningFailed", "db-0"), (
+        err
+    )
+    assert elapsed < FAST, f"took {elapsed:.1f}s"
+    assert "pod db-0: ProvisioningFailed: PersistentVolumeClaim 'data-db-0' (volume 'data')" in err.detail
+    assert "PersistentVolumeClaim/data-db-0" in err.report  # the claim's event
