@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pytest_pods import podstate, waits
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import JSON, Kube
+from pytest_pods.podstate import pod_claims, waits_on_claims
 from pytest_pods.waits import Verdict
 
 DEFAULT_STORAGE_CLASS = "storageclass.kubernetes.io/is-default-class"
@@ -84,32 +85,6 @@ TRANSIENT_PROVISIONING = re.compile(
     r"connection reset|i/o timeout|try again|temporarily|unavailable|too many requests|rate limit",
     re.IGNORECASE,
 )
-
-
-def pod_claims(pod: JSON) -> list[tuple[str, str, bool]]:
-    """``(volume, claim, ephemeral)`` for each of the pod's volumes backed by a PersistentVolumeClaim;
-    an ephemeral volume's claim is ``<pod>-<volume>``, made by the ephemeral volume controller."""
-    pod_name = str((pod.get("metadata") or {}).get("name", ""))
-    out = []
-    for v in (pod.get("spec") or {}).get("volumes") or []:
-        name = str(v.get("name", ""))
-        if v.get("persistentVolumeClaim"):
-            out.append((name, str(v["persistentVolumeClaim"].get("claimName", "")), False))
-        elif v.get("ephemeral"):
-            out.append((name, f"{pod_name}-{name}", True))
-    return out
-
-
-def waits_on_claims(pod: JSON) -> bool:
-    """Pending, not scheduled yet and not being deleted, with claims: the scheduler binds a pod's
-    claims before the pod (so a scheduled pod's claims are bound), and says nothing on the pod while
-    a claim of a WaitForFirstConsumer class is being provisioned. Pure."""
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-    if meta.get("deletionTimestamp") or spec.get("nodeName"):
-        return False
-    if (pod.get("status") or {}).get("phase", "Pending") != "Pending":
-        return False
-    return bool(pod_claims(pod))
 
 
 def claim_verdict(

@@ -543,6 +543,14 @@ def verdict_events(kube: Kube, namespace: str, name: str, verdict: Verdict) -> l
     return events
 
 
+def claim_events(kube: Kube, namespace: str, pod: JSON | None) -> list[JSON]:
+    """The events about the claims of a pod that waits on them (:func:`podstate.waits_on_claims`),
+    for the report of a wait that timed out; none for another pod."""
+    if not pod or not podstate.waits_on_claims(pod):
+        return []
+    return [e for _, claim, _ in podstate.pod_claims(pod) for e in pod_events(kube, namespace, claim)]
+
+
 def pod_error(kube: Kube, namespace: str, name: str, pod: JSON | None, verdict: Verdict) -> PodNotReadyError:
     """The error for a failed verdict, with the pod's state, events (and its claim's), the failing
     container's last log lines and the reason's hint."""
@@ -652,7 +660,7 @@ def wait_for_pod(
         return last
 
     phase = ((last or {}).get("status") or {}).get("phase", "unknown") if last else "no such pod"
-    report = failure_report(last, pod_events(kube, namespace, name))
+    report = failure_report(last, pod_events(kube, namespace, name) + claim_events(kube, namespace, last))
     raise PodNotReadyError(
         namespace, name, "Timeout", f"not {what} after {timeout:g}s (phase: {phase})", report
     )

@@ -582,7 +582,10 @@ def wait_all(
             t.name,
             "Timeout",
             f"not Ready after {timeout:g}s (phase: {phase})",
-            waits.failure_report(t.obj or None, waits.pod_events(kube, namespace, t.name)),
+            waits.failure_report(
+                t.obj or None,
+                waits.pod_events(kube, namespace, t.name) + waits.claim_events(kube, namespace, t.obj),
+            ),
         )
     others = ", ".join(f"{o.kind}/{o.name}" for o in pending[1:])
     detail = f"not up after {timeout:g}s: {t.verdict.detail or 'no status yet'}"

@@ -223,3 +223,16 @@ def test_a_statefulset_whose_claim_template_is_refused_fails_fast_naming_the_cla
     assert elapsed < FAST, f"took {elapsed:.1f}s"
     assert "pod db-0: ProvisioningFailed: PersistentVolumeClaim 'data-db-0' (volume 'data')" in err.detail
     assert "PersistentVolumeClaim/data-db-0" in err.report  # the claim's event
+
+
+def test_a_pod_that_times_out_on_its_claim_has_the_claims_events_in_the_report(
+    pods_namespace: Namespace,
+) -> None:
+    """A claim for a hand-made PersistentVolume may bind once one is made: no fast failure, but the
+    timeout's report says why the pod waits."""
+    pods_namespace.apply(MANIFESTS / "claim-static.yaml")
+    with pytest.raises(PodNotReadyError) as info:
+        pods_namespace.pod("waiter").wait_ready(timeout=4)
+    err = info.value
+    assert err.reason == "Timeout", err
+    assert "PersistentVolumeClaim/static: no persistent volumes available for this claim" in err.report, err

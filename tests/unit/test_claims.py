@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_pods import claims as c
-from pytest_pods import waits
+from pytest_pods import podstate, waits
 from tests.unit.podjson import cond, pod
 
 REFUSED = (
@@ -42,18 +42,18 @@ def event(message: str, uid: str = "u1", at: str = "2026-11-27T06:26:00Z") -> di
 
 
 def test_the_claims_of_a_pod_include_its_ephemeral_volumes() -> None:
-    assert c.pod_claims(user(SHARED, SCRATCH, {"name": "tmp", "emptyDir": {}})) == [
+    assert podstate.pod_claims(user(SHARED, SCRATCH, {"name": "tmp", "emptyDir": {}})) == [
         ("data", "shared", False),
         ("scratch", "user-scratch", True),
     ]
 
 
 def test_only_a_pending_unscheduled_pod_with_claims_waits_on_them() -> None:
-    assert c.waits_on_claims(user(SHARED))
-    assert not c.waits_on_claims(user(SHARED, scheduled=True))  # its claims are bound already
-    assert not c.waits_on_claims(user())
-    assert not c.waits_on_claims(user(SHARED, deleting=True))
-    assert not c.waits_on_claims(user(SHARED, phase="Failed"))
+    assert podstate.waits_on_claims(user(SHARED))
+    assert not podstate.waits_on_claims(user(SHARED, scheduled=True))  # its claims are bound already
+    assert not podstate.waits_on_claims(user())
+    assert not podstate.waits_on_claims(user(SHARED, deleting=True))
+    assert not podstate.waits_on_claims(user(SHARED, phase="Failed"))
 
 
 def test_a_claim_the_provisioner_refused_fails_the_pod_naming_the_claim() -> None:
