@@ -1,6 +1,6 @@
 """What "Ready that holds" costs a healthy pod, and how soon each reason that never heals fails a wait.
 
-    python benchmarks/ready_hold.py [--runs 5] [--part 1|2|both] [--kubeconfig PATH]
+    python benchmarks/ready_hold.py [--runs 5] [--part 1|2|both] [--catch-runs N] [--kubeconfig PATH]
 
 (1) Healthy-pod overhead: in a fresh namespace each, apply a pod and wait with ``wait_ready()``
     (the default) or ``wait_ready(stable=0)`` (the check off), timed from just before the apply to the
@@ -10,6 +10,8 @@
     pods01 waited for 4 s after its apply (a pod applied ahead, as a prepared namespace's is).
 (2) Time to fail: for each reason, ``apply(manifest, wait=True)`` with the default settings, timed from
     just before the apply to the error; prints the reason the error named and the seconds.
+(3) With ``--catch-runs N``: the pods that are Ready for an instant (exit 3, OOM kill, one-shot) N times
+    each, counting how many the default rule failed with the right reason (the rest passed the wait).
 The cluster is the local one (started or reused) unless --kubeconfig names another.
 """
 
@@ -116,6 +118,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--part", choices=("1", "2", "both"), default="both", help="only (1) or only (2)")
+    ap.add_argument("--catch-runs", type=int, default=0, help="(3): runs of each Ready-for-an-instant pod")
     ap.add_argument("--kubeconfig", type=Path, help="a cluster's kubeconfig (default: the local cluster's)")
     args = ap.parse_args()
     kubeconfig = args.kubeconfig or LocalCluster().up().kubeconfig
@@ -123,7 +126,7 @@ def main() -> int:
     with cluster_session(settings, ExistingProvider(settings), run=Run()) as cluster:
         with cluster.namespace("benchmarks/ready_hold.py::warmup") as ns:
             ns.apply(POD, wait=True)  # the first pull of the image, not counted
-        for label, manifest, after in HEALTHY if args.part != "2" else ():
+        for label, manifest, after in HEALTHY if args.part != "2" and args.runs > 0 else ():
             times: dict[float, list[float]] = {DEFAULT: [], 0.0: []}
             for i in range(args.runs):
                 for stable in (DEFAULT, 0.0):
@@ -151,6 +154,26 @@ def main() -> int:
                 except PodsError as exc:
                     outcome = str(exc).splitlines()[0][:110]
                 print(f"    {label:34} {time.perf_counter() - began:6.2f} s   {outcome}")
+        flickers = {
+            "crash loop (exit 3, no probe)": "Error",
+            "OOMKilled (64Mi, tail /dev/zero)": "OOMKilled",
+            "one-shot exits 0 (Never)": "Completed",
+        }
+        for label, wanted in flickers.items() if args.catch_runs else ():
+            caught, took = 0, []
+            for i in range(args.catch_runs):
+                with cluster.namespace(f"benchmarks/ready_hold.py::catch{i}") as ns:
+                    began = time.perf_counter()
+                    try:
+                        ns.apply(CASES[label], wait=True, timeout=120)
+                    except PodsError as exc:
+                        caught += getattr(exc, "reason", "") == wanted
+                    took.append(time.perf_counter() - began)
+            print(
+                f"(3) {label}: {caught}/{args.catch_runs} failed with {wanted}; "
+                f"median {statistics.median(took):.2f} s, max {max(took):.2f} s from apply",
+                flush=True,
+            )
     return 0
 
 
