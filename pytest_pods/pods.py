@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from pytest_pods import etchosts, podstate, waits
+from pytest_pods import claims, etchosts, podstate, waits
 from pytest_pods.errors import (
     ApiError,
     CommandNotFoundError,
@@ -197,6 +197,7 @@ class Pod:
             self.name,
             timeout=self.timeout if timeout is None else timeout,
             stable=self.ready_stable if stable is None else stable,
+            claims=claims.ClaimCheck(self.kube, self.namespace),
         )
         self._spec = pod.get("spec") or {}
         if self._on_timing:
@@ -239,6 +240,7 @@ class Pod:
             timeout=self.timeout if timeout is None else timeout,
             classify=waits.classify_running,
             what="Running",
+            claims=claims.ClaimCheck(self.kube, self.namespace),
         )
         return self
 

@@ -103,6 +103,32 @@ def container_names(pod: JSON, *, init: bool = False) -> list[str]:
     return [str(c.get("name")) for k in keys for c in spec.get(k) or []]
 
 
+def pod_claims(pod: JSON) -> list[tuple[str, str, bool]]:
+    """``(volume, claim, ephemeral)`` for each of the pod's volumes backed by a PersistentVolumeClaim;
+    an ephemeral volume's claim is ``<pod>-<volume>``, made by the ephemeral volume controller."""
+    pod_name = str((pod.get("metadata") or {}).get("name", ""))
+    out = []
+    for v in (pod.get("spec") or {}).get("volumes") or []:
+        name = str(v.get("name", ""))
+        if v.get("persistentVolumeClaim"):
+            out.append((name, str(v["persistentVolumeClaim"].get("claimName", "")), False))
+        elif v.get("ephemeral"):
+            out.append((name, f"{pod_name}-{name}", True))
+    return out
+
+
+def waits_on_claims(pod: JSON) -> bool:
+    """Pending, not scheduled yet and not being deleted, with claims: the scheduler binds a pod's
+    claims before the pod (so a scheduled pod's claims are bound), and says nothing on the pod while
+    a claim of a WaitForFirstConsumer class is being provisioned. Pure."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    if meta.get("deletionTimestamp") or spec.get("nodeName"):
+        return False
+    if (pod.get("status") or {}).get("phase", "Pending") != "Pending":
+        return False
+    return bool(pod_claims(pod))
+
+
 def conditions(pod: JSON) -> dict[str, JSON]:
     """The pod's conditions keyed by type."""
     return {str(c.get("type")): c for c in (pod.get("status") or {}).get("conditions") or []}

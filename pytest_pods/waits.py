@@ -6,6 +6,7 @@ starts from a fresh list (its resourceVersion), so no event between the GET and 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -137,19 +138,31 @@ FAIL_FAST: tuple[FailFast, ...] = (
     ),
     FailFast(
         "StorageClassNotFound",
-        "PVC Pending",
+        "PVC Pending, or the claim of a pod not scheduled yet",
         "the PVC names a StorageClass the cluster does not have (kubectl get storageclass)",
     ),
     FailFast(
         "NoDefaultStorageClass",
-        "PVC Pending",
+        "PVC Pending, or the claim of a pod not scheduled yet",
         "the PVC names no StorageClass and the cluster has no default one: set storageClassName or "
         "bind it to a PersistentVolume (spec.volumeName)",
     ),
     FailFast(
         "ProvisioningFailed",
-        "the PVC's newest event, unless its message says a retry may heal it (a timeout, a conflict)",
+        "the PVC's newest event, unless its message says a retry may heal it (a timeout, a conflict); "
+        "also for the claim of a pod not scheduled yet",
         "the provisioner could not make the volume: see the event's message",
+    ),
+    FailFast(
+        "Lost",
+        "PVC phase Lost, or the claim of a pod not scheduled yet",
+        "the claim's PersistentVolume is gone: its data with it; make a new claim",
+    ),
+    FailFast(
+        "ClaimNotFound",
+        "a pod not scheduled yet uses a PersistentVolumeClaim that does not exist",
+        "fix the volume's claimName, or create the claim before the pod (earlier in the manifest); "
+        "the scheduler would take the pod once the claim exists",
     ),
 )
 
@@ -182,13 +195,15 @@ def fail_fast_table() -> str:
 @dataclass(frozen=True)
 class Verdict:
     """``done`` is False while the wait should go on; when done, ``ok`` says success or failure.
-    ``container`` names the container a failure is about (its log goes into the report)."""
+    ``container`` names the container a failure is about (its log goes into the report), ``claim``
+    the PersistentVolumeClaim (its events go into the report)."""
 
     done: bool
     ok: bool = False
     reason: str = ""
     detail: str = ""
     container: str = ""
+    claim: str = ""
 
 
 PENDING = Verdict(done=False)
@@ -209,6 +224,14 @@ def _termination(c: podstate.ContainerState, *, last: bool = False) -> tuple[str
     if code == 0:
         return "Completed", f"container {c.name!r} exited 0 (Completed)"
     return "Error", f"container {c.name!r} exited {code}" + (f" ({reason})" if reason else "")
+
+
+#: What the scheduler says of a pod whose claims are not ready: not a verdict on its own (the claim
+#: may bind in a moment, or be created), so the wait reads the claims (:mod:`pytest_pods.claims`).
+CLAIM_UNSCHEDULABLE = re.compile(
+    r"unbound immediate PersistentVolumeClaims|persistentvolumeclaim \"[^\"]*\" not found|"
+    r"ephemeral volume controller to create the persistentvolumeclaim"
+)
 
 
 def restart_policy(pod: JSON) -> str:
@@ -239,7 +262,9 @@ def pod_failure(pod: JSON) -> Verdict | None:
         return _fail("Completed", "the pod ran to completion, so it will never be Ready")
     sched = podstate.conditions(pod).get("PodScheduled", {})
     if sched.get("status") == "False" and sched.get("reason") == "Unschedulable":
-        return _fail("Unschedulable", str(sched.get("message") or "no node fits"))
+        message = str(sched.get("message") or "no node fits")
+        if not CLAIM_UNSCHEDULABLE.search(message):
+            return _fail("Unschedulable", message)
     policy = restart_policy(pod)
     for c in states:
         one_shot_init = c.init and not c.sidecar
@@ -339,6 +364,9 @@ def pod_events(kube: Kube, namespace: str, name: str) -> list[JSON]:
 
 
 LOG_LINES = 20
+
+#: How often a wait re-reads the claims of a pod that waits on them (seconds).
+CLAIM_POLL = 1.0
 
 #: How long Ready must hold by default (seconds): each container that should keep running must be
 #: seen alive this long after it was first reported running. ``Settings.ready_stable``.
@@ -457,6 +485,18 @@ class Hold:
         self.close()
 
 
+def read_log(kube: Kube, namespace: str, pod: str, container: str, *, previous: bool = False) -> str:
+    """The last :data:`LOG_LINES` lines of a container's log (best effort: an error becomes the text,
+    ``(no log: ...)``)."""
+    query: dict[str, str | int | bool] = {"container": container, "tailLines": LOG_LINES}
+    if previous:
+        query["previous"] = True
+    try:
+        return kube.text(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query, timeout=10)
+    except ApiError as exc:
+        return f"(no log: {exc.message})"
+
+
 def container_logs(kube: Kube, namespace: str, pod: JSON, container: str) -> dict[tuple[str, bool], str]:
     """The last lines of a container's log, and of its previous run if it restarted (best effort:
     an error becomes the text). Keyed by ``(container, previous)``."""
@@ -469,15 +509,7 @@ def container_logs(kube: Kube, namespace: str, pod: JSON, container: str) -> dic
     if state.restarts:
         wanted.append(True)
     for previous in wanted:
-        query: dict[str, str | int | bool] = {"container": container, "tailLines": LOG_LINES}
-        if previous:
-            query["previous"] = True
-        try:
-            out[(container, previous)] = kube.text(
-                f"/api/v1/namespaces/{namespace}/pods/{name}/log", query=query, timeout=10
-            )
-        except ApiError as exc:
-            out[(container, previous)] = f"(no log: {exc.message})"
+        out[(container, previous)] = read_log(kube, namespace, name, container, previous=previous)
     return out
 
 
@@ -503,11 +535,28 @@ def failure_report(
     return "\n".join(lines)
 
 
+def verdict_events(kube: Kube, namespace: str, name: str, verdict: Verdict) -> list[JSON]:
+    """The events about a pod, and about the claim its verdict names (best effort)."""
+    events = pod_events(kube, namespace, name)
+    if verdict.claim and verdict.claim != name:
+        events += pod_events(kube, namespace, verdict.claim)
+    return events
+
+
+def claim_events(kube: Kube, namespace: str, pod: JSON | None) -> list[JSON]:
+    """The events about the claims of a pod that waits on them (:func:`podstate.waits_on_claims`),
+    for the report of a wait that timed out; none for another pod."""
+    if not pod or not podstate.waits_on_claims(pod):
+        return []
+    return [e for _, claim, _ in podstate.pod_claims(pod) for e in pod_events(kube, namespace, claim)]
+
+
 def pod_error(kube: Kube, namespace: str, name: str, pod: JSON | None, verdict: Verdict) -> PodNotReadyError:
-    """The error for a failed verdict, with the pod's state, events, the failing container's last
-    log lines and the reason's hint."""
+    """The error for a failed verdict, with the pod's state, events (and its claim's), the failing
+    container's last log lines and the reason's hint."""
     logs = container_logs(kube, namespace, pod, verdict.container) if pod and verdict.container else {}
-    report = failure_report(pod, pod_events(kube, namespace, name), HINTS.get(verdict.reason, ""), logs)
+    events = verdict_events(kube, namespace, name, verdict)
+    report = failure_report(pod, events, HINTS.get(verdict.reason, ""), logs)
     return PodNotReadyError(namespace, name, verdict.reason, verdict.detail, report)
 
 
@@ -520,6 +569,7 @@ def wait_for_pod(
     classify: Classifier = classify_ready,
     what: str = "Ready",
     stable: float = 0.0,
+    claims: Callable[[JSON], Verdict | None] | None = None,
 ) -> JSON:
     """Watch one pod until ``classify`` says done; return the pod, or raise :class:`PodNotReadyError`
     at once on failure and on timeout (naming the phase and each container's state).
@@ -529,6 +579,11 @@ def wait_for_pod(
     :class:`Hold`). A container that terminates or restarts in that window (it was Ready for an
     instant, then crashed, was OOMKilled or exited) fails the wait with the reason of its
     termination (see :func:`classify_held`).
+
+    ``claims`` (a :class:`pytest_pods.claims.ClaimCheck`) judges the claims of a pod that is not
+    scheduled yet: one that will never bind fails the wait, naming it; while the pod waits on its
+    claims, the wait re-reads them every :data:`CLAIM_POLL` seconds (the pod itself says nothing
+    new while a claim is being provisioned).
     """
 
     path = f"/api/v1/namespaces/{namespace}/pods"
@@ -539,6 +594,7 @@ def wait_for_pod(
     baseline: dict[str, int] = {}
 
     seen_at = 0.0  # when ``last`` was read
+    on_claims = False  # the pod waits on its claims: re-read them every CLAIM_POLL seconds
 
     def settled() -> bool:
         """Ready, and it held until a state read after the window closed."""
@@ -546,12 +602,16 @@ def wait_for_pod(
 
     def consider(pod: JSON) -> bool:
         """Record ``pod`` and its verdict; True when a hold window opened. Raises on a failure."""
-        nonlocal last, held_at, baseline, seen_at
+        nonlocal last, held_at, baseline, seen_at, on_claims
         last, seen_at = pod, time.monotonic()
         until = hold.until(pod, seen_at)  # from the first report of each container running, Ready or not
         verdict = classify(pod)
         if verdict.done and not verdict.ok:
             raise pod_error(kube, namespace, name, pod, verdict)
+        blocked = claims(pod) if claims is not None and not verdict.done else None
+        on_claims = blocked is not None
+        if blocked is not None and blocked.done and not blocked.ok:
+            raise pod_error(kube, namespace, name, pod, blocked)
         if held_at is not None and stable > 0:
             broken = classify_held(pod, baseline)
             if broken.done:
@@ -575,6 +635,9 @@ def wait_for_pod(
                 break
             if held_at is not None:  # the window's rest; once it has passed, one fresh listing
                 remaining = min(remaining, max(held_at - time.monotonic(), 0.05))
+            polling = on_claims  # this watch ends within CLAIM_POLL, and the next one reads the claims
+            if polling:
+                remaining = min(remaining, CLAIM_POLL)
             query = {"fieldSelector": f"metadata.name={name}"}
             for event in kube.watch(path, query=query, timeout=remaining):
                 opened = False
@@ -591,13 +654,13 @@ def wait_for_pod(
                     )
                 else:
                     opened = consider(event.object)
-                if settled() or opened:
+                if settled() or opened or (on_claims and not polling):
                     break
     if settled() and last is not None:
         return last
 
     phase = ((last or {}).get("status") or {}).get("phase", "unknown") if last else "no such pod"
-    report = failure_report(last, pod_events(kube, namespace, name))
+    report = failure_report(last, pod_events(kube, namespace, name) + claim_events(kube, namespace, last))
     raise PodNotReadyError(
         namespace, name, "Timeout", f"not {what} after {timeout:g}s (phase: {phase})", report
     )

@@ -10,7 +10,6 @@ per-kind readiness and conditions) for ReplicaSets, Jobs and PVCs.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,6 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_pods import podstate, waits
+from pytest_pods.claims import DEFAULT_STORAGE_CLASS as DEFAULT_STORAGE_CLASS  # its old home
+from pytest_pods.claims import ClaimCheck
+from pytest_pods.claims import pvc_verdict as pvc_verdict  # the PVC verdict lives with the claims
 from pytest_pods.errors import ApiError, PodNotReadyError, PodsError, WorkloadNotReadyError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.pods import Pod
@@ -49,7 +51,6 @@ WAITED_KINDS = ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "
 
 #: How often a workload wait re-reads the workloads when no pod event comes (seconds).
 POLL_SECONDS = 1.0
-DEFAULT_STORAGE_CLASS = "storageclass.kubernetes.io/is-default-class"
 
 
 def kind_of(name: str) -> str:
@@ -205,65 +206,6 @@ def job_verdict(obj: JSON) -> Verdict:
     )
 
 
-def default_storage_class(classes: Sequence[JSON]) -> JSON | None:
-    for sc in classes:
-        if ((sc.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_STORAGE_CLASS) == "true":
-            return sc
-    return None
-
-
-def pvc_verdict(obj: JSON, storage_classes: Sequence[JSON] = (), events: Sequence[JSON] = ()) -> Verdict:
-    """A PVC is up when Bound. While Pending: a class with ``volumeBindingMode: WaitForFirstConsumer``
-    binds only once a pod uses it, so the PVC counts as up (that pod's own wait covers the binding);
-    a class that does not exist, or no class and no default class (and no ``spec.volumeName`` to
-    bind statically), fails at once; so does a ``ProvisioningFailed`` event about this PVC (the
-    newest one), unless its message says a retry may heal it (:data:`TRANSIENT_PROVISIONING`)."""
-    phase = (obj.get("status") or {}).get("phase", "Pending")
-    if phase == "Bound":
-        return Verdict(True, True, "Bound", "")
-    if phase == "Lost":
-        return _fail("Lost", "the PVC lost its PersistentVolume")
-    spec = obj.get("spec") or {}
-    if spec.get("volumeName"):
-        return _wait(f"waiting to bind PersistentVolume {spec['volumeName']}")
-    wanted = spec.get("storageClassName")
-    by_name = {str((sc.get("metadata") or {}).get("name")): sc for sc in storage_classes}
-    if wanted == "":
-        return _wait('storageClassName "" binds only to a pre-made PersistentVolume')
-    sc = by_name.get(str(wanted)) if wanted is not None else default_storage_class(storage_classes)
-    if sc is None:
-        if wanted is not None:
-            have = ", ".join(sorted(by_name)) or "none"
-            return _fail("StorageClassNotFound", f"no StorageClass {wanted!r} (the cluster has: {have})")
-        return _fail(
-            "NoDefaultStorageClass", "no storageClassName and the cluster has no default StorageClass"
-        )
-    uid = (obj.get("metadata") or {}).get("uid")
-    for ev in sorted(events, key=podstate.event_time, reverse=True):
-        about = ev.get("involvedObject") or ev.get("regarding") or {}
-        if uid and about.get("uid") and about.get("uid") != uid:
-            continue  # an earlier PVC of the same name
-        if ev.get("reason") == "ProvisioningFailed":
-            message = str(ev.get("message") or "").strip()
-            if not TRANSIENT_PROVISIONING.search(message):
-                return _fail("ProvisioningFailed", message)
-            return _wait(f"Pending, the provisioner will try again after: {message}")
-    if sc.get("volumeBindingMode") == "WaitForFirstConsumer":
-        return Verdict(
-            True, True, "WaitForFirstConsumer", f"StorageClass {wanted or 'default'} binds on first use"
-        )
-    return _wait(f"Pending, StorageClass {(sc.get('metadata') or {}).get('name')}")
-
-
-#: ProvisioningFailed messages that a retry may heal (a timeout, a conflict, an API or provisioner
-#: not reachable for a moment): the wait goes on, and its timeout report shows the events.
-TRANSIENT_PROVISIONING = re.compile(
-    r"timed? ?out|deadline exceeded|the object has been modified|conflict|connection refused|"
-    r"connection reset|i/o timeout|try again|temporarily|unavailable|too many requests|rate limit",
-    re.IGNORECASE,
-)
-
-
 VERDICTS: dict[str, Callable[[JSON], Verdict]] = {
     "Deployment": deployment_verdict,
     "ReplicaSet": replicaset_verdict,
@@ -347,6 +289,37 @@ def job_pod_reason(pods: Iterable[JSON]) -> tuple[JSON, Verdict] | None:
     return failed[-1] if failed else None
 
 
+def failed_runs(pod: JSON) -> list[tuple[str, int, bool]]:
+    """``(container, run, previous)`` of each container whose latest run exited non-zero: ``run`` is
+    its restart count then, ``previous`` whether a newer run has started since (its log is then the
+    ``previous=True`` one). Pure."""
+    out = []
+    for c in podstate.container_states(pod):
+        if c.state == "terminated" and c.exit_code:
+            out.append((c.name, c.restarts, False))
+        elif c.last_exit_code and c.restarts:
+            out.append((c.name, c.restarts - 1, True))
+    return out
+
+
+def with_kept_logs(
+    pod: JSON, read: Mapping[tuple[str, bool], str], kept: Mapping[tuple[str, int], str]
+) -> dict[tuple[str, bool], str]:
+    """The logs read for a failure report, where one could not be read (the pod is gone) filled in
+    from ``kept``: ``(container, run)`` -> the log of that run, read as the run failed. Keyed like
+    :func:`waits.container_logs` by ``(container, previous)``, from the pod's state as last seen; why
+    a log could not be read is left only for a container with no log at all. Pure."""
+    out = {k: v for k, v in read.items() if not v.startswith("(no log")}
+    restarts = {c.name: c.restarts for c in podstate.container_states(pod)}
+    for (container, run), text in sorted(kept.items()):
+        out.setdefault((container, run < restarts.get(container, run)), text)
+    have = {container for container, _ in out}
+    for (container, previous), text in read.items():
+        if container not in have:  # nothing read or kept of it: say why there is no log
+            out[(container, previous)] = text
+    return out
+
+
 def describe(obj: JSON) -> str:
     """A workload's status in a few lines: generation, replica counts, conditions."""
     meta, status = obj.get("metadata") or {}, obj.get("status") or {}
@@ -415,6 +388,19 @@ def wait_all(
     gone: dict[str, JSON] = {}  # pods deleted while waiting, as last seen
     readiness = waits.Hold(stable, AttachWitness(kube) if stable > 0 else None)
     storage_classes: list[JSON] | None = None
+    claim_check = ClaimCheck(kube, namespace)
+    # a claim this wait judges itself fails as the PVC (its verdict reads the same events), not as
+    # the pod that uses it: whichever read the event first would otherwise decide
+    own_claims = {name for kind, name in targets if kind == "PersistentVolumeClaim"}
+
+    def claim_failure(pod: JSON) -> Verdict | None:
+        blocked = claim_check(pod) if pod else None
+        ok = blocked is None or not blocked.done or blocked.claim in own_claims
+        return None if ok else blocked
+
+    # The log of each failed run of a Job's pods, read when the run is first seen failed: the Job
+    # controller deletes a failed Job's pods that still run (restartPolicy OnFailure) at once.
+    kept_logs: dict[str, dict[tuple[str, int], str]] = {}  # pod uid -> (container, run) -> log
     pods_path = f"/api/v1/namespaces/{namespace}/pods"
 
     def pvc_inputs(t: _Target) -> tuple[list[JSON], list[JSON]]:
@@ -429,6 +415,9 @@ def wait_all(
         if t.kind == "Pod":
             t.obj = pods.get(t.name, {})
             t.verdict = waits.classify_ready(t.obj) if t.obj else PENDING
+            blocked = claim_failure(t.obj) if not t.verdict.done else None
+            if blocked is not None:
+                t.verdict = blocked
             return
         try:
             t.obj = kube.request("GET", object_path(t.kind, namespace, t.name))
@@ -449,6 +438,17 @@ def wait_all(
             return []
         return pods_of(t.obj, pods.values())
 
+    def keep_logs(mine: Iterable[JSON]) -> None:
+        for p in mine:
+            meta = p.get("metadata") or {}
+            kept = kept_logs.setdefault(str(meta.get("uid")), {})
+            for container, run, previous in failed_runs(p):
+                if (container, run) not in kept:
+                    name = str(meta.get("name"))
+                    kept[(container, run)] = waits.read_log(
+                        kube, namespace, name, container, previous=previous
+                    )
+
     def fail(t: _Target, verdict: Verdict, pod: JSON | None = None) -> None:
         pod_name = str(((pod or {}).get("metadata") or {}).get("name", ""))
         if t.kind == "Pod":
@@ -463,8 +463,11 @@ def wait_all(
                 detail = f"pod {pod_name}: {verdict.reason}: {verdict.detail}"
             pod_reason = pod_verdict.reason
             logs = waits.container_logs(kube, namespace, pod, verdict.container) if verdict.container else {}
+            kept = kept_logs.get(str((pod.get("metadata") or {}).get("uid")), {})
+            logs = with_kept_logs(pod, logs, {k: v for k, v in kept.items() if k[0] == verdict.container})
             lines.append(f"pod {pod_name}" + (" (deleted since, as last seen):" if pod_name in gone else ":"))
-            lines.append(waits.failure_report(pod, waits.pod_events(kube, namespace, pod_name), "", logs))
+            events = waits.verdict_events(kube, namespace, pod_name, verdict)
+            lines.append(waits.failure_report(pod, events, "", logs))
         else:
             events = waits.pod_events(kube, namespace, t.name)
             ev = podstate.describe_events(events, limit=10)
@@ -493,6 +496,8 @@ def wait_all(
             refresh(t)
             mine = my_pods(t)
             held_from = [readiness.until(p, now) for p in mine]  # each container's first report running
+            if t.kind == "Job":
+                keep_logs(mine)
             if t.verdict.done and not t.verdict.ok:
                 if t.kind == "Job":
                     found = job_pod_reason([*mine, *pods_of(t.obj, gone.values())])
@@ -502,6 +507,10 @@ def wait_all(
                 bad = failing_pod(t.kind, mine)
                 if bad:
                     fail(t, bad[1], bad[0])
+                for p in mine:
+                    blocked = claim_failure(p)
+                    if blocked is not None:
+                        fail(t, blocked, p)
             if t.held_at is not None and hold(t) > 0:  # Ready went away: a crash, or a probe?
                 broken = held(t.baseline, mine)
                 if broken:
@@ -573,7 +582,10 @@ def wait_all(
             t.name,
             "Timeout",
             f"not Ready after {timeout:g}s (phase: {phase})",
-            waits.failure_report(t.obj or None, waits.pod_events(kube, namespace, t.name)),
+            waits.failure_report(
+                t.obj or None,
+                waits.pod_events(kube, namespace, t.name) + waits.claim_events(kube, namespace, t.obj),
+            ),
         )
     others = ", ".join(f"{o.kind}/{o.name}" for o in pending[1:])
     detail = f"not up after {timeout:g}s: {t.verdict.detail or 'no status yet'}"
