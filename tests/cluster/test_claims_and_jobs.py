@@ -236,6 +236,6 @@ def test_a_pod_that_times_out_on_its_claim_has_the_claims_events_in_the_report(
         pods_namespace.pod("waiter").wait_ready(timeout=4)
     err = info.value
     assert err.reason == "Timeout", err
-    # the event's line, with its count once the controller said it again ("PersistentVolumeClaim/static (x2): ...")
+    # the event, with its count once the controller said it again: "PersistentVolumeClaim/static (x2): ..."
     said = re.search(r"PersistentVolumeClaim/static( \(x\d+\))?: no persistent volumes available", err.report)
     assert said, err
