@@ -497,8 +497,22 @@ class KindCluster:
         return refs
 
     def delete(self, progress: Progress) -> None:
+        """Delete the cluster and its state. A :class:`ProviderError` that names the fix, and the
+        state (the record that pytest-pods made the cluster) kept, when the cluster may exist but
+        cannot be deleted now: Docker does not answer or kind is missing. The node container of a
+        stopped engine comes back when the engine starts, and without its record it would be left
+        alone as someone else's."""
         clock = Stopwatch.of(progress)
-        if self.kind() is not None and docker_unavailable() is None and self.exists():
+        blocked = self.unavailable()
+        if blocked is not None:
+            if self.recorded() is None:
+                return  # never made by pytest-pods here (or already deleted): nothing of ours
+            raise ProviderError(
+                f"kind cluster {self.spec.name!r} was not deleted: {blocked}. Its record is kept "
+                f"({self.key_file}); delete it once Docker answers: "
+                "`pytest-pods cluster down --provider kind`"
+            )
+        if self.exists():
             with clock.step(f"kind delete cluster --name {self.spec.name}"):
                 handle = self.handle()
                 self._thaw(clock)  # a pod cgroup left frozen would keep the node's init from exiting

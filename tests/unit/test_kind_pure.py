@@ -123,3 +123,22 @@ def test_dns_is_ready_only_with_a_ready_endpoint_behind_kube_dns() -> None:
     assert not dns_ready(listing({"ready": False}, {"ready": False, "serving": True}))
     assert dns_ready(listing({"ready": False}, {"ready": True}))
     assert dns_ready(listing({}))  # unset means ready
+
+
+def test_delete_without_docker_keeps_the_record_of_a_cluster_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stopped engine brings the node back when it starts: forgetting the record would leave that
+    cluster as someone else's (and every later session refusing it)."""
+    from pytest_pods.kindnode import cluster as kind_cluster
+
+    monkeypatch.setattr(kind_cluster, "docker_unavailable", lambda: "the Docker engine does not answer")
+    cluster = KindCluster(KindSpec(), CachePaths(tmp_path))
+    cluster.delete(lambda message: None)  # no record: nothing of ours, nothing to say
+    cluster.state_dir.mkdir(parents=True)
+    cluster.key_file.write_text('{"key": "k"}')
+    with pytest.raises(ProviderError) as info:
+        cluster.delete(lambda message: None)
+    assert "was not deleted: kind needs a Docker engine. the Docker engine does not answer" in str(info.value)
+    assert "pytest-pods cluster down --provider kind" in str(info.value)
+    assert cluster.recorded() == {"key": "k"}
