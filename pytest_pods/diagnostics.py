@@ -14,6 +14,7 @@ from pathlib import Path
 from pytest_pods import podstate
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import JSON, Kube
+from pytest_pods.waits import read_log
 
 LOG_LINES = 30
 
@@ -95,16 +96,6 @@ def render_pod(
     return "\n".join(out)
 
 
-def _log(kube: Kube, namespace: str, pod: str, container: str, previous: bool, lines: int) -> str:
-    query: dict[str, str | int | bool] = {"container": container, "tailLines": lines}
-    if previous:
-        query["previous"] = True
-    try:
-        return kube.text(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query, timeout=10)
-    except ApiError as exc:
-        return f"(no log: {exc.message})"
-
-
 def collect(kube: Kube, where: Where, *, log_lines: int = LOG_LINES) -> list[tuple[str, str]]:
     """``(title, text)`` for each pod of the namespace; best effort (an API error becomes the text)."""
     try:
@@ -122,9 +113,11 @@ def collect(kube: Kube, where: Where, *, log_lines: int = LOG_LINES) -> list[tup
         logs: dict[tuple[str, bool], str] = {}
         for c in podstate.container_states(pod):
             if c.state in ("running", "terminated") or c.restarts:
-                logs[(c.name, False)] = _log(kube, where.namespace, name, c.name, False, log_lines)
+                logs[(c.name, False)] = read_log(kube, where.namespace, name, c.name, lines=log_lines)
             if c.restarts:
-                logs[(c.name, True)] = _log(kube, where.namespace, name, c.name, True, log_lines)
+                logs[(c.name, True)] = read_log(
+                    kube, where.namespace, name, c.name, previous=True, lines=log_lines
+                )
         sections.append(
             (f"pod {where.namespace}/{name}", render_pod(pod, events, logs, where, log_lines=log_lines))
         )

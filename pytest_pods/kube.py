@@ -1,11 +1,11 @@
 """The one API client: a thin JSON client over the official kubernetes ``ApiClient``.
 
 Every call to the API server goes through :class:`Kube`: requests, watches, exec, attach, logs
-(following too) and port-forwards. It takes and gives plain data (the API's own JSON, camelCase keys; strings;
-a local port), retries where that is safe (throttling, unavailability, a dropped read), and raises
-only :class:`~pytest_pods.errors.ApiError`: neither the kubernetes client's ``ApiException`` nor
-urllib3's or websocket's errors get past it. Everything above works on plain dicts, so that pure
-functions (waits, diagnostics) can be tested with literal dicts.
+(following too) and port-forwards. It takes and gives plain data (the API's own JSON, camelCase
+keys; strings; a local port), retries where that is safe (throttling, unavailability, a dropped
+read), and raises only :class:`~pytest_pods.errors.ApiError`: neither the kubernetes client's
+``ApiException`` nor urllib3's or websocket's errors get past it. Everything above works on plain
+dicts, so that pure functions (waits, diagnostics) can be tested with literal dicts.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ class ContainerState:
     last_exit_code: int | None
     sidecar: bool = False
     started_at: str = ""
+    tty: bool = False
 
     @property
     def long_running(self) -> bool:
@@ -90,6 +91,7 @@ def container_states(pod: JSON) -> list[ContainerState]:
                     last_exit_code=last.get("exitCode"),
                     sidecar=init and c.get("restartPolicy") == "Always",
                     started_at=str(detail.get("startedAt") or "") if kind == "running" else "",
+                    tty=bool(c.get("tty")),
                 )
             )
     return out

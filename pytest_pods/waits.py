@@ -403,14 +403,6 @@ class Witness(Protocol):
     def close(self) -> None: ...
 
 
-def _tty(pod: JSON, container: str) -> bool:
-    spec = pod.get("spec") or {}
-    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        if c.get("name") == container:
-            return bool(c.get("tty"))
-    return False
-
-
 @dataclass
 class Hold:
     """Ready that holds, for one wait: each container that should keep running must be seen alive
@@ -452,19 +444,18 @@ class Hold:
                 if started is not None:
                     began = min(now, now - (wall - started) + STARTED_AT_SLACK)
                 self.since[key] = began
-            latest = max(latest, self._held_at(key, pod, now))
+            latest = max(latest, self._held_at(key, meta, c, now))
         return latest
 
-    def _held_at(self, key: Key, pod: JSON, now: float) -> float:
-        """When container ``key`` of ``pod`` has been seen alive ``stable`` seconds."""
+    def _held_at(self, key: Key, meta: JSON, c: podstate.ContainerState, now: float) -> float:
+        """When container ``c`` (``key``) of the pod with metadata ``meta`` has been seen alive
+        ``stable`` seconds."""
         wanted = self.since[key] + self.stable
         by_status = wanted + REPORT_LAG
         if by_status <= now or self.witness is None:
             return by_status
-        meta = pod.get("metadata") or {}
-        sight = self.witness.sight(
-            key, str(meta.get("namespace", "")), str(meta.get("name", "")), key[1], tty=_tty(pod, key[1])
-        )
+        namespace, pod = str(meta.get("namespace", "")), str(meta.get("name", ""))
+        sight = self.witness.sight(key, namespace, pod, c.name, tty=c.tty)
         if sight.state == "lost":
             return by_status
         wanted = max(wanted, sight.opened_at)
@@ -485,10 +476,12 @@ class Hold:
         self.close()
 
 
-def read_log(kube: Kube, namespace: str, pod: str, container: str, *, previous: bool = False) -> str:
-    """The last :data:`LOG_LINES` lines of a container's log (best effort: an error becomes the text,
+def read_log(
+    kube: Kube, namespace: str, pod: str, container: str, *, previous: bool = False, lines: int = LOG_LINES
+) -> str:
+    """The last ``lines`` lines of a container's log (best effort: an error becomes the text,
     ``(no log: ...)``)."""
-    query: dict[str, str | int | bool] = {"container": container, "tailLines": LOG_LINES}
+    query: dict[str, str | int | bool] = {"container": container, "tailLines": lines}
     if previous:
         query["previous"] = True
     try:

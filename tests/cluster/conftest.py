@@ -4,6 +4,7 @@ through the plugin's own fixtures. Nothing here stands in for the cluster."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,20 @@ from pytest_pods import Cluster
 from pytest_pods.localcluster.progress import Stopwatch
 
 MANIFESTS = Path(__file__).parent / "manifests"
+
+
+def shell_pod(
+    name: str, command: str, container: dict[str, Any] | None = None, **spec: Any
+) -> dict[str, Any]:
+    """A Pod of one debian container ``main`` that runs ``sh -c command`` (with ``container``'s extra
+    fields), gone at once when deleted; ``spec`` adds to the pod's spec."""
+    main = {"name": "main", "image": "debian", "command": ["sh", "-c", command], **(container or {})}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"terminationGracePeriodSeconds": 0, "containers": [main], **spec},
+    }
 
 
 @pytest.fixture

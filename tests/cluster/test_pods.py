@@ -16,7 +16,7 @@ from pytest_pods.errors import (
     LogTimeoutError,
     ManifestError,
 )
-from tests.cluster.conftest import MANIFESTS
+from tests.cluster.conftest import MANIFESTS, shell_pod
 
 pytestmark = pytest.mark.cluster
 
@@ -225,21 +225,8 @@ def test_delete_waits_until_the_pod_is_gone(pods_namespace: Namespace) -> None:
     assert second["metadata"]["uid"] != first["metadata"]["uid"]
 
 
-def _pod(name: str, command: str, **spec: object) -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {
-            "terminationGracePeriodSeconds": 0,
-            "containers": [{"name": "main", "image": "debian", "command": ["sh", "-c", command]}],
-            **spec,
-        },
-    }
-
-
 def test_wait_for_log_waits_for_a_container_that_starts_late(pods_namespace: Namespace) -> None:
-    late = _pod(
+    late = shell_pod(
         "late",
         "echo line-from-main; sleep 600",
         initContainers=[{"name": "first", "image": "debian", "command": ["sleep", "3"]}],
@@ -250,7 +237,7 @@ def test_wait_for_log_waits_for_a_container_that_starts_late(pods_namespace: Nam
 
 
 def test_wait_for_log_gives_up_at_once_on_a_finished_container(pods_namespace: Namespace) -> None:
-    pods_namespace.apply(_pod("done", "echo only-this; exit 0", restartPolicy="Never"))
+    pods_namespace.apply(shell_pod("done", "echo only-this; exit 0", restartPolicy="Never"))
     pod = pods_namespace.pod("done")
     pod.wait_for_log("only-this", timeout=60)
     began = time.monotonic()

@@ -16,25 +16,11 @@ from pytest_pods.errors import PodNotReadyError
 from pytest_pods.kube import Kube
 from pytest_pods.pods import Pod
 from pytest_pods.witness import AttachWitness, Sight
+from tests.cluster.conftest import shell_pod
 
 pytestmark = pytest.mark.cluster
 
 TIMEOUT = 120.0
-
-
-def pod(name: str, command: str, restart: str = "Never", **container: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {
-            "terminationGracePeriodSeconds": 0,
-            "restartPolicy": restart,
-            "containers": [
-                {"name": "main", "image": "debian", "command": ["sh", "-c", command], **container},
-            ],
-        },
-    }
 
 
 def _until(check: Any, limit: float) -> float:
@@ -59,7 +45,8 @@ def _sight(witness: AttachWitness, ns: Namespace, name: str, uid: str = "u", **k
 def test_the_witness_sees_a_running_container_alive_and_its_exit_at_once(
     pods_namespace: Namespace, witness: AttachWitness
 ) -> None:
-    pods_namespace.apply(pod("steady", "echo up; sleep 600"), wait=True, timeout=TIMEOUT)
+    steady_pod = shell_pod("steady", "echo up; sleep 600", restartPolicy="Never")
+    pods_namespace.apply(steady_pod, wait=True, timeout=TIMEOUT)
     steady = _sight(witness, pods_namespace, "steady", "steady")
     _until(lambda: steady.state == "open", 10)
     seen = steady.alive_through
@@ -67,7 +54,7 @@ def test_the_witness_sees_a_running_container_alive_and_its_exit_at_once(
     assert steady.state == "open" and steady.alive_through > seen + 0.2, steady
 
     # a container that exits 1.5 s after it is seen running: the stream ends with it
-    pods_namespace.apply(pod("brief", "echo up; sleep 1.5; exit 3"))
+    pods_namespace.apply(shell_pod("brief", "echo up; sleep 1.5; exit 3", restartPolicy="Never"))
     pods_namespace.pod("brief").wait_running(timeout=TIMEOUT)
     brief = _sight(witness, pods_namespace, "brief", "brief")
     _until(lambda: brief.state != "pending", 10)
@@ -80,7 +67,7 @@ def test_the_witness_sees_a_running_container_alive_and_its_exit_at_once(
 def test_attaching_to_a_container_that_is_not_running_is_lost_with_the_kubelets_reason(
     pods_namespace: Namespace, witness: AttachWitness
 ) -> None:
-    pods_namespace.apply(pod("done", "exit 0"))
+    pods_namespace.apply(shell_pod("done", "exit 0", restartPolicy="Never"))
     p = pods_namespace.pod("done")
     _until(lambda: p.phase == "Succeeded", 60)
     sight = _sight(witness, pods_namespace, "done")
@@ -89,7 +76,8 @@ def test_attaching_to_a_container_that_is_not_running_is_lost_with_the_kubelets_
 
 
 def test_a_tty_container_is_watched_too(pods_namespace: Namespace, witness: AttachWitness) -> None:
-    pods_namespace.apply(pod("tty", "sleep 600", tty=True, stdin=True), wait=True, timeout=TIMEOUT)
+    tty_pod = shell_pod("tty", "sleep 600", {"tty": True, "stdin": True}, restartPolicy="Never")
+    pods_namespace.apply(tty_pod, wait=True, timeout=TIMEOUT)
     sight = _sight(witness, pods_namespace, "tty", tty=True)
     _until(lambda: sight.state != "pending", 10)
     assert sight.state == "open", sight
@@ -100,7 +88,7 @@ def test_a_container_that_closes_its_output_still_passes_the_wait(
 ) -> None:
     """Its stream ends although it runs on: the hold then goes by the pod's status alone, which
     costs the kubelet's report lag but never fails a healthy pod."""
-    pods_namespace.apply(pod("quiet", "exec >/dev/null 2>&1; exec sleep 600"))
+    pods_namespace.apply(shell_pod("quiet", "exec >/dev/null 2>&1; exec sleep 600", restartPolicy="Never"))
     pods_namespace.pod("quiet").wait_ready(timeout=TIMEOUT)
     assert pods_namespace.pod("quiet").restart_counts == {"main": 0}
     sight = _sight(witness, pods_namespace, "quiet")
@@ -165,8 +153,8 @@ def test_without_attach_permission_the_hold_goes_by_the_status(
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "watch-pods"},
                 "subjects": [{"kind": "ServiceAccount", "name": "watcher", "namespace": ns.name}],
             },
-            pod("healthy", "sleep 600", "Always"),
-            pod("flicker", "echo about-to-fail; exit 3", "Always"),
+            shell_pod("healthy", "sleep 600"),
+            shell_pod("flicker", "echo about-to-fail; exit 3"),
         ]
     )
     watcher = Kube.from_kubeconfig(_kubeconfig_for(ns, "watcher", tmp_path / "watcher.kubeconfig"))
