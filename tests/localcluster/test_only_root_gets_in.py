@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from pytest_pods.localcluster.cluster import LocalCluster
-from pytest_pods.localcluster.pki import PKI, CertSpec
+from pytest_pods.localcluster.pki import PKI, CertSpec, etcd_cert_specs
 from pytest_pods.localcluster.registry import Registry, free_port, local_repo, running, writer
 
 from .conftest import Kubectl, needs_root
@@ -169,7 +169,9 @@ def test_nobody_can_neither_read_nor_write_etcd(cluster: LocalCluster, public_di
         cluster, json.dumps({"key": base64.b64encode(b"/registry/pwned").decode()})
     )
     assert status_of(after) == 200 and '"kvs"' not in after.stdout, after
-    for key in etcd.dir.glob("*.key"):
+    keys = sorted(etcd.dir.glob("*.key"))
+    assert [k.name for k in keys] == sorted(["ca.key", *(f"{s.name}.key" for s in etcd_cert_specs())])
+    for key in keys:
         st = key.stat()
         assert (st.st_uid, st.st_mode & 0o777) == (0, 0o600), key
     assert cluster.state.pki.stat().st_mode & 0o077 == 0

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -99,6 +100,27 @@ def test_prune_keeps_only_the_current_store(tmp_path: Path) -> None:
     assert sorted(p.name for p in store.root.iterdir()) == [".lock", "new"]
 
 
-def test_containerd_version_names_the_binary() -> None:
-    version = imagestore.containerd_version()
-    assert "containerd" in version or version.startswith("unknown")
+def _fake_containerd(bin_dir: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``containerd`` first on PATH that runs ``script`` (so the test knows what it printed)."""
+    bin_dir.mkdir()
+    exe = bin_dir / "containerd"
+    exe.write_text(f"#!/bin/sh\n{script}\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+
+VERSION = "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+b1"
+
+
+def test_containerd_version_is_what_the_binary_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_containerd(tmp_path / "bin", f'[ "$1" = --version ] && echo "{VERSION}"', monkeypatch)
+    assert imagestore.containerd_version() == VERSION
+
+
+def test_containerd_version_falls_back_to_what_the_binary_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_containerd(tmp_path / "bin", "echo 'no such flag' >&2; exit 2", monkeypatch)
+    assert imagestore.containerd_version() == "unknown (no such flag)"

@@ -84,7 +84,10 @@ def test_kubelet_client_identity_matches_node_restriction(pki: PKI) -> None:
 
 
 def test_private_keys_are_private(pki: PKI) -> None:
-    for key in pki.dir.glob("*.key"):
+    keys = sorted(pki.dir.glob("*.key"))
+    specs = cluster_cert_specs("node-a", "10.250.0.1", "10.96.0.1")
+    assert [k.name for k in keys] == sorted(["ca.key", "sa.key", *(f"{s.name}.key" for s in specs)])
+    for key in keys:
         assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
 
 

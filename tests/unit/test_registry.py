@@ -99,7 +99,10 @@ def test_default_hosts_toml_points_at_an_empty_local_prefix(tmp_path: Path) -> N
 
 def test_no_hosts_toml_names_an_upstream_host(tmp_path: Path) -> None:
     write_containerd_hosts(tmp_path, ADDR, ["example.com"])
-    for hosts_file in tmp_path.glob("*/hosts.toml"):
+    hosts_files = sorted(tmp_path.glob("*/hosts.toml"))
+    expected = [*KNOWN_REGISTRIES, "example.com", "_default"]
+    assert sorted(f.parent.name for f in hosts_files) == sorted(expected)
+    for hosts_file in hosts_files:
         parsed = tomllib.loads(hosts_file.read_text())
         assert parsed["server"], f"{hosts_file}: without server containerd appends the upstream host"
         urls = [str(parsed["server"]), *dict(parsed["host"])]
