@@ -28,6 +28,20 @@ def _inner(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, flo
     return result, time.monotonic() - began
 
 
+def _up_fails_fast(cluster: KindCluster) -> str:
+    """The text of the error ``cluster.up`` raises, which must come within 10 s."""
+    began = time.monotonic()
+    with pytest.raises(ProviderError) as info:
+        cluster.up(lambda message: None)
+    assert time.monotonic() - began < 10
+    return str(info.value)
+
+
+def _with_config(scratch: KindCluster, config: Path) -> KindCluster:
+    """The scratch cluster's name and image with another kind config."""
+    return KindCluster(KindSpec(name=scratch.spec.name, image=scratch.spec.image, config=config))
+
+
 def test_docker_not_installed(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(pytester.path / "empty-bin"))
     result, seconds = _inner(pytester)
@@ -78,11 +92,7 @@ def test_node_image_that_cannot_be_pulled_offline(docker: str) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cluster = KindCluster(KindSpec(name="pp-never-made", image=f"127.0.0.1:{port}/kind/node:v1.37.2"))
-    began = time.monotonic()
-    with pytest.raises(ProviderError) as info:
-        cluster.up(lambda message: None)
-    assert time.monotonic() - began < 10
-    text = str(info.value)
+    text = _up_fails_fast(cluster)
     assert "is not in Docker, and pulling it failed" in text
     assert "pytest-pods kind build-node-image" in text
     assert not cluster.exists()
@@ -99,14 +109,7 @@ def test_port_conflict(scratch_cluster: KindCluster, tmp_path: Path) -> None:
             scratch_cluster.spec.config.read_text()
             + f"networking:\n  apiServerAddress: 127.0.0.1\n  apiServerPort: {port}\n"
         )
-        cluster = KindCluster(
-            KindSpec(name=scratch_cluster.spec.name, image=scratch_cluster.spec.image, config=config)
-        )
-        began = time.monotonic()
-        with pytest.raises(ProviderError) as info:
-            cluster.up(lambda message: None)
-    assert time.monotonic() - began < 10
-    text = str(info.value)
+        text = _up_fails_fast(_with_config(scratch_cluster, config))
     assert "a host port the kind config asks for is already in use" in text
     assert "apiServerPort / extraPortMappings" in text
     assert "--- last lines of kind's output ---" in text
@@ -126,11 +129,7 @@ def test_cluster_name_conflict(scratch_cluster: KindCluster) -> None:
         timeout=60,
     )
     assert created.returncode == 0, created.tail()
-    began = time.monotonic()
-    with pytest.raises(ProviderError) as info:
-        scratch_cluster.up(lambda message: None)
-    assert time.monotonic() - began < 10
-    text = str(info.value)
+    text = _up_fails_fast(scratch_cluster)
     assert f"Docker already has a container named {scratch_cluster.node}" in text
     assert f"docker rm -f {scratch_cluster.node}" in text
 
@@ -140,14 +139,7 @@ def test_kind_create_failure_shows_the_tail_of_its_output(
 ) -> None:
     config = tmp_path / "kind.yaml"
     config.write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: bogus\n")
-    cluster = KindCluster(
-        KindSpec(name=scratch_cluster.spec.name, image=scratch_cluster.spec.image, config=config)
-    )
-    began = time.monotonic()
-    with pytest.raises(ProviderError) as info:
-        cluster.up(lambda message: None)
-    assert time.monotonic() - began < 10
-    text = str(info.value)
+    text = _up_fails_fast(_with_config(scratch_cluster, config))
     assert "kind create cluster failed (exit 1" in text
     tail = text.split("--- last lines of kind's output ---", 1)[1]
     assert "bogus" in tail
