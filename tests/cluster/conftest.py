@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_pods import Cluster
+from pytest_pods.errors import ApiError
 from pytest_pods.localcluster.progress import Stopwatch
 
 MANIFESTS = Path(__file__).parent / "manifests"
@@ -26,6 +27,33 @@ def shell_pod(
         "metadata": {"name": name},
         "spec": {"terminationGracePeriodSeconds": 0, "containers": [main], **spec},
     }
+
+
+def workload(kind: str, name: str, template: dict[str, Any], replicas: int, **spec: Any) -> dict[str, Any]:
+    """A Deployment or StatefulSet (``kind``) of ``replicas`` pods from ``template``, selected by its
+    labels; ``spec`` adds to its spec (``serviceName``, ``volumeClaimTemplates``, ...)."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(template["metadata"]["labels"])},
+            "template": template,
+            **spec,
+        },
+    }
+
+
+def namespace_phase(cluster: Cluster, name: str) -> str:
+    """Active, Terminating or Gone."""
+    try:
+        ns = cluster.kube.request("GET", f"/api/v1/namespaces/{name}")
+    except ApiError as exc:
+        if exc.status == 404:
+            return "Gone"
+        raise
+    return "Terminating" if (ns.get("metadata") or {}).get("deletionTimestamp") else "Active"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import yaml
 from pytest_pods import Namespace
 from pytest_pods import workloads as w
 from pytest_pods.errors import PodNotReadyError, WorkloadNotReadyError
-from tests.cluster.conftest import MANIFESTS
+from tests.cluster.conftest import MANIFESTS, workload
 
 pytestmark = pytest.mark.cluster
 
@@ -196,23 +196,15 @@ def test_a_statefulset_whose_claim_template_is_refused_fails_fast_naming_the_cla
     require_local_path(pods_namespace)
     spec = yaml.safe_load((MANIFESTS / "claim-user.yaml").read_text())["spec"]
     del spec["volumes"]
-    sts = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "db"},
-        "spec": {
-            "serviceName": "db",
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "db"}},
-            "template": {"metadata": {"labels": {"app": "db"}}, "spec": spec},
-            "volumeClaimTemplates": [
-                {
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Mi"}}},
-                }
-            ],
-        },
-    }
+    claim = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Mi"}}}
+    sts = workload(
+        "StatefulSet",
+        "db",
+        {"metadata": {"labels": {"app": "db"}}, "spec": spec},
+        replicas=1,
+        serviceName="db",
+        volumeClaimTemplates=[{"metadata": {"name": "data"}, "spec": claim}],
+    )
     began = time.monotonic()
     with pytest.raises(WorkloadNotReadyError) as info:
         pods_namespace.apply(sts, wait=True, timeout=TIMEOUT)

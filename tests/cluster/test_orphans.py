@@ -18,7 +18,7 @@ import pytest
 
 import pytest_pods
 from pytest_pods import Cluster
-from pytest_pods.errors import ApiError
+from tests.cluster.conftest import namespace_phase
 
 ROOT = Path(pytest_pods.__file__).resolve().parent.parent
 POD = ROOT / "examples" / "pods01.yaml"
@@ -100,20 +100,9 @@ def run(existing_args: list[str], where: Path, *extra: str) -> subprocess.Comple
     )
 
 
-def phase(cluster: Cluster, name: str) -> str:
-    """Active, Terminating or Gone."""
-    try:
-        ns = cluster.kube.request("GET", f"/api/v1/namespaces/{name}")
-    except ApiError as exc:
-        if exc.status == 404:
-            return "Gone"
-        raise
-    return "Terminating" if (ns.get("metadata") or {}).get("deletionTimestamp") else "Active"
-
-
 def wait_gone(cluster: Cluster, name: str, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
-    while (state := phase(cluster, name)) != "Gone" and time.monotonic() < deadline:
+    while (state := namespace_phase(cluster, name)) != "Gone" and time.monotonic() < deadline:
         time.sleep(0.5)
     return state
 
@@ -125,7 +114,8 @@ def test_the_next_session_reaps_a_killed_runs_namespace_and_keeps_a_live_ones(
     victim_ns, live_ns = victim.namespace(), live.namespace()
     victim.proc.send_signal(signal.SIGKILL)
     victim.proc.communicate(timeout=30)
-    assert phase(pods_cluster, victim_ns) == "Active", "kill -9 left nothing behind: the test shows nothing"
+    phase = namespace_phase(pods_cluster, victim_ns)
+    assert phase == "Active", "kill -9 left nothing behind: the test shows nothing"
     pods = pods_cluster.kube.request("GET", f"/api/v1/namespaces/{victim_ns}/pods")["items"]
     assert [p["status"]["phase"] for p in pods] == ["Running"]
 
@@ -136,7 +126,7 @@ def test_the_next_session_reaps_a_killed_runs_namespace_and_keeps_a_live_ones(
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"namespace(s) of runs that are gone: {victim_ns}" in done.stdout, done.stdout
     assert wait_gone(pods_cluster, victim_ns) == "Gone"
-    assert phase(pods_cluster, live_ns) == "Active", "a live run's namespace was reaped"
+    assert namespace_phase(pods_cluster, live_ns) == "Active", "a live run's namespace was reaped"
 
     live.hold.unlink()
     out, _ = live.proc.communicate(timeout=120)
@@ -165,5 +155,5 @@ def test_sigterm_deletes_the_runs_namespace_before_exit(pods_cluster: Cluster, s
     holder.proc.send_signal(signal.SIGTERM)
     out, _ = holder.proc.communicate(timeout=120)
     assert holder.proc.returncode != 0, out
-    assert phase(pods_cluster, name) in ("Terminating", "Gone"), out
+    assert namespace_phase(pods_cluster, name) in ("Terminating", "Gone"), out
     assert wait_gone(pods_cluster, name) == "Gone"

@@ -5,33 +5,20 @@ from __future__ import annotations
 import http.client
 import time
 import urllib.request
+from typing import Any
 
 import pytest
 
 from pytest_pods import Namespace
 from pytest_pods.errors import PortForwardError
-from tests.cluster.conftest import MANIFESTS
+from tests.cluster.conftest import MANIFESTS, shell_pod
 
 pytestmark = pytest.mark.cluster
 
 
-def _nginx(name: str, command: str) -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {
-            "terminationGracePeriodSeconds": 0,
-            "containers": [
-                {
-                    "name": "web",
-                    "image": "nginx:latest",
-                    "command": ["sh", "-c", command],
-                    "ports": [{"containerPort": 80}],
-                }
-            ],
-        },
-    }
+def _nginx(name: str, command: str) -> dict[str, Any]:
+    web = {"name": "web", "image": "nginx:latest", "ports": [{"containerPort": 80}]}
+    return shell_pod(name, command, web)
 
 
 def test_port_forward_waits_for_a_server_that_listens_late(pods_namespace: Namespace) -> None:

@@ -5,13 +5,13 @@ tests failed, and reported on the failing test. Inner pytest runs point at this 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from pytest_pods import Cluster
-from pytest_pods.errors import ApiError
 from pytest_pods.session import KEPT_LABEL
-from tests.cluster.conftest import MANIFESTS
+from tests.cluster.conftest import MANIFESTS, namespace_phase
 
 pytestmark = pytest.mark.cluster
 
@@ -32,30 +32,27 @@ def record(test, ns):
 """
 
 
-def _state(cluster: Cluster, name: str) -> str:
-    """``active``, ``terminating`` or ``gone``."""
-    try:
-        ns = cluster.kube.request("GET", f"/api/v1/namespaces/{name}")
-    except ApiError as exc:
-        if exc.status == 404:
-            return "gone"
-        raise
-    return "terminating" if ns["metadata"].get("deletionTimestamp") else "active"
+def _shared_modules(pytester: pytest.Pytester, **bodies: str) -> Path:
+    """Test modules (name=body), each sharing one namespace of pods01.yaml among its tests; returns
+    the file their ``record`` lines go to."""
+    out = pytester.path / "seen.jsonl"
+    manifest = repr(str(MANIFESTS / "pods01.yaml"))
+    head = SHARED.replace("__MANIFEST__", manifest).replace("__OUT__", repr(str(out)))
+    pytester.makepyfile(**{name: head + body for name, body in bodies.items()})
+    return out
 
 
 def test_a_module_namespace_is_applied_once_and_deleted_when_the_module_ends(
     pytester: pytest.Pytester, pods_cluster: Cluster, existing_args: list[str]
 ) -> None:
-    out = pytester.path / "seen.jsonl"
-    head = SHARED.replace("__MANIFEST__", repr(str(MANIFESTS / "pods01.yaml"))).replace(
-        "__OUT__", repr(str(out))
+    three = "\n".join(
+        f"def test_{i}(pods_namespace):\n    record('a{i}', pods_namespace)\n" for i in range(3)
     )
-    pytester.makepyfile(
-        test_a=head
-        + "\n".join(f"def test_{i}(pods_namespace):\n    record('a{i}', pods_namespace)\n" for i in range(3)),
+    out = _shared_modules(
+        pytester,
+        test_a=three,
         # runs after test_a.py: by then test_a's namespace must be on its way out
-        test_b=head
-        + """
+        test_b="""
 def test_after(pods_namespace, pods_cluster):
     seen = [json.loads(line) for line in OUT.read_text().splitlines()]
     first = pods_cluster.kube.request("GET", f"/api/v1/namespaces/{seen[0]['ns']}")
@@ -73,20 +70,16 @@ def test_after(pods_namespace, pods_cluster):
     (b,) = [t for t in tests if t["test"] == "b"]
     assert b["ns"] != a[0]["ns"]
     assert last == {"first_deleting": True}, "the module's namespace outlived the module"
-    assert _state(pods_cluster, a[0]["ns"]) in ("terminating", "gone")
-    assert _state(pods_cluster, b["ns"]) in ("terminating", "gone")
+    assert namespace_phase(pods_cluster, a[0]["ns"]) in ("Terminating", "Gone")
+    assert namespace_phase(pods_cluster, b["ns"]) in ("Terminating", "Gone")
 
 
 def test_a_failing_test_in_a_shared_namespace_gets_its_report_and_keeps_the_namespace(
     pytester: pytest.Pytester, pods_cluster: Cluster, existing_args: list[str]
 ) -> None:
-    out = pytester.path / "seen.jsonl"
-    head = SHARED.replace("__MANIFEST__", repr(str(MANIFESTS / "pods01.yaml"))).replace(
-        "__OUT__", repr(str(out))
-    )
-    pytester.makepyfile(
-        test_a=head
-        + """
+    out = _shared_modules(
+        pytester,
+        test_a="""
 def test_passes(pods_namespace):
     record("passes", pods_namespace)
 
@@ -120,7 +113,7 @@ def test_passes_after(pods_namespace):
         result.stdout.fnmatch_lines(
             [f"kept namespace {ns}: kubectl --kubeconfig {kubeconfig} delete namespace {ns}"]
         )
-        assert _state(pods_cluster, ns) == "active"
+        assert namespace_phase(pods_cluster, ns) == "Active"
         labels = pods_cluster.kube.request("GET", f"/api/v1/namespaces/{ns}")["metadata"]["labels"]
         assert labels[KEPT_LABEL] == "true"
     finally:

@@ -10,44 +10,36 @@ import pytest
 
 from pytest_pods import Namespace
 from pytest_pods.errors import ContainerNotFoundError, PodNotReadyError
+from tests.cluster.conftest import shell_pod
 
 pytestmark = pytest.mark.cluster
 
 
 def with_sidecar(name: str, sidecar_command: str, **sidecar: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {
-            "terminationGracePeriodSeconds": 0,
-            "initContainers": [
-                {
-                    "name": "setup",
-                    "image": "debian",
-                    "command": ["sh", "-c", "echo setup-done > /shared/setup"],
-                    "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
-                },
-                {
-                    "name": "shipper",
-                    "image": "debian",
-                    "restartPolicy": "Always",
-                    "command": ["sh", "-c", sidecar_command],
-                    "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
-                    **sidecar,
-                },
-            ],
-            "containers": [
-                {
-                    "name": "main",
-                    "image": "debian",
-                    "command": ["sh", "-c", "echo main-up; sleep 600"],
-                    "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
-                }
-            ],
-            "volumes": [{"name": "shared", "emptyDir": {}}],
+    shared = [{"name": "shared", "mountPath": "/shared"}]
+    init = [
+        {
+            "name": "setup",
+            "image": "debian",
+            "command": ["sh", "-c", "echo setup-done > /shared/setup"],
+            "volumeMounts": shared,
         },
-    }
+        {
+            "name": "shipper",
+            "image": "debian",
+            "restartPolicy": "Always",
+            "command": ["sh", "-c", sidecar_command],
+            "volumeMounts": shared,
+            **sidecar,
+        },
+    ]
+    return shell_pod(
+        name,
+        "echo main-up; sleep 600",
+        {"volumeMounts": shared},
+        initContainers=init,
+        volumes=[{"name": "shared", "emptyDir": {}}],
+    )
 
 
 def test_a_native_sidecar_and_an_init_container_are_reachable(pods_namespace: Namespace) -> None:

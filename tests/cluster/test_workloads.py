@@ -11,7 +11,7 @@ import pytest
 from pytest_pods import Namespace
 from pytest_pods import workloads as w
 from pytest_pods.errors import WorkloadNotReadyError
-from tests.cluster.conftest import MANIFESTS
+from tests.cluster.conftest import MANIFESTS, workload
 
 pytestmark = pytest.mark.cluster
 
@@ -31,16 +31,7 @@ def template(command: str, **container: Any) -> dict[str, Any]:
 
 
 def deployment(name: str, command: str, replicas: int = 2, **container: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": template(command, **container),
-        },
-    }
+    return workload("Deployment", name, template(command, **container), replicas)
 
 
 PROBED = deployment(
@@ -103,17 +94,7 @@ def test_an_unschedulable_deployment_fails_fast(pods_namespace: Namespace) -> No
 
 
 def test_statefulset_and_daemonset_are_waited_for(pods_namespace: Namespace) -> None:
-    sts = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "db"},
-        "spec": {
-            "serviceName": "db",
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": template("sleep 600"),
-        },
-    }
+    sts = workload("StatefulSet", "db", template("sleep 600"), replicas=2, serviceName="db")
     ds: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
