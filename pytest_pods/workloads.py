@@ -618,7 +618,7 @@ def condition_check(condition: str) -> Callable[[JSON], bool]:
 def jsonpath_check(expression: str) -> Callable[[JSON], bool]:
     """``{.status.phase}=Running`` or ``{.status.readyReplicas}`` (exists and is not empty), as
     ``kubectl wait --for=jsonpath=...``; filters like ``[?(@.type=="Ready")]`` work."""
-    from jsonpath_ng.ext import parse
+    from jsonpath_ng.ext.parser import parse  # jsonpath_ng.ext re-exports it implicitly (mypy: not exported)
 
     path, sep, want = expression.partition("}=") if "}=" in expression else expression.partition("=")
     path = path.strip()
