@@ -27,6 +27,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from pytest_pods.localcluster import slim
 from pytest_pods.localcluster.errors import BuildError, ComponentError, PreflightError
 from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
@@ -204,10 +205,17 @@ def preflight(tools: Sequence[str], *, need_root: bool) -> None:
 
 
 def _run(
-    argv: Sequence[str | Path], what: str, *, env: dict[str, str] | None = None, timeout: float = 1800
+    argv: Sequence[str | Path],
+    what: str,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 1800,
+    step: str = "",
 ) -> str:
-    """Run a build step; :class:`BuildError` with the tail of its output when it fails."""
+    """Run a build step; :class:`BuildError` with the tail of its output when it fails, naming the
+    step as ``step`` (default: the command line)."""
     args = [str(arg) for arg in argv]
+    step = step or f"`{shlex.join(args)}`"
     try:
         proc = subprocess.run(
             args,
@@ -226,11 +234,9 @@ def _run(
         ) from err
     except subprocess.TimeoutExpired as err:
         out = err.output.decode(errors="replace") if isinstance(err.output, bytes) else (err.output or "")
-        raise BuildError(
-            what, f"`{shlex.join(args)}` did not finish within {timeout:g}s", _tail(out)
-        ) from err
+        raise BuildError(what, f"{step} did not finish within {timeout:g}s", _tail(out)) from err
     if proc.returncode != 0:
-        raise BuildError(what, f"`{shlex.join(args)}` exited {proc.returncode}", _tail(proc.stdout))
+        raise BuildError(what, f"{step} exited {proc.returncode}", _tail(proc.stdout))
     return proc.stdout
 
 
@@ -390,11 +396,21 @@ def _install_files(source: Path, rootfs: Path) -> None:
             os.chown(target, 0, 0)
 
 
-def _run_script(rootfs: Path, script: Path, what: str, extra_env: dict[str, str] | None = None) -> None:
-    inside = rootfs / "tmp" / f"pytest-pods-{script.name}"
+def _run_setup(rootfs: Path, script: Path, what: str) -> None:
+    """Run a stand-in's own ``setup.sh`` in ``rootfs`` (chrooted, with the image's ``/bin/sh``); when
+    it fails, the :class:`BuildError` names that script, its exit code and its last lines."""
+    tmp = slim.inside(rootfs, "tmp")
+    if tmp is None or not tmp.is_dir():
+        raise BuildError(what, f"the image has no /tmp directory to run its setup.sh ({script}) from")
+    inside = tmp / "pytest-pods-setup.sh"
     shutil.copyfile(script, inside)
     try:
-        chroot(rootfs, ["/bin/sh", f"/tmp/{inside.name}"], what, extra_env)
+        _run(
+            [_tool("chroot"), rootfs, "/bin/sh", f"/{inside.relative_to(rootfs)}"],
+            what,
+            env=_chroot_env(),
+            step=f"the stand-in's own setup.sh ({script}, run in the image by its /bin/sh)",
+        )
     finally:
         inside.unlink(missing_ok=True)
 
@@ -426,7 +442,7 @@ def build_base(cache: CachePaths, mirror: str, key: str, watch: Stopwatch) -> Pa
                 shutil.copyfile(APT_SOURCES, rootfs / "etc/apt/sources.list.d" / APT_SOURCES.name)
             with networked_chroot(rootfs):
                 chroot(rootfs, ["apt-get", "update", "-q"], what)
-                _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what, {"KEEP_APT_LISTS": "1"})
+            slim.slim(rootfs, keep_apt_lists=True)
         with watch.step(f"base: packing {target.name}"):
             partial = Path(tmp) / "base.tar"
             pack(rootfs, partial, what)
@@ -514,8 +530,9 @@ def _debian_rootfs(recipe: ImageRecipe, base_tar: Path, rootfs: Path, what: str,
                 apt_install(rootfs, recipe.packages, what)
         _install_files(recipe.files / "rootfs", rootfs)
         if (recipe.files / "setup.sh").is_file():
-            _run_script(rootfs, recipe.files / "setup.sh", what)
-        _run_script(rootfs, IMAGEFILES / "base" / "cleanup.sh", what)
+            _run_setup(rootfs, recipe.files / "setup.sh", what)
+    # the builder's own clean-up runs from the host: nothing of the image's (its /bin/sh, find, apt)
+    slim.slim(rootfs)
     empty_dir(rootfs / "dev")  # the runtime provides /dev
 
 

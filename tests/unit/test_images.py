@@ -187,7 +187,7 @@ def test_base_key_follows_mirror_sources_and_base_files(tmp_path: Path, imagefil
     sources.write_text(SOURCES + "\n")
     changed = images.base_key("http://a.example/debian", sources)
     assert changed != key
-    (imagefiles / "base" / "cleanup.sh").write_text("#!/bin/sh\n")
+    (imagefiles / "base" / "rootfs" / "etc" / "apt" / "apt.conf.d" / "pytest-pods-slim").write_text("//\n")
     assert images.base_key("http://a.example/debian", sources) != changed
 
 
@@ -340,3 +340,18 @@ def test_install_files_replaces_a_symlinked_file(tmp_path: Path) -> None:
     assert outside.read_text() == "keep"
     assert not (rootfs / "run.sh").is_symlink()
     assert (rootfs / "run.sh").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_failing_step_is_named_with_its_exit_code_and_last_lines() -> None:
+    step = "the stand-in's own setup.sh (/s/app/setup.sh, run in the image by its /bin/sh)"
+    with pytest.raises(BuildError) as info:
+        script = "echo first; echo last >&2; exit 3"
+        images._run(["sh", "-c", script], "the example.test/app:1 stand-in", step=step)
+    assert str(info.value).splitlines() == [
+        f"building the example.test/app:1 stand-in failed: {step} exited 3",
+        "--- last lines of the build output ---",
+        "first",
+        "last",
+    ]
+    with pytest.raises(BuildError, match=r"failed: `sh -c 'exit 4'` exited 4$"):
+        images._run(["sh", "-c", "exit 4"], "x")  # without a name: the command line
