@@ -21,13 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from pytest_pods.localcluster import images, imagestore
 from pytest_pods.localcluster.errors import BuildError
-from pytest_pods.localcluster.images import ensure_images, layout_path, push_archive
+from pytest_pods.localcluster.images import ImageRecipe, ensure_images, layout_path, push_archive
 from pytest_pods.localcluster.imagestore import ImageStore, containerd_version, store_key
 from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import silent
+from pytest_pods.localcluster.progress import Stopwatch, silent
 from pytest_pods.localcluster.registry import (
     Registry,
     free_port,
@@ -117,14 +118,22 @@ def test_pause_image_is_one_static_binary(served: list[str], registry: Registry,
     assert config["User"] == "65535:65535"
     assert config["Entrypoint"] == ["/pause"]
     pause = next(recipe for recipe in images.RECIPES if recipe.name == "pause")
-    layout = layout_path(cache, pause, images.recipe_key(pause, ""))
+    layer = _only_layer(layout_path(cache, pause, images.recipe_key(pause, "")))
+    assert [name for name, member in layer.items() if not member.isdir()] == ["pause"]
+
+
+def _layer_blob(layout: Path) -> Path:
+    """The one layer of the layout's image (a stand-in is one layer)."""
     manifest_digest = images.layout_digest(layout).split(":")[1]
     manifest = json.loads((layout / "blobs/sha256" / manifest_digest).read_text())
     assert len(manifest["layers"]) == 1
-    blob = layout / "blobs/sha256" / manifest["layers"][0]["digest"].split(":")[1]
-    with gzip.open(blob) as raw, tarfile.open(fileobj=raw) as layer:
-        files = [member.name.lstrip("./") for member in layer.getmembers() if not member.isdir()]
-    assert files == ["pause"]
+    return layout / "blobs/sha256" / str(manifest["layers"][0]["digest"]).split(":")[1]
+
+
+def _only_layer(layout: Path) -> dict[str, tarfile.TarInfo]:
+    """The members of the layout's one layer, by path in the image."""
+    with gzip.open(_layer_blob(layout)) as raw, tarfile.open(fileobj=raw) as layer:
+        return {member.name.removeprefix("./"): member for member in layer.getmembers()}
 
 
 def test_warm_ensure_images_is_fast_and_pushes_nothing(
@@ -449,3 +458,86 @@ def test_kept_image_store_holds_every_stand_in_unpacked_and_survives_use(
         assert _run([*ctr, "images", "rm", "--sync", planned[0].ref]).returncode == 0
     assert _digests(store.path(key)) == kept
     assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text()
+
+
+# ---------------------------------------------------------------------------------------- a user's stand-ins
+
+
+@pytest.fixture(scope="module")
+def base_tar(cache: CachePaths) -> Path:
+    """The debootstrap base (built once, under the builders' lock, when the cache lacks it)."""
+    mirror = images.debian_mirror()
+    cache.images.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(cache.images / ".build.lock")):
+        return images.build_base(cache, mirror, images.base_key(mirror), Stopwatch(silent))
+
+
+#: A clean-up's find (the one the builder ran in the image with its /bin/sh before: cleanup.sh)
+FIND_DOCS = "find /usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete"
+
+
+def _user_stand_in(tmp_path: Path, name: str, packages: list[str], setup: str) -> ImageRecipe:
+    """A stand-in as a user writes one (README: a directory with image.toml and setup.sh)."""
+    directory = tmp_path / "standins" / name
+    directory.mkdir(parents=True)
+    (directory / "image.toml").write_text(
+        f'refs = ["example.test/pytest-pods/{name}:1"]\ndescription = "a user\'s {name}"\n'
+        f"packages = {json.dumps(packages)}\n"
+    )
+    (directory / "setup.sh").write_text(setup)
+    return images.load_recipe(directory)
+
+
+def _own_cache(tmp_path: Path) -> CachePaths:
+    """A cache of the test's own: a user's test image stays out of the shared one."""
+    cache = CachePaths(tmp_path / "cache")
+    cache.images.mkdir(parents=True)
+    return cache
+
+
+def test_a_stand_in_whose_sh_is_busybox_builds_and_is_cleaned_up(base_tar: Path, tmp_path: Path) -> None:
+    """Debian's busybox-static linked as /bin/sh, as busybox and alpine images have it: that sh runs
+    its own applets before PATH, so a clean-up run by it gets busybox's find (and failed with its
+    usage text). The builder's clean-up runs none of the image's programs."""
+    setup = "set -eu\nln -sf /bin/busybox /bin/sh\n"
+    recipe = _user_stand_in(tmp_path, "busybox-sh", ["busybox-static"], setup)
+    layout = images.build_image(_own_cache(tmp_path), recipe, "k1", base_tar, Stopwatch(silent))
+    layer = _only_layer(layout)
+    assert layer["usr/bin/sh"].issym() and layer["usr/bin/sh"].linkname == "/bin/busybox"
+    assert layer["usr/bin/busybox"].isfile()
+    # cleaned up: docs but the copyright files, manual pages, locales, apt's lists and packages
+    docs = [n for n, m in layer.items() if n.startswith("usr/share/doc/") and not m.isdir()]
+    assert docs and all(n.endswith("/copyright") for n in docs), docs
+    assert "usr/share/doc/busybox-static/copyright" in docs
+    for prefix in ("usr/share/man/", "usr/share/info/", "var/lib/apt/lists/", "var/cache/apt/archives/"):
+        left = [n for n, m in layer.items() if n.startswith(prefix) and not m.isdir()]
+        assert left in ([], ["var/cache/apt/archives/lock"]), left
+    assert {n for n in layer if n.startswith("usr/share/locale/")} <= {"usr/share/locale/locale.alias"}
+    logs = [n for n, m in layer.items() if n.startswith(("var/log/apt/", "var/log/dpkg")) and not m.isdir()]
+    assert logs == [], "the install's logs are removed"
+    assert not [n for n in layer if n.startswith("tmp/")], "the setup script is not left in /tmp"
+
+    # the control: in this image, sh's find is busybox's, which refuses what a clean-up asks of find
+    rootfs = tmp_path / "unpacked"
+    rootfs.mkdir()
+    unpacked = _run(["tar", "--numeric-owner", "-xzpf", str(_layer_blob(layout)), "-C", str(rootfs)])
+    assert unpacked.returncode == 0, unpacked.stderr
+    find = _run(["chroot", str(rootfs), "/bin/sh", "-c", FIND_DOCS])
+    assert find.returncode != 0 and "BusyBox" in find.stdout + find.stderr, find
+
+
+def test_a_failing_setup_sh_is_named_as_the_stand_ins_own(base_tar: Path, tmp_path: Path) -> None:
+    setup = "echo preparing the app\necho 'cp: cannot stat /src/app.tar' >&2\nexit 7\n"
+    recipe = _user_stand_in(tmp_path, "broken", [], setup)
+    cache = _own_cache(tmp_path)
+    with pytest.raises(BuildError) as info:
+        images.build_image(cache, recipe, "k1", base_tar, Stopwatch(silent))
+    script = recipe.files / "setup.sh"
+    assert str(info.value).splitlines() == [
+        "building the example.test/pytest-pods/broken:1 stand-in failed: the stand-in's own setup.sh "
+        f"({script}, run in the image by its /bin/sh) exited 7",
+        "--- last lines of the build output ---",
+        "preparing the app",
+        "cp: cannot stat /src/app.tar",
+    ]
+    assert list(cache.images.iterdir()) == [], "a failed build leaves nothing in the cache"
