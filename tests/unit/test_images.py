@@ -355,3 +355,18 @@ def test_a_failing_step_is_named_with_its_exit_code_and_last_lines() -> None:
     ]
     with pytest.raises(BuildError, match=r"failed: `sh -c 'exit 4'` exited 4$"):
         images._run(["sh", "-c", "exit 4"], "x")  # without a name: the command line
+
+
+def test_setup_sh_is_never_copied_through_a_link_out_of_the_image(tmp_path: Path) -> None:
+    """An image whose /tmp is a link to a host path (absolute): in the image that path does not exist,
+    so there is nowhere to put the script; nothing is written on the host."""
+    host = tmp_path / "host-tmp"
+    host.mkdir()
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "tmp").symlink_to(host)
+    script = tmp_path / "setup.sh"
+    script.write_text("exit 0\n")
+    with pytest.raises(BuildError, match=r"the image has no /tmp directory to run its setup\.sh \(/"):
+        images._run_setup(rootfs, script, "the example.test/app:1 stand-in")
+    assert list(host.iterdir()) == []
