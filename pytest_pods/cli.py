@@ -20,10 +20,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from pytest_pods.core.progress import Stopwatch, to_stderr
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION, normalize_kubernetes_version
 from pytest_pods.errors import PodsError
 from pytest_pods.localcluster.errors import LocalClusterError
-from pytest_pods.localcluster.progress import Stopwatch, to_stderr
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION, normalize_kubernetes_version
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if cluster.kubeconfig.exists() else 1
         left = 0
         if args.provider in ("kind", "all"):
-            from pytest_pods.kindnode.cluster import KindCluster, KindSpec
+            from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
 
             try:
                 KindCluster(KindSpec()).delete(clock)
@@ -173,13 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _kind(args: argparse.Namespace, clock: Stopwatch) -> int:
-    from pytest_pods.kindnode.tools import docker_unavailable, install_kind
-    from pytest_pods.localcluster.paths import CachePaths
+    from pytest_pods.core.paths import CachePaths
+    from pytest_pods.kindcluster.tools import docker_unavailable, install_kind
 
     if args.action == "install":
         print(install_kind(CachePaths.default(), clock))
         return 0
-    from pytest_pods.kindnode.node import build_node_image
+    from pytest_pods.kindcluster.node import build_node_image
 
     problem = docker_unavailable()
     if problem:

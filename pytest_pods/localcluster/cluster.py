@@ -25,6 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
+from pytest_pods.core.info import ClusterInfo
+from pytest_pods.core.paths import CachePaths, log_tail
+from pytest_pods.core.progress import Progress, Stopwatch, silent
+from pytest_pods.core.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 from pytest_pods.localcluster import addons, cgroups, host
 from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, ensure_binaries
 from pytest_pods.localcluster.components import Plan, Ports, make_plan
@@ -38,11 +42,8 @@ from pytest_pods.localcluster.configs import (
 )
 from pytest_pods.localcluster.errors import ClusterError, ComponentError
 from pytest_pods.localcluster.health import dns_answers
-from pytest_pods.localcluster.info import ClusterInfo
-from pytest_pods.localcluster.paths import CachePaths, StatePaths, log_tail
+from pytest_pods.localcluster.paths import StatePaths
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs, etcd_cert_specs
-from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
-from pytest_pods.localcluster.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 
 if TYPE_CHECKING:  # both imported when needed: a session that never starts a cluster loads neither
     from pytest_pods.localcluster.images import PlannedImage

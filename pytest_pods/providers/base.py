@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from pytest_pods.localcluster.info import ClusterInfo
-from pytest_pods.localcluster.progress import Progress
+from pytest_pods.core.info import ClusterInfo
+from pytest_pods.core.progress import Progress
 
 __all__ = ["ClusterInfo", "Progress", "ProgressFn", "Provider"]
 
-#: The one progress type (:class:`pytest_pods.localcluster.progress.Progress`), under its older name.
+#: The one progress type (:class:`pytest_pods.core.progress.Progress`), under its older name.
 ProgressFn = Progress
 
 

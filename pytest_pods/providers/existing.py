@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
+from pytest_pods.core.progress import Progress
 from pytest_pods.errors import ApiError, ClusterError, ConfigError, ProviderError
 from pytest_pods.kube import Kube
-from pytest_pods.localcluster.progress import Progress
 from pytest_pods.providers.base import ClusterInfo
 from pytest_pods.settings import CURRENT_CONTEXT, Settings
 

@@ -1,5 +1,5 @@
 """The ``kind`` provider: a kind cluster named ``pytest-pods``, the default where a Docker engine
-answers. A thin layer over :mod:`pytest_pods.kindnode.cluster`, which calls the kind and docker
+answers. A thin layer over :mod:`pytest_pods.kindcluster.cluster`, which calls the kind and docker
 commands itself: nothing is downloaded (kind comes from ``--pods-kind-binary``, the cached
 ``pytest-pods kind install`` build, or PATH), and nothing is written to the working directory.
 """
@@ -10,15 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_pods.core.paths import CachePaths
 from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.cluster import CLUSTER_NAME, KindCluster, KindSpec, describe
-from pytest_pods.kindnode.tools import docker_unavailable, find_kind
-from pytest_pods.localcluster.paths import CachePaths
+from pytest_pods.kindcluster.cluster import CLUSTER_NAME, KindCluster, KindSpec, describe
+from pytest_pods.kindcluster.tools import docker_unavailable, find_kind
 from pytest_pods.providers.base import ClusterInfo, ProgressFn
 from pytest_pods.settings import Settings
 
 if TYPE_CHECKING:
-    from pytest_pods.kindnode.handle import OfflineKindHandle
+    from pytest_pods.kindcluster.handle import OfflineKindHandle
 
 __all__ = ["CLUSTER_NAME", "KindProvider", "docker_unavailable", "kind_binary"]
 

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_pods.core.progress import Progress
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.errors import mapped_local_errors
 from pytest_pods.localcluster.errors import PreflightError
 from pytest_pods.localcluster.host import Preflight
-from pytest_pods.localcluster.progress import Progress
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.providers.base import ClusterInfo
 from pytest_pods.settings import Settings
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pytest_pods import Cluster
+from pytest_pods.core.paths import cache_root
 from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.cluster import KindCluster, KindSpec
-from pytest_pods.localcluster.paths import cache_root
+from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.cluster import KindCluster, KindSpec
-from pytest_pods.kindnode.tools import run
+from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
+from pytest_pods.kindcluster.tools import run
 
 pytestmark = pytest.mark.timeout(120)
 

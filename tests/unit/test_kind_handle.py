@@ -8,7 +8,7 @@ import pytest
 from pytest_kind import KindCluster as PytestKindCluster
 
 from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.handle import OfflineKindHandle
+from pytest_pods.kindcluster.handle import OfflineKindHandle
 
 
 def handle(tmp_path: Path) -> OfflineKindHandle:

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_pods.core.paths import CachePaths
 from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode import mirror
-from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec, dns_ready
-from pytest_pods.kindnode.node import storage_manifest
-from pytest_pods.kindnode.tools import _proxy_only
-from pytest_pods.localcluster.paths import CachePaths
+from pytest_pods.kindcluster import mirror
+from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec, dns_ready
+from pytest_pods.kindcluster.node import storage_manifest
+from pytest_pods.kindcluster.tools import _proxy_only
 
 OFFLINE = {OFFLINE_LABEL: "true", ETCD_LABEL: "v3.6.16"}
 
@@ -130,7 +130,7 @@ def test_delete_without_docker_keeps_the_record_of_a_cluster_it_made(
 ) -> None:
     """A stopped engine brings the node back when it starts: forgetting the record would leave that
     cluster as someone else's (and every later session refusing it)."""
-    from pytest_pods.kindnode import cluster as kind_cluster
+    from pytest_pods.kindcluster import cluster as kind_cluster
 
     monkeypatch.setattr(kind_cluster, "docker_unavailable", lambda: "the Docker engine does not answer")
     cluster = KindCluster(KindSpec(), CachePaths(tmp_path))

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Progress, Stopwatch
 from pytest_pods.errors import BuildError, ProviderError
 from pytest_pods.localcluster.build import GoBuilder
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
 
 #: The kind release built by ``pytest-pods kind install`` (and the one CI tests with).
 KIND_VERSION = "v0.33.0"

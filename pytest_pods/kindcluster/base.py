@@ -14,11 +14,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Stopwatch
 from pytest_pods.errors import BuildError
-from pytest_pods.kindnode.tools import KIND_VERSION, docker_command, kind_source, run
+from pytest_pods.kindcluster.tools import KIND_VERSION, docker_command, kind_source, run
 from pytest_pods.localcluster import images
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Stopwatch
 
 #: Bump when the steps below change in a way the inputs do not show.
 BASE_RECIPE = "1"

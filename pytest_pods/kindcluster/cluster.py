@@ -1,7 +1,7 @@
 """One kind cluster, made, reused or deleted through the kind and docker commands. Creation is ours
 (kind's output streamed as progress, a failed create diagnosed); deletion and the handle a test gets
 (:meth:`KindCluster.handle`) go through pytest-kind's ``KindCluster``, made offline and free of side
-effects by :class:`~pytest_pods.kindnode.handle.OfflineKindHandle`.
+effects by :class:`~pytest_pods.kindcluster.handle.OfflineKindHandle`.
 
 A cluster is reused when the key it was made with (Kubernetes version, node image and its id, the
 effective kind config) is the key asked for; otherwise it is recreated, and the progress line says
@@ -23,21 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Progress, Stopwatch
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.errors import ApiError, ProviderError
-from pytest_pods.kindnode import mirror
-from pytest_pods.kindnode.tools import (
+from pytest_pods.kindcluster import mirror
+from pytest_pods.kindcluster.tools import (
     KIND_MISSING_FIX,
     docker_command,
     docker_unavailable,
     find_kind,
     run,
 )
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
 
 if TYPE_CHECKING:
-    from pytest_pods.kindnode.handle import OfflineKindHandle
+    from pytest_pods.kindcluster.handle import OfflineKindHandle
 
 CLUSTER_NAME = "pytest-pods"
 #: Labels that ``pytest-pods kind build-node-image`` puts on its images.
@@ -140,7 +140,7 @@ class KindCluster:
 
     def handle(self) -> OfflineKindHandle:
         """pytest-kind's handle of this cluster: ``kubectl()``, ``load_docker_image()``, ``delete()``..."""
-        from pytest_pods.kindnode.handle import OfflineKindHandle  # pytest-kind loads only when used
+        from pytest_pods.kindcluster.handle import OfflineKindHandle  # pytest-kind loads only when used
 
         return OfflineKindHandle(
             self.spec.name,

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import yaml
 
+from pytest_pods.core.paths import CachePaths, log_tail
+from pytest_pods.core.progress import Stopwatch
 from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.tools import docker_command, run
+from pytest_pods.kindcluster.tools import docker_command, run
 from pytest_pods.localcluster import images
-from pytest_pods.localcluster.paths import CachePaths, log_tail
-from pytest_pods.localcluster.progress import Stopwatch
 from pytest_pods.localcluster.registry import Registry, write_containerd_hosts, writer
 
 NETWORK = "kind"

@@ -26,15 +26,15 @@ from pathlib import Path
 
 import yaml
 
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Progress, Stopwatch
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.errors import BuildError
-from pytest_pods.kindnode.base import build_base_image, image_exists
-from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
-from pytest_pods.kindnode.tools import docker_command, run
+from pytest_pods.kindcluster.base import build_base_image, image_exists
+from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
+from pytest_pods.kindcluster.tools import docker_command, run
 from pytest_pods.localcluster import addons, build, images
 from pytest_pods.localcluster.configs import Network
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
 
 NODE_RECIPE = "1"
 KEY_LABEL = "io.pytest-pods.kind-node.key"
@@ -255,6 +255,6 @@ def build_node_image(
 
 
 def _labels_of(ref: str) -> dict[str, str] | None:
-    from pytest_pods.kindnode.cluster import image_labels
+    from pytest_pods.kindcluster.cluster import image_labels
 
     return image_labels(ref)

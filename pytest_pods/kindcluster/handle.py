@@ -5,7 +5,7 @@ pytest-kind's ``KindCluster`` is the handle pytest users of kind already know: `
 run: its constructor writes ``.pytest-kind/<name>/`` into the working directory, and ``ensure_kind`` /
 ``ensure_kubectl`` download kind and kubectl from the internet when they are missing. This subclass keeps
 the handle and drops both: its files live in our cache, and a missing binary is an error that says how
-to get it. Creating the cluster stays with :class:`pytest_pods.kindnode.cluster.KindCluster`, which
+to get it. Creating the cluster stays with :class:`pytest_pods.kindcluster.cluster.KindCluster`, which
 streams kind's output as progress and diagnoses a failed create.
 """
 
