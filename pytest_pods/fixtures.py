@@ -45,7 +45,7 @@ from pytest_pods.session import (
 from pytest_pods.settings import Settings, from_config
 
 if TYPE_CHECKING:
-    from pytest_pods.kindcluster.handle import OfflineKindHandle
+    from pytest_pods.kindcluster import OfflineKindHandle
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_pods.core.api import dns_ready
 from pytest_pods.core.paths import CachePaths
-from pytest_pods.errors import ProviderError
-from pytest_pods.kindcluster import mirror
-from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec, dns_ready
+from pytest_pods.kindcluster import KindError, mirror
+from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec
 from pytest_pods.kindcluster.node import storage_manifest
 from pytest_pods.kindcluster.tools import _proxy_only
 
@@ -49,12 +49,12 @@ def test_an_offline_image_refuses_extra_nodes(tmp_path: Path) -> None:
     two = (
         "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes: [{role: control-plane}, {role: worker}]\n"
     )
-    with pytest.raises(ProviderError, match="single-node bridge network"):
+    with pytest.raises(KindError, match="single-node bridge network"):
         _cluster(tmp_path, two).effective_config(OFFLINE)
 
 
 def test_a_file_that_is_not_a_kind_config_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ProviderError, match=r"is not a kind config: it needs `kind: Cluster`"):
+    with pytest.raises(KindError, match=r"is not a kind config: it needs `kind: Cluster`"):
         _cluster(tmp_path, "apiVersion: v1\nkind: Pod\n").effective_config({})
 
 
@@ -137,7 +137,7 @@ def test_delete_without_docker_keeps_the_record_of_a_cluster_it_made(
     cluster.delete(lambda message: None)  # no record: nothing of ours, nothing to say
     cluster.state_dir.mkdir(parents=True)
     cluster.key_file.write_text('{"key": "k"}')
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(KindError) as info:
         cluster.delete(lambda message: None)
     assert "was not deleted: kind needs a Docker engine. the Docker engine does not answer" in str(info.value)
     assert "pytest-pods cluster down --provider kind" in str(info.value)
