@@ -18,6 +18,7 @@
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
     ├── ProviderError                  a provider cannot work here (e.g. kind without Docker)
     └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
+        └── KubeconfigError            a kubeconfig cannot be used (unreadable, or lacks what it names)
 
 The cluster builders keep their own small trees (:mod:`pytest_pods.localcluster`,
 :mod:`pytest_pods.kindcluster`; neither imports the plugin); each provider translates what its
@@ -32,6 +33,7 @@ Each exception keeps its structured fields and builds its message from them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class PodsError(Exception):
@@ -309,3 +311,15 @@ class ProviderError(PodsError):
 class ConfigError(PodsError):
     """A setting is wrong: its message names where it came from and the valid values. The plugin
     reports it as ``pytest.UsageError``."""
+
+
+class KubeconfigError(ConfigError):
+    """A kubeconfig the API client cannot use: missing or unreadable, or lacking the context,
+    cluster or credentials it names. Keeps ``kubeconfig``, ``context`` and the ``cause``."""
+
+    def __init__(self, kubeconfig: Path, context: str | None, cause: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.cause = cause
+        which = f" (context {context!r})" if context else ""
+        super().__init__(f"cannot use the kubeconfig {kubeconfig}{which}: {cause}")

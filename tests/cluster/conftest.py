@@ -67,7 +67,7 @@ def stand_in_registry(pods_cluster: Cluster) -> str:
         from pytest_pods.kindcluster import mirror
 
         return mirror.ensure_serving(CachePaths.default(), "pytest-pods", Stopwatch(silent))
-    from pytest_pods.localcluster.cluster import LocalCluster
+    from pytest_pods.localcluster import LocalCluster
 
     return LocalCluster().config.registry_addr
 

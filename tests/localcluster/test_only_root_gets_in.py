@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster import LocalCluster
 from pytest_pods.localcluster.pki import PKI, CertSpec
 from pytest_pods.localcluster.registry import Registry, free_port, local_repo, running, writer
 

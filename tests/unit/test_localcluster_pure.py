@@ -301,7 +301,7 @@ def test_missing_cgroup_controllers_are_named(monkeypatch: pytest.MonkeyPatch, t
 
 def test_a_cluster_started_by_older_code_is_outdated(pki: PKI, tmp_path: Path) -> None:
     """``up`` restarts a cluster whose etcd takes anyone or whose registry takes pushes."""
-    from pytest_pods.localcluster.cluster import LocalCluster
+    from pytest_pods.localcluster import LocalCluster
     from pytest_pods.localcluster.registry import Registry
 
     state = StatePaths("t", tmp_path / "lib", tmp_path / "run")

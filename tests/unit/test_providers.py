@@ -143,7 +143,7 @@ def test_builtin_describe_does_not_probe(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_one_cluster_info_for_every_provider_and_the_local_cluster() -> None:
     from pytest_pods.core.info import ClusterInfo as LocalInfo
-    from pytest_pods.localcluster.cluster import ClusterConfig, LocalCluster
+    from pytest_pods.localcluster import ClusterConfig, LocalCluster
 
     assert ClusterInfo is LocalInfo
     info = LocalCluster(ClusterConfig(name="x")).info(reused=True)
