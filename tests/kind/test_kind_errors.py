@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.errors import ProviderError
+from pytest_pods.kindcluster import KindError
 from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
 from pytest_pods.kindcluster.tools import run
 
@@ -79,7 +79,7 @@ def test_node_image_that_cannot_be_pulled_offline(docker: str) -> None:
         port = sock.getsockname()[1]
     cluster = KindCluster(KindSpec(name="pp-never-made", image=f"127.0.0.1:{port}/kind/node:v1.37.2"))
     began = time.monotonic()
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(KindError) as info:
         cluster.up(lambda message: None)
     assert time.monotonic() - began < 10
     text = str(info.value)
@@ -103,7 +103,7 @@ def test_port_conflict(scratch_cluster: KindCluster, tmp_path: Path) -> None:
             KindSpec(name=scratch_cluster.spec.name, image=scratch_cluster.spec.image, config=config)
         )
         began = time.monotonic()
-        with pytest.raises(ProviderError) as info:
+        with pytest.raises(KindError) as info:
             cluster.up(lambda message: None)
     assert time.monotonic() - began < 10
     text = str(info.value)
@@ -127,7 +127,7 @@ def test_cluster_name_conflict(scratch_cluster: KindCluster) -> None:
     )
     assert created.returncode == 0, created.tail()
     began = time.monotonic()
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(KindError) as info:
         scratch_cluster.up(lambda message: None)
     assert time.monotonic() - began < 10
     text = str(info.value)
@@ -144,7 +144,7 @@ def test_kind_create_failure_shows_the_tail_of_its_output(
         KindSpec(name=scratch_cluster.spec.name, image=scratch_cluster.spec.image, config=config)
     )
     began = time.monotonic()
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(KindError) as info:
         cluster.up(lambda message: None)
     assert time.monotonic() - began < 10
     text = str(info.value)
