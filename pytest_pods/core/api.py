@@ -99,7 +99,7 @@ class ApiReader:
 
     def server_version(self, timeout: float = 10.0) -> str:
         """The API server's ``gitVersion``."""
-        return str((self.get("/version", timeout=timeout) or {}).get("gitVersion", ""))
+        return str((self.get("/version", timeout=timeout) or {}).get("gitVersion", "unknown"))
 
 
 def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:
