@@ -36,9 +36,8 @@ from pathlib import Path
 
 from kubernetes import client, config, watch
 
-from pytest_pods.localcluster import cgroups
-from pytest_pods.localcluster.cluster import ClusterConfig, LocalCluster
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods.localcluster import ClusterConfig, LocalCluster, cgroups
 
 ROOT = Path(__file__).resolve().parents[1]
 PODS03 = ROOT / "examples" / "pods03.yaml"

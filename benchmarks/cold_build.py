@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Stopwatch, to_stderr
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, build_kubernetes
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Stopwatch, to_stderr
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
 
 
 def scratch_cache(real: CachePaths, parent: Path) -> CachePaths:

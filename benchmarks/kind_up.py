@@ -24,10 +24,10 @@ import time
 import uuid
 from pathlib import Path
 
-from pytest_pods.kindnode.cluster import KindCluster, KindSpec
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import silent
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import silent
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 PODS03 = ROOT / "examples" / "pods03.yaml"

@@ -23,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster import LocalCluster
 from pytest_pods.providers.existing import ExistingProvider
 from pytest_pods.session import Run, cluster_session
 from pytest_pods.settings import Settings

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pytest_pods.core.paths import CachePaths
 from pytest_pods.localcluster import images
-from pytest_pods.localcluster.paths import CachePaths
 from pytest_pods.localcluster.registry import writer
 
 

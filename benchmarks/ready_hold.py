@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from pytest_pods.errors import PodsError
-from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster import LocalCluster
 from pytest_pods.providers.existing import ExistingProvider
 from pytest_pods.session import Run, cluster_session
 from pytest_pods.settings import Settings

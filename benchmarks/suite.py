@@ -85,7 +85,7 @@ def pods03_ready(runs: int) -> list[float]:
     assert spec and spec.loader
     cluster_up = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cluster_up)
-    from pytest_pods.localcluster.cluster import LocalCluster
+    from pytest_pods.localcluster import LocalCluster
 
     cluster = LocalCluster()
     kubectl = cluster.cache.bin_dir("kubernetes", cluster.config.kubernetes_version) / "kubectl"

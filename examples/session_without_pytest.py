@@ -16,8 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pytest_pods.core.progress import Stopwatch, to_stderr
 from pytest_pods.errors import PodsError
-from pytest_pods.localcluster.progress import Stopwatch, to_stderr
 from pytest_pods.providers import builtin_registry
 from pytest_pods.session import Run, choose_provider, cluster_session, stop_if_started
 from pytest_pods.settings import Settings

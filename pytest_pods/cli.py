@@ -1,10 +1,10 @@
-"""The ``pytest-pods`` command: a thin layer over ``pytest_pods.localcluster``.
+"""The ``pytest-pods`` command: a thin layer over the providers and the cluster packages' faces.
 
 pytest-pods cluster up [--kubernetes-version V]   start (or reuse) the local cluster
-pytest-pods cluster status                        exit 0 only when it is healthy
+pytest-pods cluster status [--provider P]         exit 0 only when it is healthy (default local)
 pytest-pods cluster kubeconfig                    print the kubeconfig's path
-pytest-pods cluster down [--provider P]           stop it and remove everything of it (P: local,
-                                                  kind or all; default local)
+pytest-pods cluster down [--provider P]           stop it and remove everything of it (P: a provider
+                                                  of the registry, or all; default local)
 pytest-pods images build                          build the lab's stand-in images (offline)
 pytest-pods images load ARCHIVE...                push image archives to the local registry
 pytest-pods kind install                          build kind (pinned) from the Go module proxy
@@ -18,15 +18,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from pytest_pods import localcluster
+from pytest_pods.core.progress import Stopwatch, to_stderr
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION, normalize_kubernetes_version
 from pytest_pods.errors import PodsError
-from pytest_pods.localcluster.errors import LocalClusterError
-from pytest_pods.localcluster.progress import Stopwatch, to_stderr
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION, normalize_kubernetes_version
+from pytest_pods.providers import Registry, installed_registry
+from pytest_pods.providers.kind import kind_errors
+from pytest_pods.providers.local import local_errors
+from pytest_pods.settings import Settings
+
+#: ``cluster down --provider all``: every provider of the registry.
+ALL = "all"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(providers: Sequence[str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pytest-pods", description="A Docker-free Kubernetes for pytest-pods.")
     sub = p.add_subparsers(dest="group", required=True)
     cluster = sub.add_parser("cluster", help="the local single-node cluster")
@@ -46,11 +54,18 @@ def _parser() -> argparse.ArgumentParser:
             type=_version,
             help=f"Kubernetes version to build and run (default: {DEFAULT_KUBERNETES_VERSION})",
         )
+    csub.choices["status"].add_argument(
+        "--provider",
+        choices=providers,
+        default="local",
+        help="whose cluster: a provider's name (default: local)",
+    )
     csub.choices["down"].add_argument(
         "--provider",
-        choices=("local", "kind", "all"),
+        choices=(*providers, ALL),
         default="local",
-        help="whose cluster: the local one, the kind cluster 'pytest-pods', or both (default: local)",
+        help="whose cluster: a provider's name (kind: the kind cluster 'pytest-pods'), or all of them "
+        "(default: local)",
     )
     kind = sub.add_parser("kind", help="kind: the binary and an offline node image")
     ksub = kind.add_subparsers(dest="action", required=True)
@@ -93,102 +108,147 @@ def _version(value: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from e
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    from pytest_pods.localcluster.cluster import ClusterConfig, LocalCluster
-
-    clock = Stopwatch(to_stderr)
-    try:
-        if args.group == "kind":
-            return _kind(args, clock)
-        if args.group == "gc":
-            from pathlib import Path
-
-            from pytest_pods.kube import Kube
-            from pytest_pods.namespaces import reap_orphans
-
-            kubeconfig = Path(args.kubeconfig) if args.kubeconfig else LocalCluster().kubeconfig
-            kube = Kube.from_kubeconfig(kubeconfig, args.context)
-            try:
-                reaped = reap_orphans(kube)
-            finally:
-                kube.close()
-            for name in reaped:
-                print(name)
-            clock(f"deleting {len(reaped)} namespace(s) of runs that are gone")
-            return 0
-        if args.group == "images":
-            from pytest_pods.localcluster import images
-
-            if args.action == "build":
-                for ref in images.build_and_push(clock):
-                    print(ref)
-                return 0
-            for ref in LocalCluster().load_images(args.archives, clock):
-                print(ref)
-            return 0
-        cluster = LocalCluster(ClusterConfig(name=args.name, kubernetes_version=args.kubernetes_version))
-        if args.action == "build":
-            for path in cluster.build(clock):
-                print(path)
-            return 0
-        if args.action == "up":
-            info = cluster.up(clock)
-            clock(f"cluster {info.name!r} is up: Kubernetes {info.kubernetes_version} at {info.server}")
-            print(info.kubeconfig)
-            return 0
-        if args.action == "status":
-            st = cluster.status()
-            print(f"cluster {args.name!r}: {'healthy' if st.healthy else 'NOT healthy'} ({st.phase})")
-            for name, state in st.components.items():
-                print(f"  {name:<24} {state}")
-            for problem in st.problems:
-                print(f"  problem: {problem}")
-            return 0 if st.healthy else 1
-        if args.action == "kubeconfig":
-            print(cluster.kubeconfig)
-            return 0 if cluster.kubeconfig.exists() else 1
-        left = 0
-        if args.provider in ("kind", "all"):
-            from pytest_pods.kindnode.cluster import KindCluster, KindSpec
-
-            try:
-                KindCluster(KindSpec()).delete(clock)
-                clock("kind cluster 'pytest-pods' is deleted")
-            except PodsError as e:
-                if args.provider == "kind":
-                    raise
-                print(f"pytest-pods: error: {e}", file=sys.stderr)  # the local cluster still goes down
-                left = 1
-        if args.provider in ("local", "all"):
-            cluster.down(clock)
-            clock(f"cluster {args.name!r} is down; nothing of it is left but the cache")
-        return left
-    except (PodsError, LocalClusterError) as e:
-        print(f"pytest-pods: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("pytest-pods: interrupted", file=sys.stderr)
-        return 130
+Command = Callable[[argparse.Namespace, Registry, Stopwatch], int]
 
 
-def _kind(args: argparse.Namespace, clock: Stopwatch) -> int:
-    from pytest_pods.kindnode.tools import docker_unavailable, install_kind
-    from pytest_pods.localcluster.paths import CachePaths
+def _local(args: argparse.Namespace) -> localcluster.LocalCluster:
+    config = localcluster.ClusterConfig(name=args.name, kubernetes_version=args.kubernetes_version)
+    return localcluster.LocalCluster(config)
 
-    if args.action == "install":
-        print(install_kind(CachePaths.default(), clock))
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.name != "local":
+        raise PodsError(
+            f"--name {args.name}: `cluster status` and `cluster down` act on each provider's own cluster "
+            "(local: 'local'; kind: 'pytest-pods'); --name is for build, up and kubeconfig"
+        )
+    return Settings(kubernetes_version=args.kubernetes_version)
+
+
+def _build(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    for path in _local(args).build(clock):
+        print(path)
+    return 0
+
+
+def _up(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    info = _local(args).up(clock)
+    clock(f"cluster {info.name!r} is up: Kubernetes {info.kubernetes_version} at {info.server}")
+    print(info.kubeconfig)
+    return 0
+
+
+def _status(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    status = registry.make(args.provider, _settings(args)).status()
+    print(status.headline)
+    for line in status.details:
+        print(f"  {line}")
+    return 0 if status.healthy else 1
+
+
+def _kubeconfig(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    kubeconfig = _local(args).kubeconfig
+    print(kubeconfig)
+    return 0 if kubeconfig.exists() else 1
+
+
+def _down(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    """Each named provider's ``stop``; with ``all``, one that fails is reported and the next still
+    goes down (exit 1)."""
+    settings = _settings(args)
+    if args.provider != ALL:
+        registry.make(args.provider, settings).stop(clock)
         return 0
-    from pytest_pods.kindnode.node import build_node_image
+    left = 0
+    for name in registry.providers():
+        try:
+            registry.make(name, settings).stop(clock)
+        except PodsError as e:
+            print(f"pytest-pods: error: {e}", file=sys.stderr)
+            left = 1
+    return left
+
+
+def _images_build(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    for ref in localcluster.build_and_push(clock):
+        print(ref)
+    return 0
+
+
+def _images_load(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    for ref in localcluster.LocalCluster().load_images(args.archives, clock):
+        print(ref)
+    return 0
+
+
+def _kind_install(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    from pytest_pods.core.paths import CachePaths
+    from pytest_pods.kindcluster import install_kind
+
+    with kind_errors():
+        print(install_kind(CachePaths.default(), clock))
+    return 0
+
+
+def _kind_node_image(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    from pytest_pods.kindcluster import build_node_image, docker_unavailable
 
     problem = docker_unavailable()
     if problem:
         print(f"pytest-pods: error: {problem}", file=sys.stderr)
         return 1
-    ref = build_node_image(args.kubernetes_version, image=args.image, progress=clock)
+    with kind_errors():
+        ref = build_node_image(args.kubernetes_version, image=args.image, progress=clock)
     clock(f"node image {ref} is ready: pytest --pods-provider=kind --pods-kind-image {ref}")
     print(ref)
     return 0
+
+
+def _gc(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    from pytest_pods.kube import Kube
+    from pytest_pods.namespaces import reap_orphans
+
+    kubeconfig = Path(args.kubeconfig) if args.kubeconfig else localcluster.LocalCluster().kubeconfig
+    kube = Kube.from_kubeconfig(kubeconfig, args.context)
+    try:
+        reaped = reap_orphans(kube)
+    finally:
+        kube.close()
+    for name in reaped:
+        print(name)
+    clock(f"deleting {len(reaped)} namespace(s) of runs that are gone")
+    return 0
+
+
+#: (group, action) -> what runs it.
+COMMANDS: dict[tuple[str, str | None], Command] = {
+    ("cluster", "build"): _build,
+    ("cluster", "up"): _up,
+    ("cluster", "status"): _status,
+    ("cluster", "kubeconfig"): _kubeconfig,
+    ("cluster", "down"): _down,
+    ("images", "build"): _images_build,
+    ("images", "load"): _images_load,
+    ("kind", "install"): _kind_install,
+    ("kind", "build-node-image"): _kind_node_image,
+    ("gc", None): _gc,
+}
+
+
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    """Run one command; ``registry`` defaults to the built-in providers and the installed plugins'."""
+    registry = registry or installed_registry()
+    args = _parser(registry.providers()).parse_args(argv)
+    clock = Stopwatch(to_stderr)
+    try:
+        with local_errors():
+            return COMMANDS[args.group, getattr(args, "action", None)](args, registry, clock)
+    except PodsError as e:
+        print(f"pytest-pods: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pytest-pods: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -18,9 +18,12 @@
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
     ├── ProviderError                  a provider cannot work here (e.g. kind without Docker)
     └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
+        └── KubeconfigError            a kubeconfig cannot be used (unreadable, or lacks what it names)
 
-The cluster branch derives from the local cluster's own errors (:mod:`pytest_pods.localcluster.errors`,
-which imports nothing of the plugin): :func:`mapped_local_errors` maps them at the boundary.
+The cluster builders keep their own small trees (:mod:`pytest_pods.localcluster`,
+:mod:`pytest_pods.kindcluster`; neither imports the plugin); each provider translates what its
+builder raises into this tree at one boundary (``providers.local.local_errors``,
+``providers.kind.kind_errors``), keeping the fields and the message.
 
 Under pytest, a configuration mistake (``ConfigError``, or a provider that cannot work) is reported
 as one ``pytest.UsageError``; the layers below the plugin do not import pytest.
@@ -29,65 +32,43 @@ Each exception keeps its structured fields and builds its message from them.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
-
-from pytest_pods.localcluster import errors as _local
+from collections.abc import Sequence
+from pathlib import Path
 
 
 class PodsError(Exception):
     """Base of every error pytest-pods raises on purpose."""
 
 
-class ClusterError(PodsError, _local.ClusterError):
+class ClusterError(PodsError):
     """A cluster could not be made, reached or torn down."""
 
 
-# The local cluster's errors, as members of this tree (each is also the local cluster's own class:
-# ``map_local`` turns what the local cluster raised into these).
+class PreflightError(ClusterError):
+    """The machine lacks something the cluster needs (``missing``); ``fix`` says how to get it."""
+
+    def __init__(self, missing: str, fix: str) -> None:
+        self.missing, self.fix = missing, fix
+        super().__init__(f"{missing}\n  how to fix: {fix}")
 
 
-class PreflightError(ClusterError, _local.PreflightError):
-    """The machine lacks something the cluster needs; ``fix`` says how to get it."""
-
-
-class BuildError(ClusterError, _local.BuildError):
+class BuildError(ClusterError):
     """Building a binary or image failed; ``log_tail`` holds the end of the build output."""
 
+    def __init__(self, what: str, detail: str, log_tail: str = "") -> None:
+        self.what, self.detail, self.log_tail = what, detail, log_tail
+        shown = f"\n--- last lines of the build output ---\n{log_tail}" if log_tail else ""
+        super().__init__(f"building {what} failed: {detail}{shown}")
 
-class ComponentError(ClusterError, _local.ComponentError):
+
+class ComponentError(ClusterError):
     """A cluster component failed to start, or died; names it and shows its log tail."""
 
-
-_LOCAL_MAP: dict[type[_local.LocalClusterError], type[ClusterError]] = {
-    _local.PreflightError: PreflightError,
-    _local.BuildError: BuildError,
-    _local.ComponentError: ComponentError,
-    _local.ClusterError: ClusterError,
-    _local.LocalClusterError: ClusterError,
-}
-
-
-def map_local(exc: _local.LocalClusterError) -> ClusterError:
-    """The error of this tree for one the local cluster raised: the same fields and message."""
-    if isinstance(exc, PodsError):
-        return exc  # type: ignore[return-value]
-    cls = next(_LOCAL_MAP[t] for t in type(exc).__mro__ if t in _LOCAL_MAP)
-    mapped = cls.__new__(cls)
-    mapped.__dict__.update(exc.__dict__)
-    mapped.args = exc.args
-    return mapped
-
-
-@contextlib.contextmanager
-def mapped_local_errors() -> Iterator[None]:
-    """Re-raise what the local cluster raises as this tree's error (the original is its cause)."""
-    try:
-        yield
-    except _local.LocalClusterError as exc:
-        if isinstance(exc, PodsError):
-            raise
-        raise map_local(exc) from exc
+    def __init__(self, component: str, detail: str, log_path: str = "", log_tail: str = "") -> None:
+        self.component, self.detail, self.log_path, self.log_tail = component, detail, log_path, log_tail
+        where = f"\n  log: {log_path}" if log_path else ""
+        shown = f"\n--- last lines of {component}'s log ---\n{log_tail}" if log_tail else ""
+        super().__init__(f"{component}: {detail}{where}{shown}")
 
 
 class ManifestError(PodsError):
@@ -330,3 +311,15 @@ class ProviderError(PodsError):
 class ConfigError(PodsError):
     """A setting is wrong: its message names where it came from and the valid values. The plugin
     reports it as ``pytest.UsageError``."""
+
+
+class KubeconfigError(ConfigError):
+    """A kubeconfig the API client cannot use: missing or unreadable, or lacking the context,
+    cluster or credentials it names. Keeps ``kubeconfig``, ``context`` and the ``cause``."""
+
+    def __init__(self, kubeconfig: Path, context: str | None, cause: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.cause = cause
+        which = f" (context {context!r})" if context else ""
+        super().__init__(f"cannot use the kubeconfig {kubeconfig}{which}: {cause}")

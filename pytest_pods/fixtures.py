@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_pods.core.progress import Progress, Stopwatch
 from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.kube import JSON
-from pytest_pods.localcluster.progress import Progress, Stopwatch
 from pytest_pods.markers import ManifestMarker, narrowest_scope, validate_pods_manifest
 from pytest_pods.providers import Registry
 from pytest_pods.session import (
@@ -45,7 +45,7 @@ from pytest_pods.session import (
 from pytest_pods.settings import Settings, from_config
 
 if TYPE_CHECKING:
-    from pytest_pods.kindnode.handle import OfflineKindHandle
+    from pytest_pods.kindcluster import OfflineKindHandle
 
 
 @dataclass(frozen=True)

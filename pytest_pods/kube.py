@@ -1,11 +1,13 @@
 """The one API client: a thin JSON client over the official kubernetes ``ApiClient``.
 
 Every call to the API server goes through :class:`Kube`: requests, watches, exec, attach, logs
-(following too) and port-forwards. It takes and gives plain data (the API's own JSON, camelCase
-keys; strings; a local port), retries where that is safe (throttling, unavailability, a dropped
-read), and raises only :class:`~pytest_pods.errors.ApiError`: neither the kubernetes client's
-``ApiException`` nor urllib3's or websocket's errors get past it. Everything above works on plain
-dicts, so that pure functions (waits, diagnostics) can be tested with literal dicts.
+(following too) and port-forwards (whose local listener, :class:`~pytest_pods.portforward.PortForward`,
+lives beside it). It takes and gives plain data (the API's own JSON, camelCase keys; strings; a
+local port), retries where that is safe (throttling, unavailability, a dropped read), and raises
+only :class:`~pytest_pods.errors.ApiError` (and :class:`~pytest_pods.errors.KubeconfigError` for a
+kubeconfig it cannot use): neither the kubernetes client's ``ApiException`` or ``ConfigException``
+nor urllib3's or websocket's errors get past it. Everything above works on plain dicts, so that
+pure functions (waits, diagnostics) can be tested with literal dicts.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import queue
 import re
 import selectors
 import socket
-import struct
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
+import yaml
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from pytest_pods.errors import ApiError
+from pytest_pods.errors import ApiError, KubeconfigError
+from pytest_pods.portforward import ForwardProblem, PortForward, close_tracked, open_tracked
 
 JSON = dict[str, Any]
 
@@ -133,11 +136,21 @@ class Kube:
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: Path, context: str | None = None) -> Kube:
+        """A client for ``context`` (else the current one) of ``kubeconfig``; a file that cannot be
+        read or used is a :class:`~pytest_pods.errors.KubeconfigError` naming it and the cause."""
         from kubernetes import config
+        from kubernetes.config.config_exception import ConfigException
 
-        api = config.new_client_from_config(
-            config_file=str(kubeconfig), context=context, persist_config=False
-        )
+        try:
+            kubeconfig.read_bytes()  # the client would say only "No configuration found"
+            api = config.new_client_from_config(
+                config_file=str(kubeconfig), context=context, persist_config=False
+            )
+        except OSError as exc:
+            raise KubeconfigError(kubeconfig, context, f"cannot read it: {exc}") from exc
+        except (ConfigException, yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # the kubernetes client's own complaint, or a malformed file it tripped over
+            raise KubeconfigError(kubeconfig, context, f"{type(exc).__name__}: {exc}") from exc
         return cls(api, kubeconfig, context)
 
     @property
@@ -462,7 +475,7 @@ class Kube:
         :class:`ForwardProblem`.
         """
         began = time.monotonic()
-        pf, proxies = _open_tracked(self, namespace, pod, port)
+        pf, proxies = open_tracked(self, namespace, pod, port)
         opened = time.monotonic() - began
         try:
             remote = pf.socket(port)
@@ -474,10 +487,11 @@ class Kube:
                 return None  # the server spoke first (e.g. SSH): it accepted
             return ForwardProblem.of(pf.error(port))
         finally:
-            _close_tracked(pf, proxies)
+            close_tracked(pf, proxies)
 
     def _open_forward(self, namespace: str, pod: str, port: int) -> Any:
-        """The kubernetes client's portforward stream (used through :func:`_open_tracked` only)."""
+        """The kubernetes client's portforward stream (used through
+        :func:`~pytest_pods.portforward.open_tracked` only)."""
         from kubernetes.client.exceptions import ApiException
         from kubernetes.stream import portforward
 
@@ -527,156 +541,3 @@ class Attachment:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             _close_websocket(self._ws)
-
-
-# The phrases of a refused or cut connection in a port-forward error channel's message, e.g. containerd's
-# "... failed to connect to localhost:80 inside namespace ...: dial tcp4 127.0.0.1:80: connect:
-# connection refused ..."; the first one found names the cause.
-_FORWARD_CAUSES = (
-    "connection refused",
-    "connection reset by peer",
-    "broken pipe",
-    "no route to host",
-    "i/o timeout",
-)
-
-
-@dataclass(frozen=True)
-class ForwardProblem:
-    """A forwarded connection that the pod side refused or cut: ``cause`` in a few words
-    (``connection refused``, ``connection reset by peer``, ...), ``message`` as the runtime sent it
-    on the stream's error channel."""
-
-    cause: str
-    message: str
-
-    @classmethod
-    def of(cls, message: str | None) -> ForwardProblem:
-        text = (message or "").strip()
-        if not text:
-            return cls("closed", "the port-forward stream closed without a message")
-        low = text.lower()
-        cause = next((c for c in _FORWARD_CAUSES if c in low), "error")
-        return cls(cause, text)
-
-    @property
-    def refused(self) -> bool:
-        return self.cause == "connection refused"
-
-
-# Opening a stream starts one proxy thread of the kubernetes client; the lock makes it the only new
-# thread between two enumerations, so that closing can join it.
-_OPEN_LOCK = threading.Lock()
-
-
-def _open_tracked(kube: Kube, namespace: str, pod: str, port: int) -> tuple[Any, list[threading.Thread]]:
-    with _OPEN_LOCK:
-        before = set(threading.enumerate())
-        pf = kube._open_forward(namespace, pod, port)
-        proxies = [t for t in threading.enumerate() if t not in before]
-    return pf, proxies
-
-
-def _close_tracked(pf: Any, proxies: list[threading.Thread]) -> None:
-    pf.close()
-    for proxy in proxies:  # it closes the websocket once our end is closed
-        proxy.join(timeout=5)
-    pf.websocket.shutdown()
-
-
-class PortForward:
-    """A 127.0.0.1 listener whose connections are piped through the portforward subresource.
-
-    ``problems`` lists, in order, each connection that the pod side refused or cut (or that could
-    not be forwarded at all); such a connection is reset on the local side too, so that a client
-    sees a reset, not a clean close.
-    """
-
-    def __init__(self, kube: Kube, namespace: str, pod: str, port: int) -> None:
-        self.kube = kube
-        self.namespace = namespace
-        self.pod = pod
-        self.port = port
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.local_port: int = self.listener.getsockname()[1]
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self.problems: list[ForwardProblem] = []
-        self._accept = threading.Thread(
-            target=self._serve, name=f"pytest-pods port-forward :{port}", daemon=True
-        )
-        self._accept.start()
-
-    def _serve(self) -> None:
-        sel = selectors.DefaultSelector()
-        sel.register(self.listener, selectors.EVENT_READ)
-        sel.register(self._wake_r, selectors.EVENT_READ)
-        try:
-            while not self._stop.is_set():
-                for key, _ in sel.select():
-                    if key.fileobj is self._wake_r:
-                        return
-                    conn, _ = self.listener.accept()
-                    t = threading.Thread(target=self._pipe, args=(conn,), daemon=True)
-                    with self._lock:
-                        self._threads.append(t)
-                        t.start()
-        finally:
-            sel.close()
-
-    def _pipe(self, conn: socket.socket) -> None:
-        pf: Any = None
-        proxies: list[threading.Thread] = []
-        problem: ForwardProblem | None = None
-        try:
-            pf, proxies = _open_tracked(self.kube, self.namespace, self.pod, self.port)
-            remote = pf.socket(self.port)
-            remote.setblocking(True)
-            sel = selectors.DefaultSelector()
-            sel.register(conn, selectors.EVENT_READ)
-            sel.register(remote, selectors.EVENT_READ)
-            sel.register(self._wake_r, selectors.EVENT_READ)
-            try:
-                while not self._stop.is_set():
-                    for key, _ in sel.select():
-                        if key.fileobj is self._wake_r:
-                            return
-                        src, dst = (conn, remote) if key.fileobj is conn else (remote, conn)
-                        data = src.recv(65536)
-                        if not data:
-                            if src is remote and pf.error(self.port):  # set before the stream closes
-                                problem = ForwardProblem.of(pf.error(self.port))
-                            return
-                        dst.sendall(data)
-            finally:
-                sel.close()
-        except Exception as exc:  # one broken connection must not take the listener down
-            # writing to a stream the pod side refused breaks the pipe: its error channel says why
-            said = pf.error(self.port) if pf is not None else None
-            problem = (
-                ForwardProblem.of(said) if said else ForwardProblem("error", f"{type(exc).__name__}: {exc}")
-            )
-        finally:
-            if problem is not None:
-                self.problems.append(problem)  # before the client sees its connection end
-                with contextlib.suppress(OSError):  # a reset, as the pod side did
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-            if pf is not None:
-                _close_tracked(pf, proxies)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._wake_w.send(b"x")
-        self._accept.join(timeout=5)
-        self.listener.close()
-        with self._lock:
-            threads = list(self._threads)
-        for t in threads:
-            t.join(timeout=5)
-        self._wake_r.close()
-        self._wake_w.close()

@@ -35,9 +35,9 @@ from pathlib import Path
 from filelock import FileLock
 
 from pytest_pods import manifests, namespaces, workloads
+from pytest_pods.core.progress import Progress, silent
 from pytest_pods.errors import ApiError, PodsError, ProviderError
 from pytest_pods.kube import JSON, Kube
-from pytest_pods.localcluster.progress import Progress, silent
 from pytest_pods.manifests import ManifestSource
 from pytest_pods.markers import ManifestMarker
 from pytest_pods.pods import Pod

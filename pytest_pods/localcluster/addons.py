@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_pods.core.versions import (
+    DEFAULT_COREDNS_VERSION,
+    DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
+)
 from pytest_pods.localcluster.build import Binaries
 from pytest_pods.localcluster.configs import Network
 from pytest_pods.localcluster.errors import ComponentError
 from pytest_pods.localcluster.images import BinaryImage
-from pytest_pods.localcluster.versions import (
-    DEFAULT_COREDNS_VERSION,
-    DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
-)
 
 #: The helper pod that makes and removes volume directories: any image with sh, mkdir and rm.
 LOCAL_PATH_HELPER_IMAGE = "docker.io/library/debian:bookworm"

@@ -26,16 +26,16 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_pods.localcluster.errors import BuildError, PreflightError
-from pytest_pods.localcluster.paths import CachePaths, log_tail
-from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
-from pytest_pods.localcluster.versions import (
+from pytest_pods.core.paths import CachePaths, log_tail
+from pytest_pods.core.progress import Progress, Stopwatch, silent
+from pytest_pods.core.versions import (
     DEFAULT_COREDNS_VERSION,
     DEFAULT_ETCD_VERSION,
     DEFAULT_KUBERNETES_VERSION,
     DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
     minor_of,
 )
+from pytest_pods.localcluster.errors import BuildError, PreflightError
 
 #: What the local cluster runs (and ``pytest-pods cluster build`` builds).
 KUBERNETES_COMMANDS = (

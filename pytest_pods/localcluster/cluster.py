@@ -12,11 +12,8 @@ import json
 import os
 import shutil
 import signal
-import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
+from pytest_pods.core.api import ApiReader, usable_checks
+from pytest_pods.core.info import ClusterInfo
+from pytest_pods.core.paths import CachePaths, log_tail
+from pytest_pods.core.progress import Progress, Stopwatch, silent
+from pytest_pods.core.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 from pytest_pods.localcluster import addons, cgroups, host
 from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, ensure_binaries
 from pytest_pods.localcluster.components import Plan, Ports, make_plan
@@ -38,11 +40,8 @@ from pytest_pods.localcluster.configs import (
 )
 from pytest_pods.localcluster.errors import ClusterError, ComponentError
 from pytest_pods.localcluster.health import dns_answers
-from pytest_pods.localcluster.info import ClusterInfo
-from pytest_pods.localcluster.paths import CachePaths, StatePaths, log_tail
+from pytest_pods.localcluster.paths import StatePaths
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs, etcd_cert_specs
-from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
-from pytest_pods.localcluster.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 
 if TYPE_CHECKING:  # both imported when needed: a session that never starts a cluster loads neither
     from pytest_pods.localcluster.images import PlannedImage
@@ -145,17 +144,9 @@ class LocalCluster:
 
     def _api_get(self, path: str, timeout: float = 3.0) -> dict[str, Any] | None:
         """GET from the API server as admin; ``None`` on 404."""
-        ctx = ssl.create_default_context(cafile=str(self.pki.ca_cert))
-        ctx.load_cert_chain(str(self.pki.cert("admin")), str(self.pki.key("admin")))
-        try:
-            with urllib.request.urlopen(self.server + path, timeout=timeout, context=ctx) as resp:
-                data: dict[str, Any] = json.loads(resp.read())
-                return data
-        except urllib.error.HTTPError as e:
-            e.close()  # it holds the open response (an SSL socket)
-            if e.code == 404:
-                return None
-            raise
+        pki = self.pki
+        api = ApiReader.from_files(self.server, pki.ca_cert, pki.cert("admin"), pki.key("admin"))
+        return api.get(path, timeout=timeout)
 
     def status(self) -> ClusterStatus:
         """Healthy only when the supervisor and every component run and the node is Ready."""
@@ -454,15 +445,7 @@ class LocalCluster:
         """What ``up`` promises, checked together: the node Ready, the default ServiceAccount and
         root CA ConfigMap published, and (with add-ons) each add-on Deployment with a Ready pod."""
         node = self.config.network.node_name
-        checks: dict[str, Callable[[], bool]] = {
-            f"node {node} Ready": lambda: _node_ready(self._api_get(f"/api/v1/nodes/{node}")),
-            "ServiceAccount default/default": lambda: (
-                self._api_get("/api/v1/namespaces/default/serviceaccounts/default") is not None
-            ),
-            "ConfigMap default/kube-root-ca.crt": lambda: (
-                self._api_get("/api/v1/namespaces/default/configmaps/kube-root-ca.crt") is not None
-            ),
-        }
+        checks = usable_checks(self._api_get, node=node)
         if self.config.with_addons:
             checks[ADDONS_READY + ", ".join(f"{ns}/{name}" for ns, name in addons.DEPLOYMENTS)] = lambda: (
                 not self._addon_problems()
@@ -625,9 +608,3 @@ def _submit(
 def without_components(plan: Plan, names: set[str]) -> Plan:
     stages = [[c for c in stage if c.name not in names] for stage in plan.stages]
     return Plan([s for s in stages if s], plan.cgroup, plan.cgroup_root, plan.status_file)
-
-
-def _node_ready(node: dict[str, Any] | None) -> bool:
-    if node is None:
-        return False
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))

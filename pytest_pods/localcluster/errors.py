@@ -6,9 +6,10 @@
         ├── BuildError             building a binary or an image failed
         └── ComponentError         a cluster process failed to start or died (names it, with its log tail)
 
-The pytest plugin maps each of them onto its own tree (:mod:`pytest_pods.errors`), whose classes of
-the same names derive from these: ``except pytest_pods.localcluster.errors.BuildError`` catches both.
-Each exception keeps its structured fields and builds its message from them.
+The ``local`` provider translates each of them into the plugin's class of the same name
+(:mod:`pytest_pods.errors`) at one boundary (:func:`pytest_pods.providers.local.local_errors`), keeping
+the fields and the message; the two trees share no class. Each exception keeps its structured fields
+and builds its message from them.
 """
 
 from __future__ import annotations

@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_pods.core.progress import Progress, silent
 from pytest_pods.localcluster import cgroups
 from pytest_pods.localcluster.configs import Network
 from pytest_pods.localcluster.errors import PreflightError
 from pytest_pods.localcluster.paths import StatePaths
-from pytest_pods.localcluster.progress import Progress, silent
 
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap")

@@ -27,10 +27,10 @@ from typing import Any
 
 from filelock import FileLock
 
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster import slim
 from pytest_pods.localcluster.errors import BuildError, ComponentError, PreflightError
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.registry import (
     Registry,
     free_port,
@@ -483,7 +483,7 @@ def _pause_rootfs(recipe: ImageRecipe, rootfs: Path, what: str) -> None:
     binary.chmod(0o755)
 
 
-# Building a rootfs from the debootstrap base: the stand-ins here, the kind node's images in kindnode/.
+# Building a rootfs from the debootstrap base: the stand-ins here, the kind node's images in kindcluster/.
 TAR_FLAGS = ("--numeric-owner", "--xattrs", "--xattrs-include=*")
 
 

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
+from pytest_pods.core.paths import log_tail
+from pytest_pods.core.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.errors import ComponentError
-from pytest_pods.localcluster.paths import log_tail
-from pytest_pods.localcluster.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster.registry import Registry, write_containerd_hosts
 
 if TYPE_CHECKING:

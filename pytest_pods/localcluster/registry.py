@@ -41,8 +41,8 @@ from pathlib import Path
 
 import yaml
 
+from pytest_pods.core.paths import log_tail
 from pytest_pods.localcluster.errors import ComponentError
-from pytest_pods.localcluster.paths import log_tail
 from pytest_pods.localcluster.pki import PKI, CertSpec
 
 DOCKER_HUB = "docker.io"

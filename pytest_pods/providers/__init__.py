@@ -38,6 +38,7 @@ __all__ = [
     "ProviderFactory",
     "Registry",
     "builtin_registry",
+    "installed_registry",
 ]
 
 
@@ -55,6 +56,10 @@ class Registry:
     def names(self) -> list[str]:
         """Every valid ``--pods-provider`` value, ``auto`` included, sorted."""
         return sorted({AUTO, *self._factories})
+
+    def providers(self) -> list[str]:
+        """The providers' names (``auto`` is none), sorted."""
+        return sorted(self._factories)
 
     def make(self, name: str, settings: Settings) -> Provider:
         factory = self._factories.get(name)
@@ -83,6 +88,26 @@ class Registry:
         return (
             f"the first of {', '.join(self.auto_order)} that can work here, decided at the first pods fixture"
         )
+
+
+def installed_registry() -> Registry:
+    """The registry outside pytest (the ``pytest-pods`` command): the built-in providers, plus those
+    of the installed pytest plugins (entry point group ``pytest11``) that implement
+    ``pytest_pods_providers``. A conftest.py's providers exist only inside a pytest session."""
+    from importlib.metadata import entry_points
+
+    extra: list[Mapping[str, ProviderFactory]] = []
+    for entry in entry_points(group="pytest11"):
+        if entry.module.split(".")[0] == "pytest_pods":
+            continue  # this plugin: its providers are the built-in ones
+        try:
+            module = entry.load()
+        except ImportError:  # a broken plugin does not stop `cluster down`; pytest will name it
+            continue
+        hook = getattr(module, "pytest_pods_providers", None)
+        if callable(hook):
+            extra.append(hook())
+    return builtin_registry(extra)
 
 
 def builtin_registry(extra: Iterable[Mapping[str, ProviderFactory]] = ()) -> Registry:

@@ -1,18 +1,33 @@
-"""The one interface every cluster provider implements, and what starting a cluster gives back."""
+"""The one interface every cluster provider implements, and what starting a cluster gives back.
+
+A third-party provider types against this module (and :mod:`pytest_pods.core`, where ``ClusterInfo``
+and ``Progress`` live); it need not import any built-in provider's cluster package.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from pytest_pods.localcluster.info import ClusterInfo
-from pytest_pods.localcluster.progress import Progress
+from pytest_pods.core.info import ClusterInfo
+from pytest_pods.core.progress import Progress
 
-__all__ = ["ClusterInfo", "Progress", "ProgressFn", "Provider"]
+__all__ = ["ClusterInfo", "Progress", "ProgressFn", "Provider", "ProviderStatus"]
 
-#: The one progress type (:class:`pytest_pods.localcluster.progress.Progress`), under its older name.
+#: The one progress type (:class:`pytest_pods.core.progress.Progress`), under its older name.
 ProgressFn = Progress
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    """What ``pytest-pods cluster status`` prints for a provider: a headline, whether the cluster is
+    healthy (the command's exit status), and detail lines (components, problems)."""
+
+    headline: str
+    healthy: bool
+    details: list[str] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -36,7 +51,12 @@ class Provider(Protocol):
         ...
 
     def stop(self, progress: Progress) -> None:
-        """Stop the cluster this provider made (nothing for a cluster it only found)."""
+        """Stop the cluster this provider made (nothing for a cluster it only found; say so through
+        ``progress``)."""
+        ...
+
+    def status(self) -> ProviderStatus:
+        """Whether the provider's cluster is there and healthy, without starting or changing it."""
         ...
 
     def load_images(self, archives: Sequence[Path], progress: Progress) -> None:

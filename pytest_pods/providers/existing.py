@@ -12,10 +12,10 @@ from pathlib import Path
 
 import yaml
 
+from pytest_pods.core.progress import Progress
 from pytest_pods.errors import ApiError, ClusterError, ConfigError, ProviderError
 from pytest_pods.kube import Kube
-from pytest_pods.localcluster.progress import Progress
-from pytest_pods.providers.base import ClusterInfo
+from pytest_pods.providers.base import ClusterInfo, ProviderStatus
 from pytest_pods.settings import CURRENT_CONTEXT, Settings
 
 
@@ -113,6 +113,20 @@ class ExistingProvider:
 
     def stop(self, progress: Progress) -> None:
         """Nothing: the cluster is not ours."""
+        progress("the existing provider stops nothing: the cluster is not pytest-pods'")
+
+    def status(self) -> ProviderStatus:
+        """Whether the named cluster's API server answers (it is never started or changed here)."""
+        problem = self.unavailable()
+        if problem or self.settings.kubeconfig is None:
+            return ProviderStatus("existing cluster: not configured", False, [f"problem: {problem}"])
+        try:
+            info = self.start(lambda message: None)
+        except (ClusterError, ConfigError) as exc:
+            return ProviderStatus("existing cluster: NOT healthy", False, [f"problem: {exc}"])
+        return ProviderStatus(
+            f"existing cluster: answers ({info.description}, Kubernetes {info.kubernetes_version})", True
+        )
 
     def load_images(self, archives: Sequence[Path], progress: Progress) -> None:
         if archives:

@@ -1,26 +1,51 @@
 """The ``kind`` provider: a kind cluster named ``pytest-pods``, the default where a Docker engine
-answers. A thin layer over :mod:`pytest_pods.kindnode.cluster`, which calls the kind and docker
-commands itself: nothing is downloaded (kind comes from ``--pods-kind-binary``, the cached
+answers. A thin layer over :mod:`pytest_pods.kindcluster`, which calls the kind and docker commands
+itself: nothing is downloaded (kind comes from ``--pods-kind-binary``, the cached
 ``pytest-pods kind install`` build, or PATH), and nothing is written to the working directory.
+
+What the kind lifecycle raises (its own :class:`~pytest_pods.kindcluster.KindError`, and the local
+cluster's errors from the builds it shares) leaves as the plugin's errors at one boundary,
+:func:`kind_errors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_pods.core.paths import CachePaths
 from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.cluster import CLUSTER_NAME, KindCluster, KindSpec, describe
-from pytest_pods.kindnode.tools import docker_unavailable, find_kind
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.providers.base import ClusterInfo, ProgressFn
+from pytest_pods.kindcluster import (
+    CLUSTER_NAME,
+    KindCluster,
+    KindError,
+    KindSpec,
+    describe,
+    docker_unavailable,
+    find_kind,
+)
+from pytest_pods.providers.base import ClusterInfo, ProgressFn, ProviderStatus
+from pytest_pods.providers.local import local_errors
 from pytest_pods.settings import Settings
 
 if TYPE_CHECKING:
-    from pytest_pods.kindnode.handle import OfflineKindHandle
+    from pytest_pods.kindcluster import OfflineKindHandle
 
-__all__ = ["CLUSTER_NAME", "KindProvider", "docker_unavailable", "kind_binary"]
+__all__ = ["CLUSTER_NAME", "KindProvider", "docker_unavailable", "kind_binary", "kind_errors"]
+
+
+@contextlib.contextmanager
+def kind_errors() -> Iterator[None]:
+    """The boundary: a :class:`~pytest_pods.kindcluster.KindError` leaves as :class:`ProviderError`
+    (same message; the original is its cause), and the local cluster's errors of the builds kind
+    shares as the plugin's cluster errors."""
+    with local_errors():
+        try:
+            yield
+        except KindError as exc:
+            raise ProviderError(*exc.args) from exc
 
 
 def kind_binary(settings: Settings) -> Path | None:
@@ -44,13 +69,15 @@ class KindProvider:
         )
 
     def unavailable(self) -> str | None:
-        return self.cluster.unavailable()
+        with kind_errors():
+            return self.cluster.unavailable()
 
     def describe(self) -> str:
         return describe(self.cluster.spec)
 
     def start(self, progress: ProgressFn) -> ClusterInfo:
-        info = self.cluster.up(progress)
+        with kind_errors():
+            info = self.cluster.up(progress)
         return ClusterInfo(
             provider=self.name,
             kubeconfig=info.kubeconfig,
@@ -64,12 +91,24 @@ class KindProvider:
 
     def pytest_kind(self) -> OfflineKindHandle:
         """pytest-kind's ``KindCluster`` for this cluster (offline: it never downloads)."""
-        return self.cluster.handle()
+        with kind_errors():
+            return self.cluster.handle(missing=ProviderError)
 
     def stop(self, progress: ProgressFn) -> None:
-        self.cluster.delete(progress)
+        with kind_errors():
+            self.cluster.delete(progress)
+        progress(f"kind cluster {self.cluster.spec.name!r} is deleted")
+
+    def status(self) -> ProviderStatus:
+        with kind_errors():
+            problem = self.cluster.health()
+        name = self.cluster.spec.name
+        if problem is None:
+            return ProviderStatus(f"kind cluster {name!r}: healthy", True)
+        return ProviderStatus(f"kind cluster {name!r}: NOT healthy", False, [f"problem: {problem}"])
 
     def load_images(self, archives: Sequence[Path], progress: ProgressFn) -> None:
-        if not self.cluster.exists():
-            raise ProviderError("the kind cluster is not running: start it before loading images")
-        self.cluster.load_images(archives, progress)
+        with kind_errors():
+            if not self.cluster.exists():
+                raise ProviderError("the kind cluster is not running: start it before loading images")
+            self.cluster.load_images(archives, progress)

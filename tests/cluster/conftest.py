@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from pytest_pods import Cluster
+from pytest_pods.core.progress import Stopwatch
 from pytest_pods.errors import ApiError
-from pytest_pods.localcluster.progress import Stopwatch
 
 MANIFESTS = Path(__file__).parent / "manifests"
 
@@ -90,12 +90,12 @@ def stand_in_registry(pods_cluster: Cluster) -> str:
     """``host:port`` of a registry serving the stand-in images: the local cluster's, or for kind the
     read-only one on the Docker gateway (the same storage)."""
     if pods_cluster.info.provider == "kind":
-        from pytest_pods.kindnode import mirror
-        from pytest_pods.localcluster.paths import CachePaths
-        from pytest_pods.localcluster.progress import silent
+        from pytest_pods.core.paths import CachePaths
+        from pytest_pods.core.progress import silent
+        from pytest_pods.kindcluster import mirror
 
         return mirror.ensure_serving(CachePaths.default(), "pytest-pods", Stopwatch(silent))
-    from pytest_pods.localcluster.cluster import LocalCluster
+    from pytest_pods.localcluster import LocalCluster
 
     return LocalCluster().config.registry_addr
 
@@ -104,7 +104,7 @@ def stand_in_registry(pods_cluster: Cluster) -> str:
 def _real_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """pytester points HOME at a temporary directory: inner runs keep using the real cache (kind,
     node images, the kind cluster's kubeconfig)."""
-    from pytest_pods.localcluster.paths import cache_root
+    from pytest_pods.core.paths import cache_root
 
     monkeypatch.setenv("PYTEST_PODS_CACHE", str(cache_root()))
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from pytest_pods import Cluster
-from pytest_pods.kindnode.cluster import KindCluster, KindSpec
-from pytest_pods.kindnode.tools import docker_unavailable, run
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
+from pytest_pods.kindcluster.tools import docker_unavailable, run
 from tests.cluster.conftest import _real_cache as _real_cache
 from tests.cluster.conftest import same_provider_args as same_provider_args
 

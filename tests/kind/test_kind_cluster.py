@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pytest_pods import Cluster
-from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.cluster import KindCluster, KindSpec
-from pytest_pods.localcluster.paths import cache_root
+from pytest_pods.core.paths import cache_root
+from pytest_pods.kindcluster import KindError
+from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
@@ -89,7 +89,7 @@ def test_reuse_is_keyed_by_version_image_and_config(scratch_cluster: KindCluster
     # a cluster of that name that pytest-pods has no record of is someone else's: left alone, named
     KindCluster(changed).key_file.unlink()
     began = time.monotonic()
-    with pytest.raises(ProviderError, match="exists that pytest-pods did not make") as info:
+    with pytest.raises(KindError, match="exists that pytest-pods did not make") as info:
         KindCluster(changed).up(lines.append)
     assert time.monotonic() - began < 10
     assert f"kind delete cluster --name {changed.name}" in str(info.value)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.cluster import KindCluster, KindSpec
-from pytest_pods.kindnode.tools import run
+from pytest_pods.kindcluster import KindError
+from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
+from pytest_pods.kindcluster.tools import run
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -31,7 +31,7 @@ def _inner(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, flo
 def _up_fails_fast(cluster: KindCluster) -> str:
     """The text of the error ``cluster.up`` raises, which must come within 10 s."""
     began = time.monotonic()
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(KindError) as info:
         cluster.up(lambda message: None)
     assert time.monotonic() - began < 10
     return str(info.value)

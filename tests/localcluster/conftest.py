@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster import LocalCluster
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: The `pytest-pods` command of this checkout (the console script may belong to another install).

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.localcluster import cgroups, host
-from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster import LocalCluster, cgroups, host
 
 from .conftest import CLI, EXAMPLES, Kubectl, needs_root
 

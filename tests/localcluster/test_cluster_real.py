@@ -15,8 +15,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.stream import portforward, stream
 
-from pytest_pods.localcluster import imagestore
-from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster import LocalCluster, imagestore
 from pytest_pods.localcluster.imagestore import ImageStore
 
 from .conftest import CLI, EXAMPLES, Kubectl, needs_root

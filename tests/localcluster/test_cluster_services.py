@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.localcluster import addons
-from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster import LocalCluster, addons
 from pytest_pods.localcluster.health import dns_answers
 
 from .conftest import Kubectl, needs_root

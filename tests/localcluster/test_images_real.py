@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Stopwatch, silent
 from pytest_pods.localcluster import images, imagestore
 from pytest_pods.localcluster.errors import BuildError
 from pytest_pods.localcluster.images import ImageRecipe, ensure_images, layout_path, push_archive
 from pytest_pods.localcluster.imagestore import ImageStore, containerd_version, store_key
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Stopwatch, silent
 from pytest_pods.localcluster.registry import (
     Registry,
     free_port,

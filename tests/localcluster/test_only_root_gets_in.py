@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods.localcluster.cluster import LocalCluster
+from pytest_pods.localcluster import LocalCluster
 from pytest_pods.localcluster.pki import PKI, CertSpec, etcd_cert_specs
 from pytest_pods.localcluster.registry import Registry, free_port, local_repo, running, writer
 
@@ -361,12 +361,12 @@ def test_every_listener_is_known_and_refuses_nobody(cluster: LocalCluster) -> No
 
 
 def test_the_kind_mirror_is_read_only_and_preloads_go_through_the_writer(tmp_path: Path) -> None:
-    """kind's stand-in registry (kindnode/mirror.py): the same storage, read-only; ``--pods-preload-image``
+    """kind's stand-in registry (kindcluster/mirror.py): the same storage, read-only; ``--pods-preload-image``
     pushes through :func:`writer`. Served here on loopback instead of the kind network's gateway."""
-    from pytest_pods.kindnode import mirror
+    from pytest_pods.core.paths import CachePaths
+    from pytest_pods.core.progress import Stopwatch, silent
+    from pytest_pods.kindcluster import mirror
     from pytest_pods.localcluster import images
-    from pytest_pods.localcluster.paths import CachePaths
-    from pytest_pods.localcluster.progress import Stopwatch, silent
 
     real = CachePaths.default()
     pause = next(recipe for recipe in images.RECIPES if recipe.name == "pause")

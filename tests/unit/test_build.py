@@ -61,16 +61,16 @@ def test_the_local_cluster_builds_kube_proxy_and_kind_also_gets_kubeadm() -> Non
 
 
 def test_unknown_kubernetes_command_is_refused_before_any_build(tmp_path: Path) -> None:
-    from pytest_pods.localcluster.paths import CachePaths
-    from pytest_pods.localcluster.progress import Stopwatch, silent
+    from pytest_pods.core.paths import CachePaths
+    from pytest_pods.core.progress import Stopwatch, silent
 
     with pytest.raises(ValueError, match="kube-nothing"):
         build.build_kubernetes(CachePaths(tmp_path), "v1.37.2", Stopwatch(silent), ["kube-nothing"])
 
 
 def test_present_commands_are_not_rebuilt(tmp_path: Path) -> None:
-    from pytest_pods.localcluster.paths import CachePaths
-    from pytest_pods.localcluster.progress import Stopwatch, silent
+    from pytest_pods.core.paths import CachePaths
+    from pytest_pods.core.progress import Stopwatch, silent
 
     cache = CachePaths(tmp_path)
     out = cache.bin_dir("kubernetes", "v1.37.2")

@@ -1,64 +1,73 @@
-"""errors.py and localcluster/errors.py: one documented tree, and the boundary around the local cluster."""
+"""errors.py: one documented tree; the cluster builders' own errors, translated at the providers'
+boundaries into it with the same class name, fields and message."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
-import pytest_pods.localcluster
-from pytest_pods import errors
-from pytest_pods.localcluster import errors as local
-
-LOCALCLUSTER = Path(pytest_pods.localcluster.__file__).parent
-
-
-def _imports(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return found
-
-
-@pytest.mark.parametrize("path", sorted(LOCALCLUSTER.rglob("*.py")), ids=lambda p: p.name)
-def test_the_local_cluster_imports_nothing_of_the_plugin(path: Path) -> None:
-    outside = {
-        m
-        for m in _imports(path)
-        if m.split(".")[0] == "pytest_pods" and not m.startswith("pytest_pods.localcluster")
-    }
-    assert not outside, f"{path.name} imports {sorted(outside)}"
-    assert not {m for m in _imports(path) if m.split(".")[0] in ("pytest", "_pytest")}
+from pytest_pods import errors, kindcluster, localcluster
+from pytest_pods.providers.kind import kind_errors
+from pytest_pods.providers.local import local_errors
 
 
 @pytest.mark.parametrize(
     ("raised", "expected"),
     [
-        (local.PreflightError("no root", "run as root"), errors.PreflightError),
-        (local.BuildError("etcd", "go build failed", "tail"), errors.BuildError),
-        (local.ComponentError("etcd", "exited 1", "/var/log/etcd.log", "panic"), errors.ComponentError),
-        (local.ClusterError("cannot stop"), errors.ClusterError),
+        (localcluster.PreflightError("no root", "run as root"), errors.PreflightError),
+        (localcluster.BuildError("etcd", "go build failed", "tail"), errors.BuildError),
+        (localcluster.BuildError("etcd", "go build failed"), errors.BuildError),
+        (
+            localcluster.ComponentError("etcd", "exited 1", "/var/log/etcd.log", "panic"),
+            errors.ComponentError,
+        ),
+        (localcluster.ComponentError("etcd", "exited 1"), errors.ComponentError),
+        (localcluster.ClusterError("cannot stop"), errors.ClusterError),
     ],
 )
-def test_local_errors_map_onto_the_one_tree_keeping_fields_and_message(
-    raised: local.LocalClusterError, expected: type[errors.ClusterError]
+def test_local_errors_become_the_plugins_keeping_fields_and_message(
+    raised: localcluster.LocalClusterError, expected: type[errors.ClusterError]
 ) -> None:
-    with pytest.raises(expected) as info, errors.mapped_local_errors():
+    for boundary in (local_errors, kind_errors):  # kind's builds run through the local cluster's
+        with pytest.raises(expected) as info, boundary():
+            raise raised
+        translated = info.value
+        assert type(translated) is expected
+        assert type(translated).__name__ == type(raised).__name__
+        assert not isinstance(translated, localcluster.LocalClusterError)
+        assert str(translated) == str(raised)
+        assert vars(translated) == vars(raised)
+        assert translated.__cause__ is raised
+
+
+def test_kind_errors_become_provider_errors_keeping_the_message() -> None:
+    raised = kindcluster.KindError("kind is not installed: build it with `pytest-pods kind install`")
+    with pytest.raises(errors.ProviderError) as info, kind_errors():
         raise raised
-    mapped = info.value
-    assert type(mapped) is expected
-    assert isinstance(mapped, errors.PodsError) and isinstance(mapped, type(raised))
-    assert str(mapped) == str(raised)
-    assert vars(mapped) == vars(raised)
-    assert mapped.__cause__ is raised
+    assert str(info.value) == str(raised)
+    assert info.value.__cause__ is raised
 
 
-def test_plugin_errors_pass_through_unmapped() -> None:
+def test_plugin_errors_pass_the_boundaries_untouched() -> None:
     original = errors.BuildError("kind", "no go")
-    with pytest.raises(errors.BuildError) as info, errors.mapped_local_errors():
-        raise original
-    assert info.value is original
+    for boundary in (local_errors, kind_errors):
+        with pytest.raises(errors.BuildError) as info, boundary():
+            raise original
+        assert info.value is original
+
+
+def test_the_builders_errors_are_not_the_plugins() -> None:
+    """No diamond: a builder's error is the plugin's only after its provider's boundary."""
+    plugin = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.PodsError)]
+    builders = [
+        localcluster.LocalClusterError,
+        localcluster.ClusterError,
+        localcluster.PreflightError,
+        localcluster.BuildError,
+        localcluster.ComponentError,
+        kindcluster.KindError,
+    ]
+    assert len(plugin) > 15
+    for builder in builders:
+        for ours in plugin:
+            assert not issubclass(builder, ours), (builder, ours)
+            assert not issubclass(ours, builder), (ours, builder)

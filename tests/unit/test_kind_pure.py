@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode import mirror
-from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec, dns_ready
-from pytest_pods.kindnode.node import storage_manifest
-from pytest_pods.kindnode.tools import _proxy_only
-from pytest_pods.localcluster.paths import CachePaths
+from pytest_pods.core.api import dns_ready
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.kindcluster import KindError, mirror
+from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec
+from pytest_pods.kindcluster.node import storage_manifest
+from pytest_pods.kindcluster.tools import _proxy_only
 
 OFFLINE = {OFFLINE_LABEL: "true", ETCD_LABEL: "v3.6.16"}
 
@@ -49,12 +49,12 @@ def test_an_offline_image_refuses_extra_nodes(tmp_path: Path) -> None:
     two = (
         "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes: [{role: control-plane}, {role: worker}]\n"
     )
-    with pytest.raises(ProviderError, match="single-node bridge network"):
+    with pytest.raises(KindError, match="single-node bridge network"):
         _cluster(tmp_path, two).effective_config(OFFLINE)
 
 
 def test_a_file_that_is_not_a_kind_config_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ProviderError, match=r"is not a kind config: it needs `kind: Cluster`"):
+    with pytest.raises(KindError, match=r"is not a kind config: it needs `kind: Cluster`"):
         _cluster(tmp_path, "apiVersion: v1\nkind: Pod\n").effective_config({})
 
 
@@ -130,14 +130,14 @@ def test_delete_without_docker_keeps_the_record_of_a_cluster_it_made(
 ) -> None:
     """A stopped engine brings the node back when it starts: forgetting the record would leave that
     cluster as someone else's (and every later session refusing it)."""
-    from pytest_pods.kindnode import cluster as kind_cluster
+    from pytest_pods.kindcluster import cluster as kind_cluster
 
     monkeypatch.setattr(kind_cluster, "docker_unavailable", lambda: "the Docker engine does not answer")
     cluster = KindCluster(KindSpec(), CachePaths(tmp_path))
     cluster.delete(lambda message: None)  # no record: nothing of ours, nothing to say
     cluster.state_dir.mkdir(parents=True)
     cluster.key_file.write_text('{"key": "k"}')
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(KindError) as info:
         cluster.delete(lambda message: None)
     assert "was not deleted: kind needs a Docker engine. the Docker engine does not answer" in str(info.value)
     assert "pytest-pods cluster down --provider kind" in str(info.value)

@@ -85,7 +85,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E40
 from pathlib import Path  # noqa: E402
 from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
-from pytest_pods.errors import ApiError  # noqa: E402
+from pytest_pods.errors import ApiError, ConfigError, KubeconfigError  # noqa: E402
 from pytest_pods.kube import Kube, WatchEvent  # noqa: E402
 
 Answer = tuple[int, list[dict[str, object]] | dict[str, object]]
@@ -256,3 +256,25 @@ def test_the_watch_ends_at_its_timeout(api: tuple[FakeApi, Kube]) -> None:
     got = list(kube.watch("/api/v1/pods", timeout=1.0))
     assert got and all(e.type == "LISTED" for e in got)
     assert int(fake.queries[1]["timeoutSeconds"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "cause"),
+    [
+        (None, None, "cannot read it"),
+        ("clusters: [\n", None, "ParserError|ScannerError|ConfigException"),
+        ("apiVersion: v1\nkind: Config\ncontexts: []\nclusters: []\nusers: []\n", "nowhere", "nowhere"),
+    ],
+    ids=["missing", "not-yaml", "no-such-context"],
+)
+def test_a_kubeconfig_it_cannot_use_is_our_error_naming_it(
+    tmp_path: Path, text: str | None, context: str | None, cause: str
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    if text is not None:
+        kubeconfig.write_text(text)
+    with pytest.raises(KubeconfigError, match=cause) as info:
+        Kube.from_kubeconfig(kubeconfig, context)
+    assert isinstance(info.value, ConfigError)
+    assert info.value.kubeconfig == kubeconfig and info.value.context == context
+    assert str(kubeconfig) in str(info.value)

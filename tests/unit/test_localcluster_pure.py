@@ -15,6 +15,7 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from pytest_pods.core.versions import normalize_kubernetes_version
 from pytest_pods.localcluster.build import Binaries, _version_ldflags, staging_modules
 from pytest_pods.localcluster.components import Health, Plan, Ports, make_plan
 from pytest_pods.localcluster.configs import (
@@ -29,7 +30,6 @@ from pytest_pods.localcluster.errors import PreflightError
 from pytest_pods.localcluster.host import Preflight, _is_ours, conntrack_leftovers, forward_guard
 from pytest_pods.localcluster.paths import StatePaths
 from pytest_pods.localcluster.pki import PKI, cluster_cert_specs, etcd_cert_specs
-from pytest_pods.localcluster.versions import normalize_kubernetes_version
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +304,7 @@ def test_missing_cgroup_controllers_are_named(monkeypatch: pytest.MonkeyPatch, t
 
 def test_a_cluster_started_by_older_code_is_outdated(pki: PKI, tmp_path: Path) -> None:
     """``up`` restarts a cluster whose etcd takes anyone or whose registry takes pushes."""
-    from pytest_pods.localcluster.cluster import LocalCluster
+    from pytest_pods.localcluster import LocalCluster
     from pytest_pods.localcluster.registry import Registry
 
     state = StatePaths("t", tmp_path / "lib", tmp_path / "run")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pytest_pods.errors import PortForwardError
-from pytest_pods.kube import ForwardProblem
+from pytest_pods.portforward import ForwardProblem
 
 # what containerd sends on the error channel when nothing listens (seen on the local cluster)
 REFUSED = (

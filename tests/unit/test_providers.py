@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_pods.core.progress import Progress
 from pytest_pods.errors import ConfigError, ProviderError
-from pytest_pods.localcluster.progress import Progress
 from pytest_pods.providers import AUTO, BUILTIN, Registry, builtin_registry
 from pytest_pods.providers.base import ClusterInfo, Provider
 from pytest_pods.providers.existing import choose_context
@@ -142,8 +142,8 @@ def test_builtin_describe_does_not_probe(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_one_cluster_info_for_every_provider_and_the_local_cluster() -> None:
-    from pytest_pods.localcluster.cluster import ClusterConfig, LocalCluster
-    from pytest_pods.localcluster.info import ClusterInfo as LocalInfo
+    from pytest_pods.core.info import ClusterInfo as LocalInfo
+    from pytest_pods.localcluster import ClusterConfig, LocalCluster
 
     assert ClusterInfo is LocalInfo
     info = LocalCluster(ClusterConfig(name="x")).info(reused=True)
@@ -154,7 +154,7 @@ def test_one_cluster_info_for_every_provider_and_the_local_cluster() -> None:
 
 
 def test_a_stopwatch_is_not_wrapped_twice() -> None:
-    from pytest_pods.localcluster.progress import Stopwatch
+    from pytest_pods.core.progress import Stopwatch
 
     lines: list[str] = []
     watch = Stopwatch(lines.append, clock=lambda: 5.0)

@@ -14,11 +14,10 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_pods.errors import BuildError
-from pytest_pods.kindnode.tools import KIND_VERSION, docker_command, kind_source, run
-from pytest_pods.localcluster import images
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Stopwatch
+from pytest_pods import localcluster
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Stopwatch
+from pytest_pods.kindcluster.tools import KIND_VERSION, docker_command, kind_source, run
 
 #: Bump when the steps below change in a way the inputs do not show.
 BASE_RECIPE = "1"
@@ -87,7 +86,9 @@ def base_files(kind_dir: Path) -> Path:
 
 
 def base_image_key(mirror: str, kind_dir: Path) -> str:
-    digest = hashlib.sha256(f"kind-base {BASE_RECIPE} {KIND_VERSION} {images.base_key(mirror)}\n".encode())
+    digest = hashlib.sha256(
+        f"kind-base {BASE_RECIPE} {KIND_VERSION} {localcluster.base_key(mirror)}\n".encode()
+    )
     digest.update(" ".join(PACKAGES).encode() + SETUP.encode())
     for path in sorted(base_files(kind_dir).rglob("*")):
         if path.is_file():
@@ -103,39 +104,39 @@ def image_exists(ref: str) -> bool:
 def build_base_image(cache: CachePaths, watch: Stopwatch) -> str:
     """The reference of the base image, built (as root: debootstrap and chroot) when missing."""
     kind_dir = kind_source(cache, watch)
-    mirror = images.debian_mirror()
+    mirror = localcluster.debian_mirror()
     ref = f"{BASE_REPO}:{base_image_key(mirror, kind_dir)}"
     if image_exists(ref):
         watch(f"base image {ref}: present")
         return ref
-    images.preflight(["debootstrap", "tar", "chroot"], need_root=True)
+    localcluster.require_tools(["debootstrap", "tar", "chroot"], need_root=True)
     cache.images.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache.images / ".build.lock")):
-        base_tar = images.build_base(cache, mirror, images.base_key(mirror), watch)
+        base_tar = localcluster.build_base(cache, mirror, localcluster.base_key(mirror), watch)
     what = f"the kind base image {ref}"
-    with images.base_rootfs(base_tar, cache.root / "kind" / "build", "kind-base-", what) as rootfs:
-        with images.networked_chroot(rootfs):
+    with localcluster.base_rootfs(base_tar, cache.root / "kind" / "build", "kind-base-", what) as rootfs:
+        with localcluster.networked_chroot(rootfs):
             with watch.step(
                 f"kind base: apt-get install {len(PACKAGES)} packages (systemd, containerd, ...)"
             ):
-                images.apt_install(rootfs, PACKAGES, what)
+                localcluster.apt_install(rootfs, PACKAGES, what)
             with watch.step("kind base: kind's node files, units and containerd runtime spec"):
                 _copy_tree(base_files(kind_dir), rootfs)
                 script = rootfs / "tmp" / "kind-base-setup.sh"
                 script.write_text(SETUP)
-                images.chroot(rootfs, ["/bin/sh", "/tmp/kind-base-setup.sh"], what)
-                images.chroot(
+                localcluster.chroot(rootfs, ["/bin/sh", "/tmp/kind-base-setup.sh"], what)
+                localcluster.chroot(
                     rootfs, ["/bin/sh", "-c", "apt-get clean; rm -rf /var/lib/apt/lists/* /tmp/*"], what
                 )
-        images.empty_dir(rootfs / "dev")
+        localcluster.empty_dir(rootfs / "dev")
         with watch.step(f"kind base: docker import {ref}"):
             packed = rootfs.parent / "rootfs.tar"
-            images.pack(rootfs, packed, what)
+            localcluster.pack_rootfs(rootfs, packed, what)
             changes = [arg for change in IMPORT_CHANGES for arg in ("--change", change)]
             docker = docker_command() or "docker"
             done = run([docker, "import", *changes, str(packed), ref], timeout=900, what=what)
             if done.returncode != 0:
-                raise BuildError(what, f"docker import exited {done.returncode}", done.tail())
+                raise localcluster.BuildError(what, f"docker import exited {done.returncode}", done.tail())
     return ref
 
 

@@ -5,18 +5,19 @@ pytest-kind's ``KindCluster`` is the handle pytest users of kind already know: `
 run: its constructor writes ``.pytest-kind/<name>/`` into the working directory, and ``ensure_kind`` /
 ``ensure_kubectl`` download kind and kubectl from the internet when they are missing. This subclass keeps
 the handle and drops both: its files live in our cache, and a missing binary is an error that says how
-to get it. Creating the cluster stays with :class:`pytest_pods.kindnode.cluster.KindCluster`, which
+to get it. Creating the cluster stays with :class:`pytest_pods.kindcluster.cluster.KindCluster`, which
 streams kind's output as progress and diagnoses a failed create.
 """
 
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from pathlib import Path
 
 from pytest_kind import KindCluster as PytestKindCluster
 
-from pytest_pods.errors import ProviderError
+from pytest_pods.kindcluster.errors import KindError
 
 
 class OfflineKindHandle(PytestKindCluster):  # type: ignore[misc]  # pytest-kind ships no types
@@ -30,6 +31,7 @@ class OfflineKindHandle(PytestKindCluster):  # type: ignore[misc]  # pytest-kind
         kind_path: Path,
         kubectl_path: Path,
         image: str | None = None,
+        missing: Callable[[str], Exception] = KindError,
     ) -> None:
         # Not pytest-kind's __init__: it would make .pytest-kind/<name> in the working directory.
         # These are the attributes it sets, pointed at our cache.
@@ -40,17 +42,18 @@ class OfflineKindHandle(PytestKindCluster):  # type: ignore[misc]  # pytest-kind
         self.kind_path = kind_path
         self.kubectl_path = kubectl_path
         self.platform = platform.system().lower()
+        self.missing = missing
 
     def ensure_kind(self) -> None:
         if not self.kind_path.is_file():
-            raise ProviderError(
+            raise self.missing(
                 f"kind is not at {self.kind_path}, and pytest-pods never downloads it: "
                 "build it with `pytest-pods kind install` or pass --pods-kind-binary PATH"
             )
 
     def ensure_kubectl(self) -> None:
         if not self.kubectl_path.is_file():
-            raise ProviderError(
+            raise self.missing(
                 f"kubectl is not at {self.kubectl_path}, and pytest-pods never downloads it: "
                 "`pytest-pods cluster build` builds it, or put kubectl on PATH"
             )

@@ -1,7 +1,7 @@
 """``pytest-pods kind build-node-image``: a kind node image for one Kubernetes version, offline.
 
 Everything comes from the Go module proxy and Debian packages, through the local cluster's builders
-and caches (:mod:`pytest_pods.localcluster.build`, :mod:`pytest_pods.localcluster.images`):
+and caches (:mod:`pytest_pods.localcluster`):
 
 - kubeadm, kubelet and kubectl in ``/usr/bin``;
 - control-plane images (``registry.k8s.io/kube-apiserver:<v>`` ...), etcd, CoreDNS and
@@ -26,15 +26,13 @@ from pathlib import Path
 
 import yaml
 
-from pytest_pods.errors import BuildError
-from pytest_pods.kindnode.base import build_base_image, image_exists
-from pytest_pods.kindnode.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
-from pytest_pods.kindnode.tools import docker_command, run
-from pytest_pods.localcluster import addons, build, images
-from pytest_pods.localcluster.configs import Network
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods import localcluster
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Progress, Stopwatch
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods.kindcluster.base import build_base_image, image_exists
+from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
+from pytest_pods.kindcluster.tools import docker_command, run
 
 NODE_RECIPE = "1"
 KEY_LABEL = "io.pytest-pods.kind-node.key"
@@ -73,10 +71,10 @@ def node_ref(version: str) -> str:
 def storage_manifest() -> str:
     """kind's ``/kind/manifests/default-storage.yaml``: the local cluster's own local-path add-on
     (StorageClass ``standard``, the same images), without its CoreDNS (kubeadm deploys that)."""
-    settings = addons.AddonSettings(net=Network(), storage_dir=Path(STORAGE_DIR))
+    settings = localcluster.AddonSettings(net=localcluster.Network(), storage_dir=Path(STORAGE_DIR))
     objects = [
         o
-        for o in addons.manifests(settings)
+        for o in localcluster.addon_manifests(settings)
         if o["kind"] == "StorageClass" or "local-path" in json.dumps(o["metadata"])
     ]
     return "# pytest-pods offline kind node: local-path-provisioner\n" + yaml.safe_dump_all(objects)
@@ -85,7 +83,7 @@ def storage_manifest() -> str:
 def _docker(*args: str | Path, what: str, timeout: float = 600, stdin: bytes | None = None) -> str:
     done = run([docker_command() or "docker", *args], timeout=timeout, what=what, stdin=stdin)
     if done.returncode != 0:
-        raise BuildError(
+        raise localcluster.BuildError(
             what, f"`docker {' '.join(str(a) for a in args[:3])} ...` exited {done.returncode}", done.tail()
         )
     return done.stdout
@@ -101,18 +99,20 @@ def _tools_image(cache: CachePaths, kube_proxy: Path, base_ref: str, watch: Stop
         return ref
     what = "the kube-proxy image"
     with watch.step(f"{ref}: debootstrap base + {' '.join(TOOLS_PACKAGES)} + kube-proxy"):
-        mirror = images.debian_mirror()
-        base_tar = images.build_base(cache, mirror, images.base_key(mirror), watch)
-        with images.base_rootfs(base_tar, cache.root / "kind" / "build", "kind-tools-", what) as rootfs:
-            with images.networked_chroot(rootfs):
-                images.apt_install(rootfs, TOOLS_PACKAGES, what)
-                images.chroot(rootfs, ["/bin/sh", "-c", "apt-get clean; rm -rf /var/lib/apt/lists/*"], what)
-            images.empty_dir(rootfs / "dev")
+        mirror = localcluster.debian_mirror()
+        base_tar = localcluster.build_base(cache, mirror, localcluster.base_key(mirror), watch)
+        with localcluster.base_rootfs(base_tar, cache.root / "kind" / "build", "kind-tools-", what) as rootfs:
+            with localcluster.networked_chroot(rootfs):
+                localcluster.apt_install(rootfs, TOOLS_PACKAGES, what)
+                localcluster.chroot(
+                    rootfs, ["/bin/sh", "-c", "apt-get clean; rm -rf /var/lib/apt/lists/*"], what
+                )
+            localcluster.empty_dir(rootfs / "dev")
             target = rootfs / "usr/local/bin/kube-proxy"
             target.write_bytes(kube_proxy.read_bytes())
             target.chmod(0o755)
             packed = rootfs.parent / "rootfs.tar"
-            images.pack(rootfs, packed, what)
+            localcluster.pack_rootfs(rootfs, packed, what)
             _docker("import", "--change", 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]', packed, ref, what=what)
     return ref
 
@@ -129,12 +129,12 @@ def build_node_image(
     watch = Stopwatch.of(progress)
     version = kubernetes_version
     ref = image or node_ref(version)
-    kube_dir = build.kubernetes_binaries(
+    kube_dir = localcluster.kubernetes_binaries(
         version, (*NODE_BINARIES, *CONTROL_PLANE, "kube-proxy"), cache=cache, progress=watch
     )
-    etcd = build.etcd_binary(cache=cache, progress=watch)
-    coredns = build.coredns_binary(cache=cache, progress=watch)
-    local_path = build.local_path_provisioner_binary(cache=cache, progress=watch)
+    etcd = localcluster.etcd_binary(cache=cache, progress=watch)
+    coredns = localcluster.coredns_binary(cache=cache, progress=watch)
+    local_path = localcluster.local_path_provisioner_binary(cache=cache, progress=watch)
     etcd_version = etcd.parent.name.removeprefix("etcd-")
     coredns_version = coredns.parent.name.removeprefix("coredns-")
     local_path_version = local_path.parent.name.removeprefix("local-path-provisioner-")
@@ -143,31 +143,33 @@ def build_node_image(
 
     wanted = [
         *(
-            images.BinaryImage(f"registry.k8s.io/{c}:{version}", kube_dir / c, path=f"/usr/local/bin/{c}")
+            localcluster.BinaryImage(
+                f"registry.k8s.io/{c}:{version}", kube_dir / c, path=f"/usr/local/bin/{c}"
+            )
             for c in CONTROL_PLANE
         ),
-        images.BinaryImage(f"registry.k8s.io/etcd:{etcd_version}", etcd, path="/usr/local/bin/etcd"),
-        addons.coredns_image(coredns, coredns_version),
-        addons.local_path_provisioner_image(local_path, local_path_version),
+        localcluster.BinaryImage(f"registry.k8s.io/etcd:{etcd_version}", etcd, path="/usr/local/bin/etcd"),
+        localcluster.coredns_image(coredns, coredns_version),
+        localcluster.local_path_provisioner_image(local_path, local_path_version),
     ]
-    layouts = [(img.ref, images.binary_image(img, cache=cache, progress=watch)) for img in wanted]
-    mirror = images.debian_mirror()
-    stand_ins = {r.name: r for r in images.RECIPES}
+    layouts = [(img.ref, localcluster.binary_image(img, cache=cache, progress=watch)) for img in wanted]
+    mirror = localcluster.debian_mirror()
+    stand_ins = {r.name: r for r in localcluster.IMAGE_RECIPES}
     pause = stand_ins["pause"]
     for recipe in (pause, stand_ins["debian"]):
-        base = images.base_key(mirror) if recipe.base == "debian" else ""
-        key = images.recipe_key(recipe, base)
-        layout = images.layout_path(cache, recipe, key)
+        base = localcluster.base_key(mirror) if recipe.base == "debian" else ""
+        key = localcluster.recipe_key(recipe, base)
+        layout = localcluster.layout_path(cache, recipe, key)
         if not layout.exists():
-            base_tar = images.build_base(cache, mirror, base, watch) if base else None
-            images.build_image(cache, recipe, key, base_tar, watch)
+            base_tar = localcluster.build_base(cache, mirror, base, watch) if base else None
+            localcluster.build_image(cache, recipe, key, base_tar, watch)
         layouts += [(ref, layout) for ref in recipe.refs]
 
     digest = hashlib.sha256(f"node {NODE_RECIPE} {version} {base_ref} {tools}\n".encode())
     for name in NODE_BINARIES:
         digest.update(hashlib.sha256((kube_dir / name).read_bytes()).digest())
     for name, layout in layouts:
-        digest.update(f"{name} {images.layout_digest(layout)}\n".encode())
+        digest.update(f"{name} {localcluster.layout_digest(layout)}\n".encode())
     key = digest.hexdigest()[:16]
     labels = _labels_of(ref)
     if labels is not None and labels.get(KEY_LABEL) == key:
@@ -182,7 +184,7 @@ def build_node_image(
         archives = Path(tmp) / "images"
         with watch.step(f"saving {len(layouts) + 1} images as archives"):
             for name, layout in layouts:
-                images.save_docker_archive(
+                localcluster.save_docker_archive(
                     layout, name, archives / f"{re.sub(r'[^A-Za-z0-9.-]', '_', name)}.tar"
                 )
             proxy = f"registry.k8s.io/kube-proxy:{version}"
@@ -255,6 +257,6 @@ def build_node_image(
 
 
 def _labels_of(ref: str) -> dict[str, str] | None:
-    from pytest_pods.kindnode.cluster import image_labels
+    from pytest_pods.kindcluster.cluster import image_labels
 
     return image_labels(ref)

@@ -1,7 +1,7 @@
 """One kind cluster, made, reused or deleted through the kind and docker commands. Creation is ours
 (kind's output streamed as progress, a failed create diagnosed); deletion and the handle a test gets
 (:meth:`KindCluster.handle`) go through pytest-kind's ``KindCluster``, made offline and free of side
-effects by :class:`~pytest_pods.kindnode.handle.OfflineKindHandle`.
+effects by :class:`~pytest_pods.kindcluster.handle.OfflineKindHandle`.
 
 A cluster is reused when the key it was made with (Kubernetes version, node image and its id, the
 effective kind config) is the key asked for; otherwise it is recreated, and the progress line says
@@ -23,21 +23,22 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from pytest_pods.errors import ApiError, ProviderError
-from pytest_pods.kindnode import mirror
-from pytest_pods.kindnode.tools import (
+from pytest_pods.core.api import ApiReader, KubeconfigError, dns_ready, usable_checks
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Progress, Stopwatch
+from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
+from pytest_pods.kindcluster import mirror
+from pytest_pods.kindcluster.errors import KindError
+from pytest_pods.kindcluster.tools import (
     KIND_MISSING_FIX,
     docker_command,
     docker_unavailable,
     find_kind,
     run,
 )
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
-from pytest_pods.localcluster.versions import DEFAULT_KUBERNETES_VERSION
 
 if TYPE_CHECKING:
-    from pytest_pods.kindnode.handle import OfflineKindHandle
+    from pytest_pods.kindcluster.handle import OfflineKindHandle
 
 CLUSTER_NAME = "pytest-pods"
 #: Labels that ``pytest-pods kind build-node-image`` puts on its images.
@@ -138,9 +139,11 @@ class KindCluster:
         found = shutil.which("kubectl")
         return Path(found) if found else cached
 
-    def handle(self) -> OfflineKindHandle:
-        """pytest-kind's handle of this cluster: ``kubectl()``, ``load_docker_image()``, ``delete()``..."""
-        from pytest_pods.kindnode.handle import OfflineKindHandle  # pytest-kind loads only when used
+    def handle(self, missing: Callable[[str], Exception] = KindError) -> OfflineKindHandle:
+        """pytest-kind's handle of this cluster: ``kubectl()``, ``load_docker_image()``, ``delete()``...
+        ``missing`` makes the error it raises when kind or kubectl is missing (the provider hands
+        tests a handle that raises the plugin's ``ProviderError``)."""
+        from pytest_pods.kindcluster.handle import OfflineKindHandle  # pytest-kind loads only when used
 
         return OfflineKindHandle(
             self.spec.name,
@@ -148,6 +151,7 @@ class KindCluster:
             kind_path=Path(self._kind()),
             kubectl_path=self.kubectl(),
             image=self.spec.node_image,
+            missing=missing,
         )
 
     # ------------------------------------------------------------------ checks
@@ -165,12 +169,29 @@ class KindCluster:
     def _kind(self) -> str:
         binary = self.kind()
         if binary is None:
-            raise ProviderError(f"kind is not installed: {KIND_MISSING_FIX}")
+            raise KindError(f"kind is not installed: {KIND_MISSING_FIX}")
         return str(binary)
 
     def exists(self) -> bool:
         done = run([self._kind(), "get", "clusters"], timeout=30, what="kind get clusters")
         return self.spec.name in done.stdout.split()
+
+    def health(self) -> str | None:
+        """None when the cluster exists, its node runs and its API server answers; else what is
+        wrong. Starts and changes nothing (``cluster status``)."""
+        problem = self.unavailable()
+        if problem is not None:
+            return problem
+        if not self.exists():
+            return f"there is no kind cluster named {self.spec.name!r}"
+        state = run([_docker(), "inspect", "--format", "{{.State.Running}}", self.node], timeout=30)
+        if state.returncode != 0 or state.stdout.strip() != "true":
+            return f"its node container {self.node} is not running"
+        try:
+            self._server_version(timeout=3)
+        except KindError as exc:
+            return str(exc)
+        return None
 
     def recorded(self) -> dict[str, Any] | None:
         try:
@@ -187,9 +208,9 @@ class KindCluster:
             try:
                 loaded = yaml.safe_load(self.spec.config.read_text()) or {}
             except (OSError, yaml.YAMLError) as exc:
-                raise ProviderError(f"cannot read the kind config {self.spec.config}: {exc}") from exc
+                raise KindError(f"cannot read the kind config {self.spec.config}: {exc}") from exc
             if not isinstance(loaded, dict) or loaded.get("kind") != "Cluster":
-                raise ProviderError(
+                raise KindError(
                     f"{self.spec.config} is not a kind config: it needs `kind: Cluster` and "
                     "`apiVersion: kind.x-k8s.io/v1alpha4` (see https://kind.sigs.k8s.io/docs/user/configuration/)"
                 )
@@ -197,7 +218,7 @@ class KindCluster:
         if labels.get(OFFLINE_LABEL) == "true":
             nodes = config.get("nodes") or [{"role": "control-plane"}]
             if len(nodes) > 1:
-                raise ProviderError(
+                raise KindError(
                     f"the offline node image {self.spec.node_image} has no kindnetd, only a single-node "
                     f"bridge network: remove the extra nodes from {self.spec.config}, or use kindest/node"
                 )
@@ -227,7 +248,7 @@ class KindCluster:
         clock = Stopwatch.of(progress)
         problem = self.unavailable()
         if problem:
-            raise ProviderError(problem)
+            raise KindError(problem)
         image = self.spec.node_image
         labels = self._ensure_image(image, clock) if image else {}
         config = self.effective_config(labels)
@@ -236,7 +257,7 @@ class KindCluster:
         if self.exists():
             recorded = self.recorded()
             if recorded is None:
-                raise ProviderError(
+                raise KindError(
                     f"a kind cluster named {self.spec.name!r} exists that pytest-pods did not make (no "
                     f"record at {self.key_file}); it is left alone: delete it with `kind delete cluster "
                     f"--name "
@@ -285,7 +306,7 @@ class KindCluster:
             return labels
         if image.startswith(OWN_NODE_REPO + ":"):
             version = image.rsplit(":", 1)[1]
-            raise ProviderError(
+            raise KindError(
                 f"the offline node image {image} is not in Docker: build it with "
                 f"`pytest-pods kind build-node-image --kubernetes-version {version}`"
             )
@@ -293,7 +314,7 @@ class KindCluster:
         began = time.monotonic()
         done = run([_docker(), "pull", image], timeout=1800, what=f"docker pull {image}")
         if done.returncode != 0:
-            raise ProviderError(
+            raise KindError(
                 f"the node image {image} is not in Docker, and pulling it failed after "
                 f"{time.monotonic() - began:.0f}s ({done.tail(3)}): offline, build one with "
                 "`pytest-pods kind build-node-image` and pass --pods-kind-image "
@@ -344,7 +365,7 @@ class KindCluster:
                     clock(f"  kind: {shown}")
             code = proc.wait()
         if code != 0:
-            raise ProviderError(self._diagnose(code, "\n".join(tail), time.monotonic() - began))
+            raise KindError(self._diagnose(code, "\n".join(tail), time.monotonic() - began))
 
     def _diagnose(self, code: int, tail: str, seconds: float) -> str:
         text = tail.lower()
@@ -398,7 +419,7 @@ class KindCluster:
             try:
                 self._server_version(timeout=3)
                 return None
-            except (ProviderError, ApiError, OSError) as exc:
+            except (KindError, OSError) as exc:
                 problem = f"its API server does not answer ({type(exc).__name__})"
             time.sleep(1)
         return problem
@@ -413,75 +434,53 @@ class KindCluster:
 
     def _wait_usable(self, clock: Stopwatch, timeout: float = USABLE_TIMEOUT) -> None:
         """A Ready node that takes pods (no NoSchedule taint), the default ServiceAccount and root CA
-        ConfigMap published, and cluster DNS served: what a test's first pod needs. CoreDNS starts
-        answering before it has synced with the API (and then names nothing); its readiness, hence a
-        ready endpoint behind ``kube-dns``, says it has."""
-        from pytest_pods.kube import Kube
+        ConfigMap published (:func:`pytest_pods.core.api.usable_checks`, as for the local cluster), and
+        cluster DNS served: what a test's first pod needs. CoreDNS starts answering before it has synced
+        with the API (and then names nothing); its readiness, hence a ready endpoint behind
+        ``kube-dns``, says it has."""
+        api = self._api()
 
-        def schedulable(node: dict[str, Any]) -> bool:
-            ready = any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in node.get("status", {}).get("conditions", [])
+        def get(path: str) -> dict[str, Any] | None:
+            return api.get(path, timeout=5)
+
+        checks = usable_checks(get)
+        checks["a ready CoreDNS endpoint behind kube-system/kube-dns"] = lambda: dns_ready(
+            api.get(
+                "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices",
+                query={"labelSelector": "kubernetes.io/service-name=kube-dns"},
+                timeout=5,
             )
-            taints = [
-                t for t in node.get("spec", {}).get("taints") or [] if t.get("effect") != "PreferNoSchedule"
-            ]
-            return ready and not taints
-
-        kube = Kube.from_kubeconfig(self.kubeconfig, self.context)
-        checks: dict[str, Callable[[], bool]] = {
-            "a Ready node without taints": lambda: any(
-                schedulable(n) for n in kube.request("GET", "/api/v1/nodes", timeout=5).get("items", [])
-            ),
-            "ServiceAccount default/default": lambda: bool(
-                kube.request("GET", "/api/v1/namespaces/default/serviceaccounts/default", timeout=5)
-            ),
-            "ConfigMap default/kube-root-ca.crt": lambda: bool(
-                kube.request("GET", "/api/v1/namespaces/default/configmaps/kube-root-ca.crt", timeout=5)
-            ),
-            "a ready CoreDNS endpoint behind kube-system/kube-dns": lambda: dns_ready(
-                kube.request(
-                    "GET",
-                    "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices",
-                    query={"labelSelector": "kubernetes.io/service-name=kube-dns"},
-                    timeout=5,
-                )
-            ),
-        }
+        )
         deadline = time.monotonic() + timeout
+        for what, check in checks.items():
+            while True:
+                try:
+                    if check():
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise KindError(
+                        f"the kind cluster {self.spec.name!r} is up but {what} is missing after "
+                        f"{timeout:g}s: "
+                        f"see `kubectl --kubeconfig {self.kubeconfig} describe nodes`, or "
+                        f"`kind export logs --name {self.spec.name}`"
+                    )
+                time.sleep(0.5)
+            clock(f"{what}: ok")
+
+    def _api(self) -> ApiReader:
         try:
-            for what, check in checks.items():
-                while True:
-                    try:
-                        if check():
-                            break
-                    except (ApiError, OSError):
-                        pass
-                    if time.monotonic() > deadline:
-                        raise ProviderError(
-                            f"the kind cluster {self.spec.name!r} is up but {what} is missing after "
-                            f"{timeout:g}s: "
-                            f"see `kubectl --kubeconfig {self.kubeconfig} describe nodes`, or "
-                            f"`kind export logs --name {self.spec.name}`"
-                        )
-                    time.sleep(0.5)
-                clock(f"{what}: ok")
-        finally:
-            kube.close()
+            return ApiReader.from_kubeconfig(self.kubeconfig, self.context)
+        except KubeconfigError as exc:
+            raise KindError(f"cannot read the kind kubeconfig {self.kubeconfig}: {exc.cause}") from exc
 
     def _server_version(self, timeout: float = 10) -> str:
-        from pytest_pods.kube import Kube
-
+        api = self._api()
         try:
-            kube = Kube.from_kubeconfig(self.kubeconfig, self.context)
-        except Exception as exc:  # the kubernetes client raises plain exceptions on a bad file
-            raise ProviderError(f"cannot read the kind kubeconfig {self.kubeconfig}: {exc}") from exc
-        try:
-            return kube.server_version(timeout=timeout)
-        except Exception as exc:  # urllib3 errors are not ApiError
-            raise ProviderError(f"the kind cluster's API server does not answer: {exc}") from exc
-        finally:
-            kube.close()
+            return api.server_version(timeout=timeout)
+        except OSError as exc:
+            raise KindError(f"the kind cluster's API server does not answer: {exc}") from exc
 
     def _after_up(self, labels: dict[str, str], clock: Stopwatch) -> None:
         """An offline node pulls every image from the stand-in registry (mirrored on the Docker
@@ -497,7 +496,7 @@ class KindCluster:
         return refs
 
     def delete(self, progress: Progress) -> None:
-        """Delete the cluster and its state. A :class:`ProviderError` that names the fix, and the
+        """Delete the cluster and its state. A :class:`KindError` that names the fix, and the
         state (the record that pytest-pods made the cluster) kept, when the cluster may exist but
         cannot be deleted now: Docker does not answer or kind is missing. The node container of a
         stopped engine comes back when the engine starts, and without its record it would be left
@@ -507,7 +506,7 @@ class KindCluster:
         if blocked is not None:
             if self.recorded() is None:
                 return  # never made by pytest-pods here (or already deleted): nothing of ours
-            raise ProviderError(
+            raise KindError(
                 f"kind cluster {self.spec.name!r} was not deleted: {blocked}. Its record is kept "
                 f"({self.key_file}); delete it once Docker answers: "
                 "`pytest-pods cluster down --provider kind`"
@@ -523,7 +522,7 @@ class KindCluster:
                     try:
                         handle.delete()
                     except subprocess.CalledProcessError:
-                        raise ProviderError(
+                        raise KindError(
                             f"kind delete cluster failed twice (its output is above): remove the node "
                             f"by hand: `docker rm -f {self.node}`"
                         ) from None
@@ -562,13 +561,3 @@ def describe(spec: KindSpec) -> str:
 
 
 __all__ = ["CLUSTER_NAME", "KindCluster", "KindInfo", "KindSpec", "describe"]
-
-
-def dns_ready(slices: dict[str, Any]) -> bool:
-    """Whether an EndpointSlice listing has an endpoint whose pod is ready (``ready`` unset means
-    ready, as the API documents)."""
-    return any(
-        (endpoint.get("conditions") or {}).get("ready", True) is not False
-        for item in slices.get("items", [])
-        for endpoint in item.get("endpoints") or []
-    )

@@ -1,7 +1,7 @@
 """What starting a cluster gives back: the one ``ClusterInfo`` of pytest-pods.
 
-The local cluster returns it, and so does every provider of the plugin (which re-exports it as
-``pytest_pods.providers.base.ClusterInfo``).
+The local cluster returns it, and so does every provider (``pytest_pods.providers.base`` re-exports
+it, for a third-party provider to type against).
 """
 
 from __future__ import annotations

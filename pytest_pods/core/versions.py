@@ -1,4 +1,5 @@
-"""Which versions the local cluster builds, and what was found about each on this kind of machine.
+"""Which versions pytest-pods builds (for the local cluster, and for kind's offline node image from the
+same build), and what was found about each on this kind of machine.
 
 Tried here (2 cores, kernel 6.18, cgroup v1, Debian containerd 1.6.20, runc 1.1.5, CNI 1.1.1, Go 1.26.8),
 each built from the Go module proxy, started with `pytest-pods cluster up --kubernetes-version V`,

@@ -23,12 +23,11 @@ from pathlib import Path
 
 import yaml
 
-from pytest_pods.errors import ProviderError
-from pytest_pods.kindnode.tools import docker_command, run
-from pytest_pods.localcluster import images
-from pytest_pods.localcluster.paths import CachePaths, log_tail
-from pytest_pods.localcluster.progress import Stopwatch
-from pytest_pods.localcluster.registry import Registry, write_containerd_hosts, writer
+from pytest_pods import localcluster
+from pytest_pods.core.paths import CachePaths, log_tail
+from pytest_pods.core.progress import Stopwatch
+from pytest_pods.kindcluster.errors import KindError
+from pytest_pods.kindcluster.tools import docker_command, run
 
 NETWORK = "kind"
 PORT = 5001
@@ -46,12 +45,12 @@ def gateway(network: str = NETWORK) -> str:
         timeout=30,
     )
     if done.returncode != 0:
-        raise ProviderError(f"the Docker network {network!r} is missing: {done.tail(2)}")
+        raise KindError(f"the Docker network {network!r} is missing: {done.tail(2)}")
     for entry in json.loads(done.stdout or "[]") or []:
         address = str(entry.get("Gateway") or "")
         if address and ":" not in address:
             return address
-    raise ProviderError(f"the Docker network {network!r} has no IPv4 gateway")
+    raise KindError(f"the Docker network {network!r} has no IPv4 gateway")
 
 
 def _dir(cache: CachePaths, cluster: str) -> Path:
@@ -60,7 +59,9 @@ def _dir(cache: CachePaths, cluster: str) -> Path:
 
 def config(cache: CachePaths, addr: str) -> dict[str, object]:
     """The local registry's configuration, read-only, on ``addr``."""
-    base = Registry(cache.registry_storage, Path("/nonexistent"), "127.0.0.1:5000", read_only=True).config()
+    base = localcluster.Registry(
+        cache.registry_storage, Path("/nonexistent"), "127.0.0.1:5000", read_only=True
+    ).config()
     http = dict(base["http"])  # type: ignore[call-overload]
     http["addr"] = addr
     return {**base, "http": http}
@@ -99,7 +100,7 @@ def ensure_serving(cache: CachePaths, cluster: str, clock: Stopwatch) -> str:
     cache.registry_storage.mkdir(parents=True, exist_ok=True)
     (where / "registry.yml").write_text(yaml.safe_dump(config(cache, addr), sort_keys=False))
     log = where / "registry.log"
-    images.preflight(["docker-registry"], need_root=False)
+    localcluster.require_tools(["docker-registry"], need_root=False)
     # posix_spawn, not Popen: the registry outlives this process, and no Popen is left to warn
     argv = ["docker-registry", "serve", str(where / "registry.yml")]
     pid = os.posix_spawnp(
@@ -118,7 +119,7 @@ def ensure_serving(cache: CachePaths, cluster: str, clock: Stopwatch) -> str:
     deadline = time.monotonic() + 15
     while not _healthy(addr):
         if _exited(pid) or time.monotonic() > deadline:
-            raise ProviderError(
+            raise KindError(
                 f"the read-only registry for kind did not start on {addr} (log {log}):\n{log_tail(log, 15)}"
             )
         time.sleep(0.1)
@@ -157,9 +158,9 @@ def hosts_tar(addr: str, registries: Iterable[str], *, all_registries: bool) -> 
         root = Path(tmp) / "certs.d"
         known: tuple[str, ...] | None = None if all_registries else ()
         if known is None:
-            write_containerd_hosts(root, addr, registries, loopback_only=False)
+            localcluster.write_containerd_hosts(root, addr, registries, loopback_only=False)
         else:
-            write_containerd_hosts(root, addr, registries, known=known, loopback_only=False)
+            localcluster.write_containerd_hosts(root, addr, registries, known=known, loopback_only=False)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
             tar.add(root, arcname="certs.d")
@@ -181,7 +182,7 @@ def serve_node(
     payload = hosts_tar(addr, registries, all_registries=all_registries)
     done = run([docker, "cp", "-", f"{node}:{Path(NODE_HOSTS_DIR).parent}"], stdin=payload, timeout=60)
     if done.returncode != 0:
-        raise ProviderError(f"cannot write the registry mirrors into the kind node {node}: {done.tail(3)}")
+        raise KindError(f"cannot write the registry mirrors into the kind node {node}: {done.tail(3)}")
     return addr
 
 
@@ -189,9 +190,9 @@ def push_archives(cache: CachePaths, archives: Sequence[Path], clock: Stopwatch)
     """Push image archives into the stand-in registry storage (through a temporary registry on
     127.0.0.1); returns the upstream names they now serve."""
     refs: list[str] = []
-    images.preflight(["skopeo", "docker-registry"], need_root=False)
-    with writer(cache.registry_storage) as registry:
+    localcluster.require_tools(["skopeo", "docker-registry"], need_root=False)
+    with localcluster.writer(cache.registry_storage) as registry:
         for archive in archives:
             with clock.step(f"pushing {archive} to the stand-in registry"):
-                refs += images.push_archive(Path(archive), registry)
+                refs += localcluster.push_archive(Path(archive), registry)
     return refs

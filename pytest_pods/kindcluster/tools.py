@@ -17,10 +17,10 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pytest_pods.errors import BuildError, ProviderError
-from pytest_pods.localcluster.build import GoBuilder
-from pytest_pods.localcluster.paths import CachePaths
-from pytest_pods.localcluster.progress import Progress, Stopwatch
+from pytest_pods import localcluster
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Progress, Stopwatch
+from pytest_pods.kindcluster.errors import KindError
 
 #: The kind release built by ``pytest-pods kind install`` (and the one CI tests with).
 KIND_VERSION = "v0.33.0"
@@ -50,7 +50,7 @@ def run(
     stdin: bytes | None = None,
     what: str = "",
 ) -> Done:
-    """Run a command and capture its output; ``ProviderError`` only when it cannot start or times out."""
+    """Run a command and capture its output; ``KindError`` only when it cannot start or times out."""
     args = tuple(str(a) for a in argv)
     try:
         proc = subprocess.run(
@@ -62,9 +62,9 @@ def run(
             stdin=None if stdin is not None else subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:
-        raise ProviderError(f"{what or args[0]}: {args[0]} is not installed") from exc
+        raise KindError(f"{what or args[0]}: {args[0]} is not installed") from exc
     except subprocess.TimeoutExpired as exc:
-        raise ProviderError(f"{what or ' '.join(args[:3])}: no answer within {timeout:g}s") from exc
+        raise KindError(f"{what or ' '.join(args[:3])}: no answer within {timeout:g}s") from exc
     return Done(
         args,
         proc.returncode,
@@ -90,7 +90,7 @@ def docker_unavailable(timeout: float = DOCKER_TIMEOUT) -> str | None:
     host = os.environ.get("DOCKER_HOST") or "the default socket /var/run/docker.sock"
     try:
         done = run([docker, "info", "--format", "{{.ServerVersion}}"], timeout=timeout)
-    except ProviderError:
+    except KindError:
         return (
             f"the Docker engine at {host} did not answer `docker info` within {timeout:g}s: "
             "check that dockerd is healthy (`docker info`), or use --pods-provider=local"
@@ -144,13 +144,13 @@ def install_kind(cache: CachePaths, progress: Progress, version: str = KIND_VERS
             go.run(["install", f"{KIND_MODULE}@{version}"], work, work / "build.log", "building kind")
         built = out / "kind"
         if not built.is_file():
-            raise BuildError(f"kind {version}", f"go install left no binary at {built}")
+            raise localcluster.BuildError(f"kind {version}", f"go install left no binary at {built}")
         built.replace(target)
         shutil.rmtree(out, ignore_errors=True)
     return target
 
 
-class _ProxyOnlyGo(GoBuilder):
+class _ProxyOnlyGo(localcluster.GoBuilder):
     """The local cluster's Go runner (same caches), outside any module, never cloning from origin."""
 
     def __init__(self, cache: CachePaths, progress: Stopwatch, extra: dict[str, str] | None = None) -> None:
