@@ -226,7 +226,9 @@ def cluster_session(
     except PodsError as exc:
         ledger.cleanup_problem = f"could not look for namespaces of runs that are gone: {exc}"
     if ledger.reaped:
-        progress(f"deleting {len(ledger.reaped)} namespace(s) of runs that are gone: {', '.join(ledger.reaped)}")
+        progress(
+            f"deleting {len(ledger.reaped)} namespace(s) of runs that are gone: {', '.join(ledger.reaped)}"
+        )
     try:
         yield cluster
     finally:

@@ -341,8 +341,8 @@ def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
     # Only the hook's wiring: the diagnostics collector is replaced; tests/cluster checks real content.
     pytester.makeconftest("""
         import types, pytest
-        from pytest_pods import diagnostics, fixtures
-        from pytest_pods.settings import Settings
+        from pytest_pods import diagnostics, pluginstate
+        from pytest_pods.session import should_keep
 
         @pytest.fixture(autouse=True)
         def fake_namespace(request, monkeypatch):
@@ -351,9 +351,9 @@ def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
                 (f"pod {where.namespace}/db", "phase Pending"),
             ])
             info = types.SimpleNamespace(kubeconfig=None, context=None)
-            cluster = types.SimpleNamespace(settings=Settings(keep_namespace="on-failure"), info=info)
-            request.node.stash[fixtures.NAMESPACE_KEY] = types.SimpleNamespace(
-                name="ns1", kube=None, cluster=cluster, failures=[])
+            ns = types.SimpleNamespace(name="ns1", kube=None, info=info, failures=[])
+            ns.kept = lambda: should_keep("on-failure", bool(ns.failures))
+            request.node.stash[pluginstate.NAMESPACE_KEY] = ns
     """)
     pytester.makepyfile("""
         def test_fails():
@@ -571,7 +571,7 @@ def _stand_in_api():
 @_pytest.fixture(autouse=True)
 def _record_test(request):
     yield
-    ns = request.node.stash.get(__import__("pytest_pods.fixtures").fixtures.NAMESPACE_KEY, None)
+    ns = request.node.stash.get(__import__("pytest_pods.pluginstate").pluginstate.NAMESPACE_KEY, None)
     _log(event="test", test=request.node.name, ns=ns.name if ns else None)
 """
 
