@@ -347,10 +347,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def test_an_example_copied_out_of_the_repository_collects_strictly_without_warnings(
     pytester: pytest.Pytester, example: str
 ) -> None:
-    # A bare directory: no pyproject of ours registers a marker here; only the plugin can.
+    # A bare directory: no pyproject of ours registers a marker here; only the plugin can. In a process
+    # of its own: in this one, pytest.mark remembers the markers the outer session knows.
     (pytester.path / example).write_text((EXAMPLES / example).read_text())
     assert not (pytester.path / "pyproject.toml").exists()
-    result = pytester.runpytest("--co", "-q", "--strict-markers", "-W", "error", example)
+    result = pytester.runpytest_subprocess("--co", "-q", "--strict-markers", "-W", "error", example)
     out = "\n".join(result.outlines + result.errlines)
     assert result.ret == pytest.ExitCode.OK, out
     assert "Unknown pytest.mark" not in out and "not found in `markers`" not in out
