@@ -3,12 +3,14 @@ the keep rule, the one namespace key, and which namespaces the look-ahead prepar
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 from pathlib import Path
 
 import pytest
 
+import pytest_pods
 from pytest_pods.errors import ProviderError
 from pytest_pods.markers import ManifestMarker
 from pytest_pods.providers import builtin_registry
@@ -133,3 +135,18 @@ def test_the_look_ahead_stops_where_it_cannot_see_past_a_test() -> None:
 
     assert prepare_next(prepare, None, [_need("a"), None, _need("b")], limit=5) == ["a"]
     assert asked == ["a"]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(pytest_pods.__file__).parent / "session").glob("*.py")), ids=lambda p: p.name
+)
+def test_the_session_layer_imports_no_pytest_and_nothing_above_it(path: Path) -> None:
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+    above = {"pytest", "_pytest", "pytest_pods.plugin", "pytest_pods.fixtures", "pytest_pods.pluginstate"}
+    assert not {m for m in imported if m in above or m.split(".")[0] in ("pytest", "_pytest")}
+    assert imported, "nothing read"
