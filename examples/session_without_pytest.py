@@ -1,7 +1,8 @@
 """A whole pytest-pods session from a plain script, without pytest.
 
-The session layer (:mod:`pytest_pods.session`) is what the pytest fixtures wrap: choose a provider,
-start (or reuse) its cluster, make a namespace, apply a manifest, use the pod, clean up. Run it as::
+The session layer (:mod:`pytest_pods.session`) is what the pytest fixtures wrap. One object,
+:class:`~pytest_pods.Session`, chooses the provider, starts (or reuses) its cluster and ends the run;
+the script makes a namespace, applies a manifest and uses the pod. Run it as::
 
     python3 examples/session_without_pytest.py                      # --provider auto
     python3 examples/session_without_pytest.py --provider existing --kubeconfig ~/.kube/kind-config
@@ -16,40 +17,30 @@ import argparse
 import sys
 from pathlib import Path
 
+from pytest_pods import Session, Settings
 from pytest_pods.core.progress import Stopwatch, to_stderr
 from pytest_pods.errors import PodsError
-from pytest_pods.providers import builtin_registry
-from pytest_pods.session import Run, choose_provider, cluster_session, stop_if_started
-from pytest_pods.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 
 
 def check_webserver(settings: Settings) -> list[str]:
     """Apply the lab's pods01.yaml into a fresh namespace and check the pod; return what was seen."""
-    registry = builtin_registry()
-    run = Run()
-    progress = Stopwatch(to_stderr)
     seen: list[str] = []
-    try:
-        provider, why = choose_provider(settings, registry, run)
-        progress(f"provider {provider.name} ({why})")
-        with cluster_session(settings, provider, run=run, progress=progress) as cluster:
-            seen.append(f"cluster: {cluster.info.description}, Kubernetes {cluster.info.kubernetes_version}")
-            with cluster.namespace("examples/session_without_pytest.py::webserver", base_dir=HERE) as ns:
-                ns.apply("pods01.yaml", wait=True)
-                pod = ns.pod("webserver")
-                seen.append(f"pod {ns.name}/webserver: {pod.phase}, ip {pod.ip}")
-                seen.append("exec: " + pod.exec(["nginx", "-v"]).stderr.strip())
-                answer = pod.http_get(80)  # port-forwarded, once nginx accepts on port 80
-                if "Welcome to nginx!" not in answer.text:
-                    raise AssertionError(f"unexpected page through the port-forward: {answer.text[:200]!r}")
-                seen.append(f"port-forward: HTTP {answer.status}, the nginx welcome page")
-        if cluster.cleanup_problem:
-            raise AssertionError(cluster.cleanup_problem)
-        seen.append("namespace deleted")
-    finally:
-        stop_if_started(run, registry, settings, progress)
+    with Session(settings, progress=Stopwatch(to_stderr)) as cluster:
+        seen.append(f"cluster: {cluster.info.description}, Kubernetes {cluster.info.kubernetes_version}")
+        with cluster.namespace("examples/session_without_pytest.py::webserver", base_dir=HERE) as ns:
+            ns.apply("pods01.yaml", wait=True)
+            pod = ns.pod("webserver")
+            seen.append(f"pod {ns.name}/webserver: {pod.phase}, ip {pod.ip}")
+            seen.append("exec: " + pod.exec(["nginx", "-v"]).stderr.strip())
+            answer = pod.http_get(80)  # port-forwarded, once nginx accepts on port 80
+            if "Welcome to nginx!" not in answer.text:
+                raise AssertionError(f"unexpected page through the port-forward: {answer.text[:200]!r}")
+            seen.append(f"port-forward: HTTP {answer.status}, the nginx welcome page")
+    if cluster.ledger.cleanup_problem:
+        raise AssertionError(cluster.ledger.cleanup_problem)
+    seen.append("namespace deleted")
     return seen
 
 

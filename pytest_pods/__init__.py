@@ -11,7 +11,7 @@ from pytest_pods.asserts import assert_file_contains, assert_hosts_entry, assert
 from pytest_pods.etchosts import HostsEntry
 from pytest_pods.markers import validate_pods_manifest
 from pytest_pods.pods import ExecResult, HttpResponse, Pod
-from pytest_pods.session import Cluster, Namespace, Run, cluster_session
+from pytest_pods.session import Cluster, Namespace, Run, Session, cluster_session
 from pytest_pods.settings import Settings
 from pytest_pods.workloads import Workload
 
@@ -23,6 +23,7 @@ __all__ = [
     "Namespace",
     "Pod",
     "Run",
+    "Session",
     "Settings",
     "Workload",
     "assert_file_contains",

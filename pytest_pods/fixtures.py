@@ -20,23 +20,19 @@ fixture                scope     type                         default / what it 
 from __future__ import annotations
 
 import contextlib
-import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
-from pytest_pods.core.progress import Progress, Stopwatch
+from pytest_pods import pluginstate
 from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.kube import JSON
-from pytest_pods.markers import ManifestMarker, narrowest_scope, validate_pods_manifest
-from pytest_pods.providers import Registry
+from pytest_pods.markers import narrowest_scope
+from pytest_pods.pluginstate import CLUSTER_KEY, NAMESPACE_KEY, STATE_KEY, usage_error
 from pytest_pods.session import (
     Cluster,
     Namespace,
-    Run,
     SharedNamespaces,
     choose_provider,
     cluster_session,
@@ -46,40 +42,6 @@ from pytest_pods.settings import Settings, from_config
 
 if TYPE_CHECKING:
     from pytest_pods.kindcluster import OfflineKindHandle
-
-
-@dataclass(frozen=True)
-class PluginState:
-    """What pytest_configure decided for the whole session: the run and the provider registry."""
-
-    run: Run
-    registry: Registry
-    settings: Settings
-
-
-STATE_KEY = pytest.StashKey[PluginState]()
-CLUSTER_KEY = pytest.StashKey[Cluster]()
-NAMESPACE_KEY = pytest.StashKey[Namespace]()
-NEXT_ITEM_KEY = pytest.StashKey["pytest.Item | None"]()
-ITEM_INDEX_KEY = pytest.StashKey[dict[int, int]]()
-LOOK_AHEAD_ITEMS = 50  # how far ahead to look for the next namespaces to prepare
-PREPARE_AHEAD = 2  # namespaces made and applied ahead of the tests that need them
-
-
-def terminal_progress(config: pytest.Config) -> Progress:
-    """Progress lines through the terminal reporter, with the time since the first one; capture
-    is suspended while writing, so the lines show even inside a test's setup."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-
-    def write(message: str) -> None:
-        if reporter is None:
-            return
-        ctx = capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
-        with ctx:
-            reporter.write_line(f"pytest-pods: {message}")
-
-    return Stopwatch(write)
 
 
 @pytest.fixture(scope="session")
@@ -97,10 +59,11 @@ def pods_defaults() -> dict[str, object]:
 def pods_settings(request: pytest.FixtureRequest, pods_defaults: dict[str, object]) -> Settings:
     """Scope: session. Type: :class:`~pytest_pods.settings.Settings`. Default: built from the
     ``--pods-...`` options, then the ini keys, then ``pods_defaults``."""
+    __tracebackhide__ = True  # a usage error shows its message, not this fixture's source
     try:
         return from_config(request.config, pods_defaults, request.config.stash[STATE_KEY].registry.names())
     except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise usage_error(exc) from None
 
 
 @pytest.fixture(scope="session")
@@ -110,9 +73,10 @@ def pods_cluster(request: pytest.FixtureRequest, pods_settings: Settings) -> Ite
     Started (or reused) once per run; under pytest-xdist all workers share it through a file lock.
     Progress shows through the terminal reporter while it starts.
     """
+    __tracebackhide__ = True  # a usage error shows its message, not this fixture's source
     config = request.config
     state = config.stash[STATE_KEY]
-    progress = terminal_progress(config)
+    progress = pluginstate.terminal_progress(config)
     with contextlib.ExitStack() as stack:
         stack.enter_context(sigterm_as_interrupt())  # a terminated run deletes its namespaces too
         try:
@@ -123,9 +87,9 @@ def pods_cluster(request: pytest.FixtureRequest, pods_settings: Settings) -> Ite
             )
         except (PodsError, pytest.UsageError) as exc:
             # One error for the mistake, not one per test: stop the session after this test.
-            message = str(exc).removeprefix("pytest-pods: ")
-            request.session.shouldstop = f"pytest-pods: {message.splitlines()[0]}"
-            raise pytest.UsageError(f"pytest-pods: {message}") from None
+            error = usage_error(exc)
+            request.session.shouldstop = str(error).splitlines()[0]
+            raise error from None
         progress(
             f"cluster ready in {cluster.start_seconds:.1f}s: {cluster.info.description}, "
             f"Kubernetes {cluster.info.kubernetes_version}"
@@ -142,6 +106,7 @@ def pods_kind_cluster(pods_cluster: Cluster) -> OfflineKindHandle:
     ``port_forward(...)`` on the cluster pytest-pods made, offline (it never downloads kind or kubectl)
     and without a ``.pytest-kind/`` directory. Asking for it under another provider is a usage error.
     """
+    __tracebackhide__ = True  # a usage error shows its message, not this fixture's source
     from pytest_pods.providers.kind import KindProvider  # pytest-kind is imported only when asked for
 
     provider = pods_cluster.provider
@@ -154,51 +119,23 @@ def pods_kind_cluster(pods_cluster: Cluster) -> OfflineKindHandle:
     return provider.pytest_kind()
 
 
-def _markers(item: pytest.Item) -> list[ManifestMarker]:
-    """The item's ``pods_manifest`` markers, outermost first, checked by the marker's signature."""
-    checked = []
-    for marker in reversed(list(item.iter_markers("pods_manifest"))):
-        try:
-            checked.append(validate_pods_manifest(*marker.args, **marker.kwargs))
-        except TypeError as exc:
-            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.pods_manifest: {exc}") from None
-    return checked
+def _scope_namespaces(scope: Literal["class", "module", "package", "session"]) -> object:
+    """The fixture ``_pods_<scope>_namespaces``: the holder of the namespaces shared at ``scope``.
+    pytest itself ends the scope (and so deletes its namespaces) when the last test of the class,
+    module, package or session is done; :func:`pods_namespace` names each namespace's owner."""
+
+    @pytest.fixture(scope=scope, name=f"_pods_{scope}_namespaces")
+    def holder(pods_cluster: Cluster) -> Iterator[SharedNamespaces]:
+        with SharedNamespaces(pods_cluster) as shared:
+            yield shared
+
+    return holder
 
 
-def _shared_namespaces(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[SharedNamespaces]:
-    scope_id = request.node.nodeid or "session"
-    with SharedNamespaces(cluster, scope_id) as shared:
-        yield shared
-
-
-# One holder of shared namespaces per pytest scope: pytest itself ends the scope (and so deletes
-# its namespaces) when the last test of the class, module, package or session is done.
-@pytest.fixture(scope="class")
-def _pods_class_namespaces(
-    request: pytest.FixtureRequest, pods_cluster: Cluster
-) -> Iterator[SharedNamespaces]:
-    yield from _shared_namespaces(request, pods_cluster)
-
-
-@pytest.fixture(scope="module")
-def _pods_module_namespaces(
-    request: pytest.FixtureRequest, pods_cluster: Cluster
-) -> Iterator[SharedNamespaces]:
-    yield from _shared_namespaces(request, pods_cluster)
-
-
-@pytest.fixture(scope="package")
-def _pods_package_namespaces(
-    request: pytest.FixtureRequest, pods_cluster: Cluster
-) -> Iterator[SharedNamespaces]:
-    yield from _shared_namespaces(request, pods_cluster)
-
-
-@pytest.fixture(scope="session")
-def _pods_session_namespaces(
-    request: pytest.FixtureRequest, pods_cluster: Cluster
-) -> Iterator[SharedNamespaces]:
-    yield from _shared_namespaces(request, pods_cluster)
+_pods_class_namespaces = _scope_namespaces("class")
+_pods_module_namespaces = _scope_namespaces("module")
+_pods_package_namespaces = _scope_namespaces("package")
+_pods_session_namespaces = _scope_namespaces("session")
 
 
 @pytest.fixture
@@ -210,85 +147,27 @@ def pods_namespace(request: pytest.FixtureRequest, pods_cluster: Cluster) -> Ite
     module, package or session, made and applied at its first test and deleted at the scope's end.
     Relative manifest paths are taken from the test file's directory."""
     item = request.node
-    markers = _markers(item)
+    markers = pluginstate.manifest_markers(item)
     scope = narrowest_scope(markers)
-    base_dir = Path(str(item.path)).parent if getattr(item, "path", None) else None
+    owner = pluginstate.owner(item, scope)
+    base_dir = pluginstate.base_dir(item)
+    current = None if scope == "package" else owner  # a package scope is not looked ahead
     if scope == "function":
-        with pods_cluster.namespace(item.nodeid, base_dir=base_dir, markers=markers) as ns:
+        with pods_cluster.namespace(owner, base_dir=base_dir, markers=markers) as ns:
             item.stash[NAMESPACE_KEY] = ns
             ns.setup(markers)
-            _prepare_next(item, pods_cluster, _owner(item, scope))
+            pods_cluster.prepare_next(current, pluginstate.upcoming(item))
             yield ns
-        _timings(item, pods_cluster, ns)
+        pluginstate.record_timings(item, pods_cluster, ns)
         return
     shared: SharedNamespaces = request.getfixturevalue(f"_pods_{scope}_namespaces")
-    ns, made = shared.get(markers, base_dir)
+    ns, made = shared.get(owner, markers, base_dir)
     item.stash[NAMESPACE_KEY] = ns
     ns.setup(markers)
-    _prepare_next(item, pods_cluster, _owner(item, scope))
+    pods_cluster.prepare_next(current, pluginstate.upcoming(item))
     yield ns
     if made:  # the scope's set-up cost is this test's
-        _timings(item, pods_cluster, ns)
-
-
-def _owner(item: pytest.Item, scope: str) -> str | None:
-    """The node id that names the namespace of ``item`` at ``scope`` (as the scope's fixture sees it)."""
-    if scope == "session":
-        return "session"
-    if scope == "function":
-        return item.nodeid
-    if scope == "class":  # outside a class, pytest's class scope is the test itself
-        return (item.getparent(pytest.Class) or item).nodeid
-    module = item.getparent(pytest.Module) if scope == "module" else None
-    return module.nodeid if module is not None else None  # package: not looked ahead
-
-
-def _upcoming(item: pytest.Item) -> Iterator[pytest.Item]:
-    """The tests this process will run after ``item``, as far as it knows: the rest of the session's
-    items when it runs them all; under pytest-xdist only the next one (the others may go elsewhere)."""
-    if getattr(item.config, "workerinput", None) is not None:
-        nxt = item.stash.get(NEXT_ITEM_KEY, None)
-        if nxt is not None:
-            yield nxt
-        return
-    items = item.session.items
-    index = item.session.stash.setdefault(ITEM_INDEX_KEY, {id(it): i for i, it in enumerate(items)})
-    start = index.get(id(item))
-    if start is not None:
-        yield from itertools.islice(items, start + 1, start + 1 + LOOK_AHEAD_ITEMS)
-
-
-def _prepare_next(item: pytest.Item, cluster: Cluster, current: str | None) -> None:
-    """Start the next namespaces this process will need (other tests', or other scopes'), up to
-    :data:`PREPARE_AHEAD` of them, while ``item`` runs: made, applied and waited for in the
-    background; that test's own setup takes the outcome."""
-    owners: set[str] = set()
-    for upcoming in _upcoming(item):
-        try:
-            markers = _markers(upcoming)
-        except pytest.UsageError:
-            return  # its own setup reports it
-        if not markers:
-            continue
-        scope = narrowest_scope(markers)
-        owner = _owner(upcoming, scope)
-        if owner is None:
-            return
-        if owner == current or owner in owners:
-            continue
-        base_dir = Path(str(upcoming.path)).parent if getattr(upcoming, "path", None) else None
-        if cluster.prepare(owner, base_dir=base_dir, markers=markers):
-            owners.add(owner)
-            if len(owners) >= PREPARE_AHEAD:
-                return
-
-
-def _timings(item: pytest.Item, cluster: Cluster, ns: Namespace) -> None:
-    item.user_properties.append(("pods_cluster_seconds", round(cluster.start_seconds, 3)))
-    if cluster.settings.preload_images:
-        item.user_properties.append(("pods_images_seconds", round(cluster.images_seconds, 3)))
-    for phase, seconds in ns.timings.items():
-        item.user_properties.append((f"pods_{phase}_seconds", round(seconds, 3)))
+        pluginstate.record_timings(item, pods_cluster, ns)
 
 
 @pytest.fixture
@@ -302,5 +181,6 @@ def pods_apply(pods_namespace: Namespace) -> Callable[..., list[JSON]]:
 def _pods_manifest_marker(request: pytest.FixtureRequest) -> None:
     """Checks each ``pods_manifest`` marker (before any cluster starts) and, if there is one, asks
     for ``pods_namespace``, which applies them."""
-    if _markers(request.node):
+    __tracebackhide__ = True  # a wrong marker shows its message, not this fixture's source
+    if pluginstate.manifest_markers(request.node):
         request.getfixturevalue("pods_namespace")

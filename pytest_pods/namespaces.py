@@ -10,6 +10,7 @@ another host are left alone (their owner cannot be checked from here).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -139,6 +140,18 @@ def delete(kube: Kube, name: str) -> None:
     except ApiError as exc:
         if exc.status != 404:
             raise
+
+
+def keep(kube: Kube, name: str) -> None:
+    """Label the namespace kept (:data:`KEPT_LABEL`), so that no later clean-up deletes it. Best
+    effort: a namespace that cannot be labelled is still kept (it is not deleted)."""
+    with contextlib.suppress(ApiError):
+        kube.request(
+            "PATCH",
+            f"/api/v1/namespaces/{name}",
+            body={"metadata": {"labels": {KEPT_LABEL: "true"}}},
+            content_type="application/merge-patch+json",
+        )
 
 
 def wait_gone(kube: Kube, label_selector: str, timeout: float) -> list[str]:

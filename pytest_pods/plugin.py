@@ -1,6 +1,7 @@
 """The pytest11 entry point of pytest-pods: hooks and options only (the fixtures live in
-:mod:`pytest_pods.fixtures` and are re-exported here so that pytest finds them; the session's logic
-lives in :mod:`pytest_pods.session`, which knows nothing of pytest).
+:mod:`pytest_pods.fixtures` and are re-exported here so that pytest finds them; what hooks and
+fixtures share lives beside them in :mod:`pytest_pods.pluginstate`; the session's logic lives in
+:mod:`pytest_pods.session`, which knows nothing of pytest).
 
 Nothing here probes the machine: the provider is chosen, and the cluster started, at the first
 pods fixture, so a session that uses none pays nothing.
@@ -16,14 +17,6 @@ import pytest
 
 from pytest_pods import diagnostics, hookspecs, settings
 from pytest_pods.errors import ConfigError, PodsError
-from pytest_pods.fixtures import (
-    CLUSTER_KEY,
-    NAMESPACE_KEY,
-    NEXT_ITEM_KEY,
-    STATE_KEY,
-    PluginState,
-    terminal_progress,
-)
 from pytest_pods.fixtures import _pods_class_namespaces as _pods_class_namespaces
 from pytest_pods.fixtures import _pods_manifest_marker as _pods_manifest_marker
 from pytest_pods.fixtures import _pods_module_namespaces as _pods_module_namespaces
@@ -35,8 +28,17 @@ from pytest_pods.fixtures import pods_defaults as pods_defaults
 from pytest_pods.fixtures import pods_kind_cluster as pods_kind_cluster
 from pytest_pods.fixtures import pods_namespace as pods_namespace
 from pytest_pods.fixtures import pods_settings as pods_settings
+from pytest_pods.pluginstate import (
+    CLUSTER_KEY,
+    NAMESPACE_KEY,
+    NEXT_ITEM_KEY,
+    STATE_KEY,
+    PluginState,
+    terminal_progress,
+    usage_error,
+)
 from pytest_pods.providers import AUTO, BUILTIN, ProviderFactory, builtin_registry
-from pytest_pods.session import Run, default_state_dir, new_run_id, should_keep, stop_if_started
+from pytest_pods.session import Run, default_state_dir, new_run_id, stop_if_started
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -64,21 +66,26 @@ class _XdistHooks:
         node.workerinput["pytest_pods_state_dir"] = str(run.state_dir)
 
 
+MARKERS = (
+    "pods_manifest(*manifests, wait=True, timeout=None, scope='function'): apply these manifests "
+    "(paths relative to the test file, YAML text or dicts) into the test's namespace, and wait for "
+    "their pods to be Ready, before the test runs; scope='class', 'module', 'package' or 'session' "
+    "shares one namespace, applied once, among the tests of that scope",
+    "cluster: the test needs a real Kubernetes cluster (pytest-pods' own marker for such tests: "
+    "select them with -m cluster, or leave them out with -m 'not cluster')",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "pods_manifest(*manifests, wait=True, timeout=None, scope='function'): apply these manifests "
-        "(paths relative to the test file, YAML text or dicts) into the test's namespace, and wait for "
-        "their pods to be Ready, before the test runs; scope='class', 'module', 'package' or 'session' "
-        "shares one namespace, applied once, among the tests of that scope",
-    )
+    for marker in MARKERS:  # every marker the plugin knows, so that --strict-markers accepts them
+        config.addinivalue_line("markers", marker)
     # later answers first: pluggy calls the trylast built-ins last, so the first plugin wins
     registry = builtin_registry(reversed(config.hook.pytest_pods_providers()))
     # Validate the command line and ini now, so that a bad value stops the run before any test.
     try:
         checked = settings.from_config(config, None, registry.names())
     except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise usage_error(exc) from None
     workerinput: Mapping[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput and "pytest_pods_run_id" in workerinput:
         run = Run(
@@ -103,7 +110,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         try:
             cluster = state.registry.make(s.provider, s).describe()
         except (PodsError, pytest.UsageError) as exc:
-            cluster = f"cannot work here: {str(exc).removeprefix('pytest-pods: ').splitlines()[0]}"
+            cluster = f"cannot work here: {str(exc).splitlines()[0]}"
         lines = [f"pods: provider {s.provider}; cluster: {cluster}"]
     extra = settings.describe(s)
     if extra:
@@ -126,9 +133,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ns = item.stash.get(NAMESPACE_KEY, None)
     if ns is not None and report.failed and report.when in ("setup", "call"):
         ns.failures.append(item.nodeid)
-        kept = should_keep(ns.cluster.settings.keep_namespace, True)
+        kept = ns.kept()
         try:
-            info = ns.cluster.info
+            info = ns.info
             where = diagnostics.Where(info.kubeconfig, info.context, ns.name, kept)
             sections = diagnostics.collect(ns.kube, where)
         except Exception as exc:  # a report must never hide the test's own failure
@@ -151,16 +158,17 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"cluster: {cluster.info.description}, Kubernetes {cluster.info.kubernetes_version}, "
         f"ready in {cluster.start_seconds:.1f}s; kubeconfig {cluster.info.kubeconfig}"
     )
-    if cluster.namespaces_made:
-        spent = ", ".join(f"{phase} {seconds:.1f}s" for phase, seconds in sorted(cluster.totals.items()))
+    ledger = cluster.ledger
+    if ledger.namespaces_made:
+        spent = ", ".join(f"{phase} {seconds:.1f}s" for phase, seconds in sorted(ledger.totals.items()))
         images = f"images {cluster.images_seconds:.1f}s, " if cluster.settings.preload_images else ""
         terminalreporter.write_line(
-            f"timings: cluster {cluster.start_seconds:.1f}s, {images}{spent} over {cluster.namespaces_made} "
+            f"timings: cluster {cluster.start_seconds:.1f}s, {images}{spent} over {ledger.namespaces_made} "
             "test namespace(s)"
         )
-    if cluster.cleanup_problem:
-        terminalreporter.write_line(f"cleanup: {cluster.cleanup_problem}", yellow=True)
-    for name in cluster.kept:
+    if ledger.cleanup_problem:
+        terminalreporter.write_line(f"cleanup: {ledger.cleanup_problem}", yellow=True)
+    for name in ledger.kept:
         terminalreporter.write_line(
             f"kept namespace {name}: kubectl --kubeconfig {cluster.info.kubeconfig} delete namespace {name}"
         )

@@ -172,7 +172,7 @@ def add_options(parser: pytest.Parser) -> None:
 
 
 def _usage(where: str, value: object, problem: str) -> ConfigError:
-    return ConfigError(f"pytest-pods: {where}: {value!r} {problem}")
+    return ConfigError(f"{where}: {value!r} {problem}")
 
 
 def _path(value: Any, base: Path) -> Path:
@@ -244,7 +244,7 @@ def resolve(
     unknown = sorted(set(defaults) - set(OPTION_BY_FIELD))
     if unknown:
         raise ConfigError(
-            f"pytest-pods: pods_defaults fixture: unknown key(s) {', '.join(unknown)}; "
+            f"pods_defaults fixture: unknown key(s) {', '.join(unknown)}; "
             f"valid: {', '.join(sorted(OPTION_BY_FIELD))}"
         )
     values: dict[str, Any] = {}

@@ -32,33 +32,33 @@ def choose_context(kubeconfig: Path, requested: str | None) -> str:
     try:
         data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"pytest-pods: --pods-kubeconfig {kubeconfig}: cannot read it: {exc}") from exc
+        raise ConfigError(f"--pods-kubeconfig {kubeconfig}: cannot read it: {exc}") from exc
     names = [str(c.get("name")) for c in data.get("contexts") or [] if isinstance(c, dict)]
     current = data.get("current-context") or None
     listed = ", ".join(names) or "(none)"
     if requested == CURRENT_CONTEXT:
         if not current:
             raise ConfigError(
-                f"pytest-pods: --pods-context=current, but {kubeconfig} has no current-context; "
+                f"--pods-context=current, but {kubeconfig} has no current-context; "
                 f"valid: {listed}"
             )
         return str(current)
     if requested is not None:
         if requested not in names:
             raise ConfigError(
-                f"pytest-pods: --pods-context: {requested!r} is not a context of {kubeconfig}; "
+                f"--pods-context: {requested!r} is not a context of {kubeconfig}; "
                 f"valid: {listed}, or 'current'"
             )
         return requested
     if kubeconfig.resolve() in default_kubeconfigs():
         raise ConfigError(
-            f"pytest-pods: {kubeconfig} is your default kubeconfig: name the context to test against with "
+            f"{kubeconfig} is your default kubeconfig: name the context to test against with "
             f"--pods-context NAME (valid: {listed}) or --pods-context=current"
         )
     if len(names) == 1:
         return names[0]
     raise ConfigError(
-        f"pytest-pods: {kubeconfig} has {len(names)} contexts: name one with --pods-context; valid: {listed}"
+        f"{kubeconfig} has {len(names)} contexts: name one with --pods-context; valid: {listed}"
     )
 
 
@@ -92,7 +92,7 @@ class ExistingProvider:
     def start(self, progress: Progress) -> ClusterInfo:
         problem = self.unavailable()
         if problem or self.settings.kubeconfig is None:
-            raise ConfigError(f"pytest-pods: {problem}")
+            raise ConfigError(str(problem))
         kubeconfig = self.settings.kubeconfig
         context = choose_context(kubeconfig, self.settings.context)
         kube = Kube.from_kubeconfig(kubeconfig, context)

@@ -330,19 +330,90 @@ def test_marker_with_wrong_arguments(pytester: pytest.Pytester, fake: Path, args
     assert events(fake) == [], "a wrong marker must fail before the cluster is started"
 
 
-def test_marker_is_registered(pytester: pytest.Pytester) -> None:
+def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.pods_manifest(*manifests, wait=True, timeout=None, scope='function'):*"]
+        [
+            "@pytest.mark.pods_manifest(*manifests, wait=True, timeout=None, scope='function'):*",
+            "@pytest.mark.cluster: the test needs a real Kubernetes cluster*",
+        ]
     )
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("test_*.py")))
+def test_an_example_copied_out_of_the_repository_collects_strictly_without_warnings(
+    pytester: pytest.Pytester, example: str
+) -> None:
+    # A bare directory: no pyproject of ours registers a marker here; only the plugin can. In a process
+    # of its own: in this one, pytest.mark remembers the markers the outer session knows.
+    (pytester.path / example).write_text((EXAMPLES / example).read_text())
+    assert not (pytester.path / "pyproject.toml").exists()
+    result = pytester.runpytest_subprocess("--co", "-q", "--strict-markers", "-W", "error", example)
+    out = "\n".join(result.outlines + result.errlines)
+    assert result.ret == pytest.ExitCode.OK, out
+    assert "Unknown pytest.mark" not in out and "not found in `markers`" not in out
+    assert f"{example}::test_" in out
+
+
+def test_a_usage_error_at_the_first_pods_fixture_shows_the_message_not_our_source(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.pods_manifest()
+        def test_marker():
+            pass
+        def test_cluster(pods_cluster):  # the session stops after this one
+            pass
+    """)
+    result = pytester.runpytest("--pods-provider=existing")
+    out = "\n".join(result.outlines + result.errlines)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "E * pytest.UsageError: *::test_marker: @pytest.mark.pods_manifest: *at least one manifest*",
+            "E * pytest.UsageError: pytest-pods: --pods-provider=existing cannot work here: *",
+        ]
+    )
+    for source in (
+        "def pods_cluster(",
+        "choose_provider(pods_settings",
+        "raise error from None",
+        "def manifest_markers(",
+        "validate_pods_manifest(*marker.args",
+        "def _pods_manifest_marker(",
+    ):
+        assert source not in out, f"a line of pytest-pods' own source is shown: {source}"
+    assert "pytest-pods: pytest-pods:" not in out
+
+
+def test_a_bad_pods_defaults_key_is_one_usage_error_with_the_prefix_once(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        import pytest
+        @pytest.fixture(scope="session")
+        def pods_defaults():
+            return {"timeuot": 3}
+    """)
+    pytester.makepyfile("def test_x(pods_cluster): pass")
+    result = pytester.runpytest()
+    out = "\n".join(result.outlines + result.errlines)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["E * pytest.UsageError: pytest-pods: pods_defaults fixture: unknown key(s) timeuot*"]
+    )
+    assert "def pods_settings(" not in out and "from_config(request.config" not in out
+    assert "pytest-pods: pytest-pods:" not in out
 
 
 def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
     # Only the hook's wiring: the diagnostics collector is replaced; tests/cluster checks real content.
     pytester.makeconftest("""
         import types, pytest
-        from pytest_pods import diagnostics, fixtures
-        from pytest_pods.settings import Settings
+        from pytest_pods import diagnostics, pluginstate
+        from pytest_pods.session import should_keep
 
         @pytest.fixture(autouse=True)
         def fake_namespace(request, monkeypatch):
@@ -351,9 +422,9 @@ def test_failure_adds_a_section_per_pod(pytester: pytest.Pytester) -> None:
                 (f"pod {where.namespace}/db", "phase Pending"),
             ])
             info = types.SimpleNamespace(kubeconfig=None, context=None)
-            cluster = types.SimpleNamespace(settings=Settings(keep_namespace="on-failure"), info=info)
-            request.node.stash[fixtures.NAMESPACE_KEY] = types.SimpleNamespace(
-                name="ns1", kube=None, cluster=cluster, failures=[])
+            ns = types.SimpleNamespace(name="ns1", kube=None, info=info, failures=[])
+            ns.kept = lambda: should_keep("on-failure", bool(ns.failures))
+            request.node.stash[pluginstate.NAMESPACE_KEY] = ns
     """)
     pytester.makepyfile("""
         def test_fails():
@@ -571,7 +642,7 @@ def _stand_in_api():
 @_pytest.fixture(autouse=True)
 def _record_test(request):
     yield
-    ns = request.node.stash.get(__import__("pytest_pods.fixtures").fixtures.NAMESPACE_KEY, None)
+    ns = request.node.stash.get(__import__("pytest_pods.pluginstate").pluginstate.NAMESPACE_KEY, None)
     _log(event="test", test=request.node.name, ns=ns.name if ns else None)
 """
 

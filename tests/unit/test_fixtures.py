@@ -71,7 +71,7 @@ class StandInCluster:
     ) -> Iterator[Namespace]:
         ns = Namespace.__new__(Namespace)
         ns.name = f"ns{len(self.made)}"
-        ns.failures, ns._set_up, ns._setup_error, ns.prepared, ns.waiting = [], False, None, {}, {}
+        ns.failures, ns._set_up, ns._setup_error, ns._ahead, ns._waiting = [], False, None, {}, {}
         ns.apply = lambda source, **kw: self.applied.append((ns.name, source, kw))  # type: ignore[method-assign,assignment]
         self.made.append(nodeid)
         try:
@@ -84,16 +84,19 @@ def test_a_scope_makes_one_namespace_per_set_of_manifests_and_closes_them_at_its
     cluster = StandInCluster()
     web = [ManifestMarker(("pods01.yaml",), scope="module")]
     side = [ManifestMarker(("pods02.yaml",), scope="module")]
-    with SharedNamespaces(cluster, "examples/test_x.py") as shared:  # type: ignore[arg-type]
-        first, made = shared.get(web, Path("/e"))
-        assert made and cluster.made == ["examples/test_x.py"]
-        again, made_again = shared.get(list(web), Path("/e"))
+    owner = "examples/test_x.py"
+    with SharedNamespaces(cluster) as shared:  # type: ignore[arg-type]
+        first, made = shared.get(owner, web, Path("/e"))
+        assert made and cluster.made == [owner]
+        again, made_again = shared.get(owner, list(web), Path("/e"))
         assert again is first and not made_again
-        other, _ = shared.get(side, Path("/e"))
+        other, _ = shared.get(owner, side, Path("/e"))
         assert other is not first
-        assert shared.get(web, Path("/elsewhere"))[0] is not first  # relative paths differ
+        assert shared.get(owner, web, Path("/elsewhere"))[0] is not first  # relative paths differ
+        assert shared.get("examples/test_y.py", web, Path("/e"))[0] is not first  # another owner
+        assert cluster.made == [owner] * 3 + ["examples/test_y.py"]
         assert cluster.closed == []
-    assert cluster.closed == ["ns2", "ns1", "ns0"]
+    assert cluster.closed == ["ns3", "ns2", "ns1", "ns0"]
 
 
 def test_setup_applies_once_and_a_failure_is_raised_again_for_every_later_test() -> None:

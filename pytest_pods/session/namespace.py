@@ -1,0 +1,233 @@
+"""One test's namespace (:class:`Namespace`), the rule that keeps it, and the key that names the
+namespace of a test or a scope (:func:`namespace_key`)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+
+from pytest_pods import manifests, workloads
+from pytest_pods.kube import JSON, Kube
+from pytest_pods.manifests import ManifestSource
+from pytest_pods.markers import ManifestMarker
+from pytest_pods.pods import Pod
+from pytest_pods.providers.base import ClusterInfo
+from pytest_pods.settings import Settings
+from pytest_pods.workloads import Workload
+
+#: Runs ``wait(objs, timeout, stop=..., kube=...)`` in a background thread (see :mod:`.ahead`).
+Background = Callable[[Callable[..., None], list[JSON], float | None], Future[None]]
+
+
+def should_keep(policy: str, failed: bool) -> bool:
+    """``--pods-keep-namespace``: keep a namespace ``always``, or ``on-failure`` of a test that used it."""
+    return policy == "always" or (policy == "on-failure" and failed)
+
+
+
+def namespace_key(owner: str, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> str:
+    """The one key of a namespace: the node id that owns it (a test, or the scope its markers share),
+    the directory its relative manifest paths are taken from, and its markers. A namespace made
+    ahead is taken by the test whose key is the same; a scope shares one namespace per key."""
+    return repr((owner, str(base_dir), [tuple(m) for m in markers]))
+
+
+class Namespace:
+    """One test's namespace: apply manifests into it and get handles on its pods. It is given what it
+    needs of the session (its cluster's ``info``, the ``timeout``, ``ready_stable`` and
+    ``keep_namespace`` settings); :meth:`Cluster.namespace` makes it."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        name: str,
+        info: ClusterInfo,
+        *,
+        base_dir: Path | None = None,
+        resources: manifests.ResourceMap | None = None,
+        timeout: float = Settings.timeout,
+        ready_stable: float = Settings.ready_stable,
+        keep_namespace: str = Settings.keep_namespace,
+    ) -> None:
+        self.kube = kube
+        self.name = name
+        self.info = info
+        self.base_dir = base_dir
+        self.resources = resources if resources is not None else manifests.ResourceMap(kube)
+        self.timeout = timeout
+        self.ready_stable = ready_stable
+        self.keep_namespace = keep_namespace
+        self.timings: dict[str, float] = {"apply": 0.0, "ready": 0.0}
+        self.applied: list[JSON] = []
+        self.failures: list[str] = []  # the tests that failed while using it (they decide keeping it)
+        self._set_up = False
+        self._setup_error: BaseException | None = None
+        self._ahead: dict[str, list[JSON]] = {}  # what apply_ahead applied, by source
+        self._waiting: dict[str, Future[None]] = {}  # its waits, running in the background
+
+    def __repr__(self) -> str:
+        return f"<Namespace {self.name}>"
+
+    def kept(self) -> bool:
+        """Whether it is kept when its use is over: :func:`should_keep` with the ``keep_namespace``
+        policy and whether a test that used it failed (:attr:`failures`)."""
+        return should_keep(self.keep_namespace, bool(self.failures))
+
+    def _time(self, phase: str, seconds: float) -> None:
+        self.timings[phase] = self.timings.get(phase, 0.0) + seconds
+
+    def load(self, manifest: ManifestSource) -> list[manifests.Document]:
+        """Load and check a manifest offline (YAML, required fields, schema) without applying it."""
+        docs = manifests.load(manifest, base_dir=self.base_dir)
+        manifests.check(docs, kubernetes_version=self.info.kubernetes_version)
+        return docs
+
+    def dry_run(self, manifest: ManifestSource) -> list[JSON]:
+        """Check a manifest offline and with a server-side dry-run; nothing is created."""
+        return manifests.apply(
+            self.kube, self.load(manifest), self.name, resources=self.resources, dry_run=True
+        )
+
+    def apply(
+        self, manifest: ManifestSource, *, wait: bool = False, timeout: float | None = None
+    ) -> list[JSON]:
+        """Check, then server-side apply a manifest (a path, YAML text, a dict or a list of dicts)
+        into this namespace; return the objects as stored. With ``wait``, wait until every object
+        with a notion of up is up (see :meth:`wait_up`)."""
+        began = time.monotonic()
+        objs = manifests.apply(self.kube, self.load(manifest), self.name, resources=self.resources)
+        self._time("apply", time.monotonic() - began)
+        self.applied += objs
+        if wait:
+            self.wait_up(objs, timeout)
+        return objs
+
+    # --- waits and workloads (issue 7) ---------------------------------------------------------------
+    def wait_up(
+        self,
+        objs: Sequence[JSON],
+        timeout: float | None = None,
+        *,
+        stop: threading.Event | None = None,
+        kube: Kube | None = None,
+    ) -> None:
+        """Wait, in one watch loop, until each Pod is Ready (and Ready holds), each Deployment,
+        ReplicaSet, StatefulSet and DaemonSet is rolled out, each Job is Complete and each PVC is
+        Bound; fail at once naming the object, the pod and the reason on a reason that never heals
+        (:class:`PodNotReadyError` for a Pod, :class:`WorkloadNotReadyError` for the others).
+        A ``stop`` that is set cancels the wait (see :func:`workloads.wait_all`); ``kube``: another
+        client than the namespace's (one per thread)."""
+        targets = [
+            (str(o.get("kind")), str(o["metadata"]["name"]))
+            for o in objs
+            if o.get("kind") in workloads.WAITED_KINDS
+            and workloads.KINDS[str(o.get("kind"))][0] == o.get("apiVersion")
+            and (o.get("metadata") or {}).get("namespace", self.name) == self.name
+        ]
+        if not targets:
+            return
+        began = time.monotonic()
+        workloads.wait_all(
+            kube or self.kube,
+            self.name,
+            targets,
+            timeout=self.timeout if timeout is None else timeout,
+            stable=self.ready_stable,
+            stop=stop,
+        )
+        self._time("ready", time.monotonic() - began)
+
+    def wait_for(
+        self,
+        kind: str,
+        name: str,
+        *,
+        condition: str | None = None,
+        jsonpath: str | None = None,
+        delete: bool = False,
+        timeout: float | None = None,
+    ) -> JSON:
+        """Wait for any object of this namespace, like ``kubectl wait --for=condition=Available``,
+        ``--for=jsonpath='{.status.phase}'=Running`` or ``--for=delete``; return it as last seen."""
+        return workloads.wait_for(
+            self.kube,
+            self.name,
+            kind,
+            name,
+            condition=condition,
+            jsonpath=jsonpath,
+            delete=delete,
+            timeout=self.timeout if timeout is None else timeout,
+        )
+
+    def workload(self, kind: str, name: str) -> Workload:
+        """A handle on a workload of this namespace, e.g. ``ns.workload("Deployment", "web").pods()``."""
+        return Workload(
+            self.kube,
+            self.name,
+            kind,
+            name,
+            timeout=self.timeout,
+            stable=self.ready_stable,
+            pod=self.pod,
+        )
+
+    def setup(self, markers: Sequence[ManifestMarker]) -> None:
+        """Apply each marker's manifests (and wait, as it asks), once: a later call does nothing, or
+        raises the first call's error again (as pytest does for a failed fixture of a wider scope),
+        so that the tests sharing a namespace do not each wait for a pod that will not start."""
+        if self._set_up:
+            if self._setup_error is not None:
+                raise self._setup_error
+            return
+        self._set_up = True
+        applied: set[str] = set()  # a manifest named by two markers (say, module and test) goes in once
+        try:
+            for marker in markers:
+                for source in marker.manifests:
+                    if repr(source) in applied:
+                        continue
+                    applied.add(repr(source))
+                    ahead = self._ahead.pop(repr(source), None)
+                    waiting = self._waiting.pop(repr(source), None)
+                    if ahead is None:
+                        self.apply(source, wait=marker.wait, timeout=marker.timeout)
+                    elif waiting is not None:  # applied and waited for ahead: its outcome
+                        waiting.result()
+                    elif marker.wait:  # applied ahead, not waited for: only the wait is left
+                        self.wait_up(ahead, marker.timeout)
+        except BaseException as exc:
+            self._setup_error = exc
+            raise
+
+    def apply_ahead(self, markers: Sequence[ManifestMarker], background: Background) -> None:
+        """Apply the markers' manifests now, ahead of the test that will use the namespace, and start
+        the waits they ask for with ``background``; :meth:`setup` takes what was done (the wait's
+        outcome, or the wait itself if none was started). A manifest that fails to apply raises
+        (:class:`PodsError`), and stops applying: :meth:`setup` applies the rest, and reports it."""
+        for marker in markers:
+            for source in marker.manifests:
+                key = repr(source)
+                if key not in self._ahead:
+                    self._ahead[key] = objs = self.apply(source)
+                    if marker.wait:
+                        self._waiting[key] = background(self.wait_up, objs, marker.timeout)
+
+    def pod(self, name: str) -> Pod:
+        """A handle on a pod of this namespace (it need not exist yet)."""
+        return Pod(
+            self.kube,
+            self.name,
+            name,
+            timeout=self.timeout,
+            ready_stable=self.ready_stable,
+            on_timing=self._time,
+        )
+
+    def pods(self) -> list[Pod]:
+        """Handles on every pod in the namespace now."""
+        items = self.kube.request("GET", f"/api/v1/namespaces/{self.name}/pods").get("items") or []
+        return [self.pod(p["metadata"]["name"]) for p in items]
