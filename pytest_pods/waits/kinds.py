@@ -219,7 +219,7 @@ class Up:
     runs_to_completion: bool = False
 
 
-def _alone(verdict: Callable[[JSON], Verdict]) -> Verdicts:
+def alone(verdict: Callable[[JSON], Verdict]) -> Verdicts:
     """A verdict that needs the object alone."""
     return lambda obj, facts: verdict(obj)
 
@@ -232,11 +232,11 @@ def _pvc(obj: JSON, facts: Facts) -> Verdict:
 #: The kinds a wait knows when they are up; ``apply(wait=True)`` and the ``pods_manifest`` marker
 #: wait for these (and Pods).
 UP: dict[str, Up] = {
-    "Deployment": Up(_alone(deployment_verdict)),
-    "ReplicaSet": Up(_alone(replicaset_verdict)),
-    "StatefulSet": Up(_alone(statefulset_verdict)),
-    "DaemonSet": Up(_alone(daemonset_verdict)),
-    "Job": Up(_alone(job_verdict), holds=False, runs_to_completion=True),
+    "Deployment": Up(alone(deployment_verdict)),
+    "ReplicaSet": Up(alone(replicaset_verdict)),
+    "StatefulSet": Up(alone(statefulset_verdict)),
+    "DaemonSet": Up(alone(daemonset_verdict)),
+    "Job": Up(alone(job_verdict), holds=False, runs_to_completion=True),
     "PersistentVolumeClaim": Up(_pvc, pods=False, holds=False),
 }
 

@@ -103,7 +103,20 @@ def pod_error(kube: Kube, namespace: str, name: str, pod: JSON | None, verdict: 
     """The error for a failed verdict, with the pod's state, events (and its claim's), the failing
     container's last log lines and the reason's hint."""
     logs = container_logs(kube, namespace, pod, verdict.container) if pod and verdict.container else {}
-    events = verdict_events(kube, namespace, name, verdict)
+    return pod_failed(namespace, name, pod, verdict, verdict_events(kube, namespace, name, verdict), logs)
+
+
+def pod_failed(
+    namespace: str,
+    name: str,
+    pod: JSON | None,
+    verdict: Verdict,
+    events: list[JSON],
+    logs: Mapping[tuple[str, bool], str] | None = None,
+) -> PodNotReadyError:
+    """What :func:`pod_error` promises, from what it read: the reason, the verdict's detail (which
+    names the container, or the claim and its volume), the reason's hint, and the events as far as
+    there are any (a claim check may decide before the scheduler has said a word). Pure."""
     report = failure_report(pod, events, HINTS.get(verdict.reason, ""), logs)
     return PodNotReadyError(namespace, name, verdict.reason, verdict.detail, report)
 
