@@ -258,12 +258,11 @@ class _Wait:
         if t.settles_at is None:
             t.restarts_at_ready = {str(p["metadata"]["name"]): restart_counts(p) for p in mine}
         was = t.settles_at
-        live = [
-            u
-            for p, u in zip(mine, settle, strict=True)
-            if not (p.get("metadata") or {}).get("deletionTimestamp")
-        ]
-        t.settles_at = max([now, *live])
+        if holds:  # a pod being deleted is replaced by its controller: its hold does not count
+            deleting = [bool((p.get("metadata") or {}).get("deletionTimestamp")) for p in mine]
+            t.settles_at = max([now, *(u for u, d in zip(settle, deleting, strict=True) if not d)])
+        else:
+            t.settles_at = now
         return was is None and t.settles_at > now
 
     def _keep_logs(self, pods: Iterable[JSON]) -> None:

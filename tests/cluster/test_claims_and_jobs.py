@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from pytest_pods import Namespace
-from pytest_pods.waits.claims import DEFAULT_STORAGE_CLASS
 from pytest_pods.errors import PodNotReadyError, WorkloadNotReadyError
+from pytest_pods.waits.claims import DEFAULT_STORAGE_CLASS
 from tests.cluster.conftest import MANIFESTS
 
 pytestmark = pytest.mark.cluster

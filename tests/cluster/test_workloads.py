@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from pytest_pods import Namespace
-from pytest_pods.waits.claims import DEFAULT_STORAGE_CLASS
 from pytest_pods.errors import WorkloadNotReadyError
+from pytest_pods.waits.claims import DEFAULT_STORAGE_CLASS
 from tests.cluster.conftest import MANIFESTS
 
 pytestmark = pytest.mark.cluster
