@@ -109,7 +109,8 @@ FAIL_FAST: tuple[FailFast, ...] = (
     ),
     FailFast(
         "Terminating",
-        "pod metadata.deletionTimestamp",
+        "pod metadata.deletionTimestamp, in a wait for the pod to become Ready (one that still runs "
+        "is reachable: exec, logs, port-forward and HTTP work on it)",
         "the pod is being deleted: something else deletes it (a controller, another test)",
     ),
     FailFast(
