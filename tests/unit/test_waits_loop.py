@@ -4,6 +4,7 @@ when a target settles, and what a deletion, a stop and a timeout make of a wait.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
@@ -12,6 +13,7 @@ import pytest
 from pytest_pods.errors import ApiError, PodNotReadyError, PodsError, WorkloadNotReadyError
 from pytest_pods.kube import Kube, WatchEvent
 from pytest_pods.waits import kubectl
+from pytest_pods.waits.hold import REPORT_LAG
 from pytest_pods.waits.loop import (
     MIN_WATCH,
     Target,
@@ -153,3 +155,47 @@ def test_a_deleted_pod_of_another_uid_is_gone_and_its_namesake_does_not_count() 
     mine["metadata"]["uid"], namesake["metadata"]["uid"] = "u1", "u2"
     _, kube = client([listed(mine), WatchEvent("MODIFIED", namesake)])
     kubectl.wait_deleted(kube, "ns", "p", "u1", timeout=5)  # returns: the pod of uid u1 is gone
+
+
+class Steady(Scripted):
+    """A client whose every watch lists the pods as they are now (``states`` gives the next one at
+    each watch) and then runs out its time with no event, as a real watch does; attach is refused,
+    so Ready holds on the status alone."""
+
+    def __init__(self, *states: dict[str, Any]) -> None:
+        super().__init__()
+        self.states = list(states)
+
+    def watch(
+        self, path: str, *, query: Mapping[str, Any] | None = None, timeout: float
+    ) -> Iterator[WatchEvent]:
+        self.watched.append((path, dict(query or {}), timeout))
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        yield listed(state)
+        time.sleep(timeout)
+
+    def attach(self, namespace: str, pod: str, container: str, *, tty: bool = False) -> Any:
+        raise ApiError("GET", "attach", 403, {"reason": "Forbidden"})
+
+
+def test_a_hold_window_bounds_the_watch_and_settles_on_a_state_read_after_it_closed() -> None:
+    fake = Steady(ready())
+    began = time.monotonic()
+    wait_pod(cast(Kube, fake), "ns", "p", timeout=10, stable=0.2)
+    took = time.monotonic() - began
+    window = 0.2 + REPORT_LAG  # no stream: the status proves the container alive REPORT_LAG late
+    assert window <= took < window + 1
+    first, then, last = (timeout for _, _, timeout in fake.watched)
+    assert first == pytest.approx(10, abs=0.1)  # nothing to wait for yet: the whole time
+    assert then <= window  # the window's rest: it ends the watch with no event
+    assert last == MIN_WATCH  # the window has passed: one fresh listing settles it
+
+
+def test_a_restart_inside_the_hold_window_fails_with_its_reason() -> None:
+    again = running("web")
+    again.update(restartCount=1, lastState={"terminated": {"exitCode": 3, "reason": "Error"}})
+    restarted = pod(phase="Running", statuses=[again], conditions=[cond("Ready", "True")])
+    with pytest.raises(PodNotReadyError) as info:
+        wait_pod(cast(Kube, Steady(ready(), restarted)), "ns", "p", timeout=10, stable=0.2)
+    assert info.value.reason == "Error"
+    assert "exited 3 (Error) just after the pod was Ready (restarts 1)" in str(info.value)
