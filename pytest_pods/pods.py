@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from pytest_pods import claims, etchosts, podstate, waits
+from pytest_pods import etchosts, podstate, waits
 from pytest_pods.errors import (
     ApiError,
     CommandNotFoundError,
@@ -183,21 +183,21 @@ class Pod:
     def wait_ready(self, timeout: float | None = None, *, stable: float | None = None) -> Pod:
         """Wait until the pod is Ready, and Ready holds. Fails at once with :class:`PodNotReadyError`
         naming the reason on every reason in :data:`pytest_pods.waits.FAIL_FAST` (image pulls,
-        crash loops, OOMKilled, init and sidecar failures, Evicted, ...), with the failing
-        container's last log lines; on timeout it names the phase and each container's state.
+        crash loops, OOMKilled, init and sidecar failures, Evicted, a pod being deleted, ...), with
+        the failing container's last log lines; on timeout it names the phase and each container's
+        state.
 
         Ready holds when no container (regular or native sidecar) terminates or restarts during
-        ``stable`` seconds after Ready (default: ``--pods-ready-stable``, 1.2): a container that exits
+        ``stable`` seconds after Ready (default: ``--pods-ready-stable``, 1.0): a container that exits
         just after starting is Ready for an instant, and fails the wait with its exit code,
         ``OOMKilled`` or ``Completed``. ``stable=0`` turns the check off."""
         began = time.monotonic()
-        pod = waits.wait_for_pod(
+        pod = waits.wait_pod(
             self.kube,
             self.namespace,
             self.name,
             timeout=self.timeout if timeout is None else timeout,
             stable=self.ready_stable if stable is None else stable,
-            claims=claims.ClaimCheck(self.kube, self.namespace),
         )
         self._spec = pod.get("spec") or {}
         if self._on_timing:
@@ -232,15 +232,15 @@ class Pod:
 
     def wait_running(self, timeout: float | None = None) -> Pod:
         """Wait until the pod's phase is Running (readiness probes aside); fails fast like
-        :meth:`wait_ready`."""
-        waits.wait_for_pod(
+        :meth:`wait_ready`, except that a pod being deleted that still runs (its grace period, a
+        preStop hook) is running: exec, logs, port-forward and HTTP reach it."""
+        waits.wait_pod(
             self.kube,
             self.namespace,
             self.name,
             timeout=self.timeout if timeout is None else timeout,
             classify=waits.classify_running,
             what="Running",
-            claims=claims.ClaimCheck(self.kube, self.namespace),
         )
         return self
 

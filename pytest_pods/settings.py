@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_pods.errors import ConfigError
+from pytest_pods.waits import READY_STABLE
 
 if TYPE_CHECKING:
     import pytest
@@ -34,7 +35,7 @@ class Settings:
     keep_cluster: bool = True
     keep_namespace: str = "never"
     timeout: float = 120.0
-    ready_stable: float = 1.0
+    ready_stable: float = READY_STABLE
     preload_images: tuple[Path, ...] = ()
     kind_binary: Path | None = None
     kind_image: str | None = None
@@ -119,7 +120,7 @@ OPTIONS = (
         "pods_ready_stable",
         "seconds each container must be seen alive after it is first reported running before a "
         "wait succeeds: one that terminates or restarts in that window fails the wait with its "
-        "reason; 0 turns it off [1.0]",
+        f"reason; 0 turns it off [{READY_STABLE}]",
         "SECONDS",
     ),
     Option(

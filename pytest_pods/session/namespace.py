@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
-from pytest_pods import manifests, workloads
+from pytest_pods import manifests, waits
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.manifests import ManifestSource
 from pytest_pods.markers import ManifestMarker
@@ -118,19 +118,19 @@ class Namespace:
         ReplicaSet, StatefulSet and DaemonSet is rolled out, each Job is Complete and each PVC is
         Bound; fail at once naming the object, the pod and the reason on a reason that never heals
         (:class:`PodNotReadyError` for a Pod, :class:`WorkloadNotReadyError` for the others).
-        A ``stop`` that is set cancels the wait (see :func:`workloads.wait_all`); ``kube``: another
+        A ``stop`` that is set cancels the wait (see :func:`pytest_pods.waits.wait`); ``kube``: another
         client than the namespace's (one per thread)."""
         targets = [
             (str(o.get("kind")), str(o["metadata"]["name"]))
             for o in objs
-            if o.get("kind") in workloads.WAITED_KINDS
-            and workloads.KINDS[str(o.get("kind"))][0] == o.get("apiVersion")
+            if o.get("kind") in waits.WAITED_KINDS
+            and waits.resource(str(o.get("kind")))[0] == o.get("apiVersion")
             and (o.get("metadata") or {}).get("namespace", self.name) == self.name
         ]
         if not targets:
             return
         began = time.monotonic()
-        workloads.wait_all(
+        waits.wait_up(
             kube or self.kube,
             self.name,
             targets,
@@ -152,7 +152,7 @@ class Namespace:
     ) -> JSON:
         """Wait for any object of this namespace, like ``kubectl wait --for=condition=Available``,
         ``--for=jsonpath='{.status.phase}'=Running`` or ``--for=delete``; return it as last seen."""
-        return workloads.wait_for(
+        return waits.wait_for(
             self.kube,
             self.name,
             kind,

@@ -15,7 +15,7 @@ from pytest_pods import Namespace
 from pytest_pods.errors import PodNotReadyError
 from pytest_pods.kube import Kube
 from pytest_pods.pods import Pod
-from pytest_pods.witness import AttachWitness, Sight
+from pytest_pods.waits.hold import AttachWitness, Sight
 from tests.cluster.conftest import shell_pod
 
 pytestmark = pytest.mark.cluster

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from pytest_pods import Namespace
-from pytest_pods import workloads as w
 from pytest_pods.errors import WorkloadNotReadyError
+from pytest_pods.waits.claims import DEFAULT_STORAGE_CLASS
 from tests.cluster.conftest import MANIFESTS, workload
 
 pytestmark = pytest.mark.cluster
@@ -176,7 +176,7 @@ def test_a_pvc_of_the_default_class_and_its_pod_are_waited_for(pods_namespace: N
     wait covers the binding, and the PVC is Bound afterwards."""
     classes = pods_namespace.kube.request("GET", "/apis/storage.k8s.io/v1/storageclasses")["items"]
     default = [
-        c for c in classes if c["metadata"].get("annotations", {}).get(w.DEFAULT_STORAGE_CLASS) == "true"
+        c for c in classes if c["metadata"].get("annotations", {}).get(DEFAULT_STORAGE_CLASS) == "true"
     ]
     if not default:
         pytest.skip("the cluster has no default StorageClass")
@@ -212,7 +212,7 @@ def test_a_pvc_of_the_default_class_and_its_pod_are_waited_for(pods_namespace: N
 def default_class(ns: Namespace) -> dict[str, Any]:
     classes = ns.kube.request("GET", "/apis/storage.k8s.io/v1/storageclasses")["items"]
     for c in classes:
-        if c["metadata"].get("annotations", {}).get(w.DEFAULT_STORAGE_CLASS) == "true":
+        if c["metadata"].get("annotations", {}).get(DEFAULT_STORAGE_CLASS) == "true":
             return dict(c)
     pytest.skip("the cluster has no default StorageClass")
 

@@ -64,3 +64,19 @@ def terminated(name: str, code: int, reason: str = "Error") -> dict[str, Any]:
 
 def cond(ctype: str, status: str, reason: str = "", message: str = "") -> dict[str, Any]:
     return {"type": ctype, "status": status, "reason": reason, "message": message}
+
+
+def labelled(p: dict[str, Any], name: str) -> dict[str, Any]:
+    """A pod named ``name`` with the label the :func:`deployment` selects."""
+    p["metadata"].update(name=name, labels={"app": "web"})
+    return p
+
+
+def deployment(want: int = 2, generation: int = 2, observed: int = 2, **status: Any) -> dict[str, Any]:
+    """A Deployment ``web`` selecting ``app=web``."""
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "web", "generation": generation},
+        "spec": {"replicas": want, "selector": {"matchLabels": {"app": "web"}}},
+        "status": {"observedGeneration": observed, **status},
+    }

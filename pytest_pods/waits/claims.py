@@ -11,21 +11,17 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 
-from pytest_pods import podstate, waits
+from pytest_pods import podstate
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.podstate import pod_claims, waits_on_claims
-from pytest_pods.waits import Verdict
+from pytest_pods.waits.report import pod_events
+from pytest_pods.waits.verdicts import Verdict, fail, pending, success
 
 DEFAULT_STORAGE_CLASS = "storageclass.kubernetes.io/is-default-class"
 
-
-def _fail(reason: str, detail: str, claim: str = "") -> Verdict:
-    return Verdict(True, False, reason, detail, claim=claim)
-
-
-def _wait(detail: str) -> Verdict:
-    return Verdict(False, False, "InProgress", detail)
+#: How often a wait re-reads the claims of a pod that waits on them (seconds).
+CLAIM_POLL = 1.0
 
 
 def default_storage_class(classes: Sequence[JSON]) -> JSON | None:
@@ -43,22 +39,22 @@ def pvc_verdict(obj: JSON, storage_classes: Sequence[JSON] = (), events: Sequenc
     newest one), unless its message says a retry may heal it (:data:`TRANSIENT_PROVISIONING`)."""
     phase = (obj.get("status") or {}).get("phase", "Pending")
     if phase == "Bound":
-        return Verdict(True, True, "Bound", "")
+        return success("Bound")
     if phase == "Lost":
-        return _fail("Lost", "the PVC lost its PersistentVolume")
+        return fail("Lost", "the PVC lost its PersistentVolume")
     spec = obj.get("spec") or {}
     if spec.get("volumeName"):
-        return _wait(f"waiting to bind PersistentVolume {spec['volumeName']}")
+        return pending(f"waiting to bind PersistentVolume {spec['volumeName']}")
     wanted = spec.get("storageClassName")
     by_name = {str((sc.get("metadata") or {}).get("name")): sc for sc in storage_classes}
     if wanted == "":
-        return _wait('storageClassName "" binds only to a pre-made PersistentVolume')
+        return pending('storageClassName "" binds only to a pre-made PersistentVolume')
     sc = by_name.get(str(wanted)) if wanted is not None else default_storage_class(storage_classes)
     if sc is None:
         if wanted is not None:
             have = ", ".join(sorted(by_name)) or "none"
-            return _fail("StorageClassNotFound", f"no StorageClass {wanted!r} (the cluster has: {have})")
-        return _fail(
+            return fail("StorageClassNotFound", f"no StorageClass {wanted!r} (the cluster has: {have})")
+        return fail(
             "NoDefaultStorageClass", "no storageClassName and the cluster has no default StorageClass"
         )
     uid = (obj.get("metadata") or {}).get("uid")
@@ -69,13 +65,11 @@ def pvc_verdict(obj: JSON, storage_classes: Sequence[JSON] = (), events: Sequenc
         if ev.get("reason") == "ProvisioningFailed":
             message = str(ev.get("message") or "").strip()
             if not TRANSIENT_PROVISIONING.search(message):
-                return _fail("ProvisioningFailed", message)
-            return _wait(f"Pending, the provisioner will try again after: {message}")
+                return fail("ProvisioningFailed", message)
+            return pending(f"Pending, the provisioner will try again after: {message}")
     if sc.get("volumeBindingMode") == "WaitForFirstConsumer":
-        return Verdict(
-            True, True, "WaitForFirstConsumer", f"StorageClass {wanted or 'default'} binds on first use"
-        )
-    return _wait(f"Pending, StorageClass {(sc.get('metadata') or {}).get('name')}")
+        return success("WaitForFirstConsumer", f"StorageClass {wanted or 'default'} binds on first use")
+    return pending(f"Pending, StorageClass {(sc.get('metadata') or {}).get('name')}")
 
 
 #: ProvisioningFailed messages that a retry may heal (a timeout, a conflict, an API or provisioner
@@ -102,21 +96,21 @@ def claim_verdict(
         if obj is None:
             if ephemeral:
                 continue
-            return _fail(
+            return fail(
                 "ClaimNotFound",
                 f"volume {volume!r} uses PersistentVolumeClaim {claim!r}, which does not exist",
-                claim,
+                claim=claim,
             )
         if not obj:
             continue  # not read (an API error): no verdict on it
         verdict = pvc_verdict(obj, storage_classes, (events or {}).get(claim, ()))
         if verdict.done and not verdict.ok:
             detail = f"PersistentVolumeClaim {claim!r} (volume {volume!r}): {verdict.detail}"
-            return _fail(verdict.reason, detail, claim)
+            return fail(verdict.reason, detail, claim=claim)
     return None
 
 
-WAITING_ON_CLAIMS = _wait("waiting on its PersistentVolumeClaims")
+WAITING_ON_CLAIMS = pending("waiting on its PersistentVolumeClaims")
 
 
 class ClaimCheck:
@@ -124,7 +118,7 @@ class ClaimCheck:
     no claim (:func:`waits_on_claims`; no I/O), else the :func:`claim_verdict` on its claims as read
     now, or :data:`WAITING_ON_CLAIMS`. A pod's claims are read at most every ``interval`` seconds."""
 
-    def __init__(self, kube: Kube, namespace: str, *, interval: float = waits.CLAIM_POLL / 2) -> None:
+    def __init__(self, kube: Kube, namespace: str, *, interval: float = CLAIM_POLL / 2) -> None:
         self.kube = kube
         self.namespace = namespace
         self.interval = interval
@@ -155,7 +149,7 @@ class ClaimCheck:
                 continue
             claims[claim] = obj
             if (obj.get("status") or {}).get("phase") != "Bound":
-                events[claim] = waits.pod_events(self.kube, self.namespace, claim)
+                events[claim] = pod_events(self.kube, self.namespace, claim)
         classes: list[JSON] = []
         if events:
             try:

@@ -1,0 +1,329 @@
+"""Kinds: where each kind lives in the API, and when each is up. Pure.
+
+:func:`resource` is the one place a kind is resolved to its API group, version and plural (a table
+of the kinds known by name for now; API discovery may replace it there alone). :data:`UP` is the
+registry of the kinds a wait knows how to wait for: one :class:`Up` entry each, whose verdict is a
+pure function of the object (and of :class:`Facts` the wait reads for it). A new kind of wait is
+one verdict function and one entry in :data:`UP`.
+
+The verdicts follow the semantics users know: ``kubectl rollout status``
+(pkg/polymorphichelpers/rollout_status.go) for Deployments, StatefulSets and DaemonSets, and the
+kstatus rules of sigs.k8s.io/cli-utils (observedGeneration first, then per-kind readiness and
+conditions) for ReplicaSets, Jobs and PVCs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pytest_pods.kube import JSON
+from pytest_pods.waits.claims import pvc_verdict
+from pytest_pods.waits.verdicts import Verdict, fail, last_termination, pending, pod_failure, success
+
+#: Kind -> (apiVersion, plural) of the kinds known by name (:func:`resource` reads it).
+KINDS: dict[str, tuple[str, str]] = {
+    "Pod": ("v1", "pods"),
+    "Deployment": ("apps/v1", "deployments"),
+    "ReplicaSet": ("apps/v1", "replicasets"),
+    "StatefulSet": ("apps/v1", "statefulsets"),
+    "DaemonSet": ("apps/v1", "daemonsets"),
+    "Job": ("batch/v1", "jobs"),
+    "CronJob": ("batch/v1", "cronjobs"),
+    "PersistentVolumeClaim": ("v1", "persistentvolumeclaims"),
+    "Service": ("v1", "services"),
+    "ConfigMap": ("v1", "configmaps"),
+    "Secret": ("v1", "secrets"),
+    "ServiceAccount": ("v1", "serviceaccounts"),
+    "Endpoints": ("v1", "endpoints"),
+}
+_SHORT = {"po": "Pod", "deploy": "Deployment", "rs": "ReplicaSet", "sts": "StatefulSet", "ds": "DaemonSet"}
+_SHORT |= {"pvc": "PersistentVolumeClaim", "svc": "Service", "cm": "ConfigMap", "sa": "ServiceAccount"}
+_SHORT |= {"cj": "CronJob", "ep": "Endpoints"}
+
+
+def resource(kind: str) -> tuple[str, str]:
+    """``(apiVersion, plural)`` of a kind (as :func:`kind_of` names it); KeyError if unknown."""
+    return KINDS[kind]
+
+
+def kind_of(name: str) -> str:
+    """``deploy``, ``deployments``, ``deployment`` or ``Deployment`` -> ``Deployment``."""
+    if name in KINDS:
+        return name
+    low = name.lower()
+    if low in _SHORT:
+        return _SHORT[low]
+    for kind, (_, plural) in KINDS.items():
+        if low in (kind.lower(), plural):
+            return kind
+    raise ValueError(f"unknown kind {name!r}; known: {', '.join(sorted(KINDS))} (and their short names)")
+
+
+def object_path(kind: str, namespace: str, name: str | None = None) -> str:
+    """The API path of a kind's collection in ``namespace``, or of one object of it."""
+    api_version, plural = resource(kind)
+    prefix = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+    return f"{prefix}/namespaces/{namespace}/{plural}" + (f"/{name}" if name else "")
+
+
+# --- when each kind is up ------------------------------------------------------------------------
+
+
+def conditions(obj: JSON) -> dict[str, JSON]:
+    return {str(c.get("type")): c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def observed(obj: JSON) -> Verdict | None:
+    """kstatus: a status that has not observed the latest generation says nothing yet."""
+    generation = (obj.get("metadata") or {}).get("generation")
+    observed = (obj.get("status") or {}).get("observedGeneration")
+    if generation is not None and (observed is None or int(observed) < int(generation)):
+        return pending(f"waiting for the controller to observe generation {generation}")
+    return None
+
+
+def deployment_verdict(obj: JSON) -> Verdict:
+    """``kubectl rollout status deployment``: observed, no progress deadline exceeded, every replica
+    updated, no old replica left, every updated replica available."""
+    if not_yet := observed(obj):
+        return not_yet
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    conds = conditions(obj)
+    progressing = conds.get("Progressing", {})
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        return fail("ProgressDeadlineExceeded", str(progressing.get("message") or "rollout stuck"))
+    failure = conds.get("ReplicaFailure", {})
+    if failure.get("status") == "True":
+        return fail("ReplicaFailure", str(failure.get("message") or failure.get("reason") or ""))
+    want = int(spec.get("replicas", 1))
+    updated = int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    if updated < want:
+        return pending(f"{updated} of {want} new replicas have been updated")
+    if total > updated:
+        return pending(f"{total - updated} old replicas are pending termination")
+    if available < updated:
+        return pending(f"{available} of {updated} updated replicas are available")
+    return success("RolledOut", f"{available} of {want} replicas available")
+
+
+def replicaset_verdict(obj: JSON) -> Verdict:
+    """kstatus ReplicaSet: observed, no ReplicaFailure, every desired replica labelled, ready and
+    available."""
+    if not_yet := observed(obj):
+        return not_yet
+    failure = conditions(obj).get("ReplicaFailure", {})
+    if failure.get("status") == "True":
+        return fail("ReplicaFailure", str(failure.get("message") or failure.get("reason") or ""))
+    want = int((obj.get("spec") or {}).get("replicas", 1))
+    status = obj.get("status") or {}
+    for key in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
+        have = int(status.get(key) or 0)
+        if have < want:
+            return pending(f"{key}: {have} of {want}")
+    return success("Available", f"{want} of {want} replicas available")
+
+
+def statefulset_verdict(obj: JSON) -> Verdict:
+    """``kubectl rollout status statefulset``: observed, every replica ready, then updated (up to a
+    partition) and the update revision current. OnDelete updates are not waited for, as there."""
+    if not_yet := observed(obj):
+        return not_yet
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    want = int(spec.get("replicas", 1))
+    ready = int(status.get("readyReplicas") or 0)
+    if ready < want:
+        return pending(f"{ready} of {want} replicas ready")
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return success("Ready", f"{ready} replicas ready (updateStrategy OnDelete)")
+    partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    if partition:
+        if updated < want - partition:
+            return pending(f"{updated} of {want - partition} replicas updated (partition {partition})")
+        return success("RolledOut", f"{updated} replicas updated (partition {partition})")
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return pending(f"{updated} of {want} replicas at the update revision")
+    return success("RolledOut", f"{ready} of {want} replicas ready")
+
+
+def daemonset_verdict(obj: JSON) -> Verdict:
+    """``kubectl rollout status daemonset``: observed, every scheduled pod updated and available."""
+    if not_yet := observed(obj):
+        return not_yet
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    desired = int(status.get("desiredNumberScheduled") or 0)
+    if (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+        return success("Ready", "updateStrategy OnDelete")
+    updated = int(status.get("updatedNumberScheduled") or 0)
+    available = int(status.get("numberAvailable") or 0)
+    if updated < desired:
+        return pending(f"{updated} of {desired} updated pods scheduled")
+    if available < desired:
+        return pending(f"{available} of {desired} updated pods available")
+    return success("RolledOut", f"{available} of {desired} pods available")
+
+
+def job_verdict(obj: JSON) -> Verdict:
+    """kstatus Job: condition Complete is success, Failed (BackoffLimitExceeded, DeadlineExceeded,
+    ...) a failure; anything else is in progress. FailureTarget fails at once (Failed follows it
+    surely), but SuccessCriteriaMet is not yet success: the controller sets it before the Job's pods
+    are finalised and ``status.succeeded`` is written, and sets Complete after (as ``kubectl wait
+    --for=condition=Complete`` waits for)."""
+    conds = conditions(obj)
+    for ctype in ("Failed", "FailureTarget"):
+        c = conds.get(ctype, {})
+        if c.get("status") == "True":
+            reason = str(c.get("reason") or "")
+            known = reason in ("BackoffLimitExceeded", "DeadlineExceeded")
+            return fail(reason if known else "JobFailed", str(c.get("message") or reason or "the Job failed"))
+    if conds.get("Complete", {}).get("status") == "True":
+        return success("Complete", str((obj.get("status") or {}).get("succeeded", "")))
+    if (obj.get("spec") or {}).get("suspend"):
+        return pending("the Job is suspended")
+    status = obj.get("status") or {}
+    return pending(
+        f"active {status.get('active', 0)}, succeeded {status.get('succeeded', 0)}, "
+        f"failed {status.get('failed', 0)}"
+    )
+
+
+class Facts(Protocol):
+    """What a verdict may need beyond the object, read by the wait: the cluster's StorageClasses and
+    the events about an object of the namespace."""
+
+    def storage_classes(self) -> Sequence[JSON]: ...
+
+    def events(self, name: str) -> Sequence[JSON]: ...
+
+
+Verdicts = Callable[[JSON, Facts], Verdict]
+
+
+@dataclass(frozen=True)
+class Up:
+    """When a kind is up. ``verdict`` judges the object (see the ``*_verdict`` functions). With
+    ``pods``, the pods it selects (spec.selector) are judged with it: a reason of theirs that never
+    heals fails its wait, their claims are checked, and with ``holds`` their Ready must hold the
+    wait's ``stable`` seconds. ``runs_to_completion`` (a Job): its controller retries pods that ran
+    and failed (its own verdict decides), a failure is explained by its newest failed pod, and the
+    log of each failed run is kept, as the controller deletes the pods."""
+
+    verdict: Verdicts
+    pods: bool = True
+    holds: bool = True
+    runs_to_completion: bool = False
+
+
+def alone(verdict: Callable[[JSON], Verdict]) -> Verdicts:
+    """A verdict that needs the object alone."""
+    return lambda obj, facts: verdict(obj)
+
+
+def _pvc(obj: JSON, facts: Facts) -> Verdict:
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    return pvc_verdict(obj, facts.storage_classes(), facts.events(name))
+
+
+#: The kinds a wait knows when they are up; ``apply(wait=True)`` and the ``pods_manifest`` marker
+#: wait for these (and Pods).
+UP: dict[str, Up] = {
+    "Deployment": Up(alone(deployment_verdict)),
+    "ReplicaSet": Up(alone(replicaset_verdict)),
+    "StatefulSet": Up(alone(statefulset_verdict)),
+    "DaemonSet": Up(alone(daemonset_verdict)),
+    "Job": Up(alone(job_verdict), holds=False, runs_to_completion=True),
+    "PersistentVolumeClaim": Up(_pvc, pods=False, holds=False),
+}
+
+#: The kinds that ``apply(wait=True)`` and the ``pods_manifest`` marker wait for.
+WAITED_KINDS = ("Pod", *UP)
+
+
+def up_of(kind: str) -> Up:
+    """The :data:`UP` entry of a kind; ValueError naming :meth:`wait_for` for a kind with none."""
+    found = UP.get(kind)
+    if found is None:
+        raise ValueError(f"no notion of up for kind {kind}; use Namespace.wait_for")
+    return found
+
+
+# --- a workload's pods ---------------------------------------------------------------------------
+
+
+def label_selector(selector: JSON) -> str:
+    """A LabelSelector (matchLabels, matchExpressions) as the query string the API takes."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e.get("key"), e.get("operator"), ",".join(e.get("values") or [])
+        parts.append(
+            {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": str(key)}.get(
+                str(op), f"!{key}"
+            )
+        )
+    return ",".join(parts)
+
+
+def matches(labels: Mapping[str, str], selector: JSON) -> bool:
+    """Whether ``labels`` match a LabelSelector (an empty selector matches nothing, as for workloads)."""
+    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = str(e.get("key")), e.get("operator"), e.get("values") or []
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }.get(str(op), False)
+        if not ok:
+            return False
+    return True
+
+
+def pods_of(obj: JSON, pods: Iterable[JSON]) -> list[JSON]:
+    """The pods a workload selects (by its spec.selector), sorted by name."""
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    mine = [p for p in pods if matches((p.get("metadata") or {}).get("labels") or {}, selector)]
+    return sorted(mine, key=lambda p: str((p.get("metadata") or {}).get("name")))
+
+
+#: Pod reasons a workload's controller takes care of: they do not fail the workload's wait.
+CONTROLLER_HANDLES = frozenset({"Terminating", "Evicted", "Completed", "DeadlineExceeded"})
+
+
+def failing_pod(pods: Iterable[JSON], *, runs_to_completion: bool = False) -> tuple[JSON, Verdict] | None:
+    """The first of a workload's pods with a reason that will never heal. A Job
+    (``runs_to_completion``) retries pods that ran and failed (its own Failed condition decides),
+    so for it only a pod that cannot start (image, configuration, scheduling, init) counts; for all,
+    a pod the controller replaces (being deleted, evicted) does not count."""
+    for pod in pods:
+        verdict = pod_failure(pod)
+        if verdict is None or verdict.reason in CONTROLLER_HANDLES:
+            continue
+        if runs_to_completion and (pod.get("status") or {}).get("phase") == "Failed":
+            continue
+        if runs_to_completion and verdict.reason in ("Error", "OOMKilled", "StartError"):
+            continue
+        return pod, verdict
+    return None
+
+
+def job_pod_reason(pods: Iterable[JSON]) -> tuple[JSON, Verdict] | None:
+    """Why a failed Job's pods failed: the newest pod with a failure verdict. A pod that the Job
+    controller deletes (it stops the pods of a failed Job) tells its containers' last exit instead."""
+    failed = []
+    for p in pods:
+        verdict = pod_failure(p)
+        if verdict is None or verdict.reason == "Terminating":
+            verdict = last_termination(p) or verdict
+        if verdict is not None:
+            failed.append((p, verdict))
+    failed.sort(key=lambda pv: str((pv[0].get("metadata") or {}).get("creationTimestamp") or ""))
+    return failed[-1] if failed else None

@@ -1,0 +1,69 @@
+"""A pod that is being deleted but still runs (its grace period, a preStop hook) is reachable, as in
+the Kubernetes docs' graceful termination: the old pod keeps serving while it terminates. A wait for
+such a pod to become Ready fails at once (``Terminating``). Against the real cluster."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_pods import Namespace, Pod
+from pytest_pods.errors import PodNotReadyError
+
+pytestmark = pytest.mark.cluster
+
+#: How long the preStop hook keeps the pod running once it is deleted (seconds).
+GRACE = 60
+
+
+def slow_to_stop() -> dict[str, Any]:
+    """The nginx stand-in, with a preStop hook that sleeps: nginx serves on while the pod terminates."""
+    container = {
+        "name": "web",
+        "image": "nginx:latest",
+        "ports": [{"containerPort": 80}],
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(GRACE)]}}},
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "old"},
+        "spec": {"terminationGracePeriodSeconds": GRACE + 30, "containers": [container]},
+    }
+
+
+@pytest.fixture
+def terminating(pods_namespace: Namespace) -> Iterator[Pod]:
+    """The pod, Ready, then deleted without waiting: it runs its preStop hook for GRACE seconds."""
+    pods_namespace.apply(slow_to_stop(), wait=True)
+    pod = pods_namespace.pod("old")
+    pod.delete(wait=False)
+    deadline = time.monotonic() + 30
+    while not (pod.get().get("metadata") or {}).get("deletionTimestamp"):
+        assert time.monotonic() < deadline, "the pod was not marked for deletion"
+        time.sleep(0.1)
+    yield pod
+    pod.delete(grace_period=0)
+
+
+def test_a_pod_being_deleted_still_serves_and_runs_commands(terminating: Pod) -> None:
+    assert terminating.phase == "Running"
+    answer = terminating.http_get(80, timeout=20)
+    assert answer.status == 200 and "nginx" in answer.text
+    assert terminating.exec(["cat", "/etc/hostname"]).stdout.strip() == "old"
+    assert terminating.read_file("/etc/hostname").strip() == "old"
+    assert isinstance(terminating.logs(), str)
+    with terminating.port_forward(80, timeout=20) as port:
+        assert port > 0
+
+
+def test_a_wait_for_ready_on_a_pod_being_deleted_fails_at_once(terminating: Pod) -> None:
+    began = time.monotonic()
+    with pytest.raises(PodNotReadyError) as info:
+        terminating.wait_ready(timeout=60)
+    assert info.value.reason == "Terminating"
+    assert "the pod is being deleted" in str(info.value)
+    assert time.monotonic() - began < 10
