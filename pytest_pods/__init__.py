@@ -8,6 +8,27 @@ if "pytest" in sys.modules:  # under pytest: rewrite the assertion helpers' asse
     pytest.register_assert_rewrite("pytest_pods.asserts")
 
 from pytest_pods.asserts import assert_file_contains, assert_hosts_entry, assert_log_contains
+from pytest_pods.errors import (
+    ApiError,
+    BuildError,
+    ClusterError,
+    CommandNotFoundError,
+    ComponentError,
+    ConfigError,
+    ContainerNotFoundError,
+    ExecError,
+    KubeconfigError,
+    LogTimeoutError,
+    ManifestError,
+    PodError,
+    PodNotDeletedError,
+    PodNotReadyError,
+    PodsError,
+    PortForwardError,
+    PreflightError,
+    ProviderError,
+    WorkloadNotReadyError,
+)
 from pytest_pods.etchosts import HostsEntry
 from pytest_pods.markers import validate_pods_manifest
 from pytest_pods.pods import ExecResult, HttpResponse, Pod
@@ -15,17 +36,38 @@ from pytest_pods.session import Cluster, Namespace, Run, Session, cluster_sessio
 from pytest_pods.settings import Settings
 from pytest_pods.workloads import Workload
 
+#: The error classes are here too (the tree is drawn in :mod:`pytest_pods.errors`), so that a test
+#: can ``except pytest_pods.PodNotReadyError`` with one import.
 __all__ = [
+    "ApiError",
+    "BuildError",
     "Cluster",
+    "ClusterError",
+    "CommandNotFoundError",
+    "ComponentError",
+    "ConfigError",
+    "ContainerNotFoundError",
+    "ExecError",
     "ExecResult",
     "HostsEntry",
     "HttpResponse",
+    "KubeconfigError",
+    "LogTimeoutError",
+    "ManifestError",
     "Namespace",
     "Pod",
+    "PodError",
+    "PodNotDeletedError",
+    "PodNotReadyError",
+    "PodsError",
+    "PortForwardError",
+    "PreflightError",
+    "ProviderError",
     "Run",
     "Session",
     "Settings",
     "Workload",
+    "WorkloadNotReadyError",
     "assert_file_contains",
     "assert_hosts_entry",
     "assert_log_contains",

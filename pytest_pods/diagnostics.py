@@ -20,7 +20,7 @@ LOG_LINES = 30
 
 
 @dataclass(frozen=True)
-class Where:
+class KubectlCommands:
     """How a human reaches the namespace with kubectl."""
 
     kubeconfig: Path | None
@@ -46,7 +46,7 @@ def render_pod(
     pod: JSON,
     events: Sequence[JSON],
     logs: Mapping[tuple[str, bool], str],
-    where: Where,
+    where: KubectlCommands,
     *,
     log_lines: int = LOG_LINES,
 ) -> str:
@@ -96,7 +96,7 @@ def render_pod(
     return "\n".join(out)
 
 
-def collect(kube: Kube, where: Where, *, log_lines: int = LOG_LINES) -> list[tuple[str, str]]:
+def collect(kube: Kube, where: KubectlCommands, *, log_lines: int = LOG_LINES) -> list[tuple[str, str]]:
     """``(title, text)`` for each pod of the namespace; best effort (an API error becomes the text)."""
     try:
         pods = (

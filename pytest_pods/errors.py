@@ -41,34 +41,34 @@ class PodsError(Exception):
 
 
 class ClusterError(PodsError):
-    """A cluster could not be made, reached or torn down."""
+    """A cluster could not be made, reached or torn down. The cluster errors are raised at a provider's
+    boundary from what its builder raised: the message is the builder's, written once there."""
 
 
 class PreflightError(ClusterError):
     """The machine lacks something the cluster needs (``missing``); ``fix`` says how to get it."""
 
-    def __init__(self, missing: str, fix: str) -> None:
+    def __init__(self, message: str, *, missing: str, fix: str) -> None:
+        super().__init__(message)
         self.missing, self.fix = missing, fix
-        super().__init__(f"{missing}\n  how to fix: {fix}")
 
 
 class BuildError(ClusterError):
-    """Building a binary or image failed; ``log_tail`` holds the end of the build output."""
+    """Building a binary or image failed (``what``, ``detail``); ``log_tail``: the build output's end."""
 
-    def __init__(self, what: str, detail: str, log_tail: str = "") -> None:
+    def __init__(self, message: str, *, what: str, detail: str, log_tail: str = "") -> None:
+        super().__init__(message)
         self.what, self.detail, self.log_tail = what, detail, log_tail
-        shown = f"\n--- last lines of the build output ---\n{log_tail}" if log_tail else ""
-        super().__init__(f"building {what} failed: {detail}{shown}")
 
 
 class ComponentError(ClusterError):
-    """A cluster component failed to start, or died; names it and shows its log tail."""
+    """A cluster component failed to start, or died; names it, with its log path and log tail."""
 
-    def __init__(self, component: str, detail: str, log_path: str = "", log_tail: str = "") -> None:
+    def __init__(
+        self, message: str, *, component: str, detail: str, log_path: str = "", log_tail: str = ""
+    ) -> None:
+        super().__init__(message)
         self.component, self.detail, self.log_path, self.log_tail = component, detail, log_path, log_tail
-        where = f"\n  log: {log_path}" if log_path else ""
-        shown = f"\n--- last lines of {component}'s log ---\n{log_tail}" if log_tail else ""
-        super().__init__(f"{component}: {detail}{where}{shown}")
 
 
 class ManifestError(PodsError):

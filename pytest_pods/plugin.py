@@ -136,7 +136,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         kept = ns.kept()
         try:
             info = ns.info
-            where = diagnostics.Where(info.kubeconfig, info.context, ns.name, kept)
+            where = diagnostics.KubectlCommands(info.kubeconfig, info.context, ns.name, kept)
             sections = diagnostics.collect(ns.kube, where)
         except Exception as exc:  # a report must never hide the test's own failure
             sections = [

@@ -17,7 +17,7 @@ from filelock import FileLock
 from pytest_pods import localcluster
 from pytest_pods.core.paths import CachePaths
 from pytest_pods.core.progress import Stopwatch
-from pytest_pods.kindcluster.tools import KIND_VERSION, docker_command, kind_source, run
+from pytest_pods.kindcluster.tools import KIND_VERSION, docker_command, kind_source, run, tail
 
 #: Bump when the steps below change in a way the inputs do not show.
 BASE_RECIPE = "1"
@@ -136,7 +136,7 @@ def build_base_image(cache: CachePaths, watch: Stopwatch) -> str:
             docker = docker_command() or "docker"
             done = run([docker, "import", *changes, str(packed), ref], timeout=900, what=what)
             if done.returncode != 0:
-                raise localcluster.BuildError(what, f"docker import exited {done.returncode}", done.tail())
+                raise localcluster.BuildError(what, f"docker import exited {done.returncode}", tail(done))
     return ref
 
 

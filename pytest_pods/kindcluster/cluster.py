@@ -35,6 +35,7 @@ from pytest_pods.kindcluster.tools import (
     docker_unavailable,
     find_kind,
     run,
+    tail,
 )
 
 if TYPE_CHECKING:
@@ -316,7 +317,7 @@ class KindCluster:
         if done.returncode != 0:
             raise KindError(
                 f"the node image {image} is not in Docker, and pulling it failed after "
-                f"{time.monotonic() - began:.0f}s ({done.tail(3)}): offline, build one with "
+                f"{time.monotonic() - began:.0f}s ({tail(done, 3)}): offline, build one with "
                 "`pytest-pods kind build-node-image` and pass --pods-kind-image "
                 "pytest-pods/kind-node:VERSION; online, check the name"
             )
@@ -397,7 +398,7 @@ class KindCluster:
             clock(f"starting the stopped kind node {self.node}")
             started = run([_docker(), "start", self.node], timeout=60)
             if started.returncode != 0:
-                return f"`docker start {self.node}` failed: {started.tail(2)}"
+                return f"`docker start {self.node}` failed: {tail(started, 2)}"
         if not self.kubeconfig.exists():
             export = run(
                 [
@@ -412,7 +413,7 @@ class KindCluster:
                 timeout=60,
             )
             if export.returncode != 0:
-                return f"its kubeconfig cannot be exported: {export.tail(2)}"
+                return f"its kubeconfig cannot be exported: {tail(export, 2)}"
         deadline = time.monotonic() + 90
         problem = "its API server does not answer"
         while time.monotonic() < deadline:

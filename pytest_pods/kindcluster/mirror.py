@@ -27,7 +27,7 @@ from pytest_pods import localcluster
 from pytest_pods.core.paths import CachePaths, log_tail
 from pytest_pods.core.progress import Stopwatch
 from pytest_pods.kindcluster.errors import KindError
-from pytest_pods.kindcluster.tools import docker_command, run
+from pytest_pods.kindcluster.tools import docker_command, run, tail
 
 NETWORK = "kind"
 PORT = 5001
@@ -45,7 +45,7 @@ def gateway(network: str = NETWORK) -> str:
         timeout=30,
     )
     if done.returncode != 0:
-        raise KindError(f"the Docker network {network!r} is missing: {done.tail(2)}")
+        raise KindError(f"the Docker network {network!r} is missing: {tail(done, 2)}")
     for entry in json.loads(done.stdout or "[]") or []:
         address = str(entry.get("Gateway") or "")
         if address and ":" not in address:
@@ -182,7 +182,7 @@ def serve_node(
     payload = hosts_tar(addr, registries, all_registries=all_registries)
     done = run([docker, "cp", "-", f"{node}:{Path(NODE_HOSTS_DIR).parent}"], stdin=payload, timeout=60)
     if done.returncode != 0:
-        raise KindError(f"cannot write the registry mirrors into the kind node {node}: {done.tail(3)}")
+        raise KindError(f"cannot write the registry mirrors into the kind node {node}: {tail(done, 3)}")
     return addr
 
 

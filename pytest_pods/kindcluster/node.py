@@ -32,7 +32,7 @@ from pytest_pods.core.progress import Progress, Stopwatch
 from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.kindcluster.base import build_base_image, image_exists
 from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
-from pytest_pods.kindcluster.tools import docker_command, run
+from pytest_pods.kindcluster.tools import docker_command, run, tail
 
 NODE_RECIPE = "1"
 KEY_LABEL = "io.pytest-pods.kind-node.key"
@@ -84,7 +84,7 @@ def _docker(*args: str | Path, what: str, timeout: float = 600, stdin: bytes | N
     done = run([docker_command() or "docker", *args], timeout=timeout, what=what, stdin=stdin)
     if done.returncode != 0:
         raise localcluster.BuildError(
-            what, f"`docker {' '.join(str(a) for a in args[:3])} ...` exited {done.returncode}", done.tail()
+            what, f"`docker {' '.join(str(a) for a in args[:3])} ...` exited {done.returncode}", tail(done)
         )
     return done.stdout
 

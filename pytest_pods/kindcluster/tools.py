@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
@@ -29,18 +28,10 @@ KIND_MODULE = "sigs.k8s.io/kind"
 DOCKER_TIMEOUT = 8.0
 
 
-@dataclass(frozen=True)
-class Done:
-    """A finished command, shaped like :class:`subprocess.CompletedProcess` (text output)."""
-
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def tail(self, lines: int = 25) -> str:
-        text = (self.stderr.strip() + "\n" + self.stdout.strip()).strip()
-        return "\n".join(text.splitlines()[-lines:])
+def tail(done: subprocess.CompletedProcess[str], lines: int = 25) -> str:
+    """The last ``lines`` lines of a finished command's output, its stderr first."""
+    text = (done.stderr.strip() + "\n" + done.stdout.strip()).strip()
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def run(
@@ -49,7 +40,7 @@ def run(
     timeout: float | None = None,
     stdin: bytes | None = None,
     what: str = "",
-) -> Done:
+) -> subprocess.CompletedProcess[str]:
     """Run a command and capture its output; ``KindError`` only when it cannot start or times out."""
     args = tuple(str(a) for a in argv)
     try:
@@ -65,11 +56,8 @@ def run(
         raise KindError(f"{what or args[0]}: {args[0]} is not installed") from exc
     except subprocess.TimeoutExpired as exc:
         raise KindError(f"{what or ' '.join(args[:3])}: no answer within {timeout:g}s") from exc
-    return Done(
-        args,
-        proc.returncode,
-        proc.stdout.decode(errors="replace"),
-        proc.stderr.decode(errors="replace"),
+    return subprocess.CompletedProcess(
+        args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
     )
 
 

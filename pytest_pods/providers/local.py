@@ -20,13 +20,16 @@ from pytest_pods.settings import Settings
 
 
 def translated(exc: localcluster.LocalClusterError) -> errors.ClusterError:
-    """The plugin's error for one the local cluster raised: the same class name, fields and message."""
+    """The plugin's error for one the local cluster raised: the same class name, fields and message
+    (the message as the builder wrote it)."""
     if isinstance(exc, localcluster.PreflightError):
-        return errors.PreflightError(exc.missing, exc.fix)
+        return errors.PreflightError(str(exc), missing=exc.missing, fix=exc.fix)
     if isinstance(exc, localcluster.BuildError):
-        return errors.BuildError(exc.what, exc.detail, exc.log_tail)
+        return errors.BuildError(str(exc), what=exc.what, detail=exc.detail, log_tail=exc.log_tail)
     if isinstance(exc, localcluster.ComponentError):
-        return errors.ComponentError(exc.component, exc.detail, exc.log_path, exc.log_tail)
+        return errors.ComponentError(
+            str(exc), component=exc.component, detail=exc.detail, log_path=exc.log_path, log_tail=exc.log_tail
+        )
     return errors.ClusterError(*exc.args)
 
 

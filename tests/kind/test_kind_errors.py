@@ -11,7 +11,7 @@ import pytest
 
 from pytest_pods.kindcluster import KindError
 from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
-from pytest_pods.kindcluster.tools import run
+from pytest_pods.kindcluster.tools import run, tail
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -128,7 +128,7 @@ def test_cluster_name_conflict(scratch_cluster: KindCluster) -> None:
         ],
         timeout=60,
     )
-    assert created.returncode == 0, created.tail()
+    assert created.returncode == 0, tail(created)
     text = _up_fails_fast(scratch_cluster)
     assert f"Docker already has a container named {scratch_cluster.node}" in text
     assert f"docker rm -f {scratch_cluster.node}" in text

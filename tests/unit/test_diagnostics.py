@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_pods.diagnostics import Where, render_pod
+from pytest_pods.diagnostics import KubectlCommands, render_pod
 from tests.unit.podjson import cond, pod, running, waiting
 
 
@@ -30,7 +30,7 @@ def test_render_pod_has_state_events_logs_and_commands() -> None:
         ("side", False): "",
         ("side", True): "\n".join(f"l{i}" for i in range(50)),
     }
-    text = render_pod(p, events, logs, Where(Path("/k/config"), "ctx", "ns1"), log_lines=5)
+    text = render_pod(p, events, logs, KubectlCommands(Path("/k/config"), "ctx", "ns1"), log_lines=5)
     assert "pod ns1/p: phase Running, node node1, IP 10.0.0.5" in text
     assert "conditions: Ready=False (ContainersNotReady)" in text
     assert (
@@ -48,7 +48,7 @@ def test_render_pod_has_state_events_logs_and_commands() -> None:
 
 
 def test_kept_namespace_offers_the_delete_command() -> None:
-    text = render_pod(pod(), [], {}, Where(Path("/k c"), None, "ns1", kept=True))
+    text = render_pod(pod(), [], {}, KubectlCommands(Path("/k c"), None, "ns1", kept=True))
     assert "kubectl --kubeconfig '/k c' delete namespace ns1" in text
     assert "being deleted" not in text
     assert "events: (none)" in text

@@ -48,7 +48,7 @@ def test_kind_errors_become_provider_errors_keeping_the_message() -> None:
 
 
 def test_plugin_errors_pass_the_boundaries_untouched() -> None:
-    original = errors.BuildError("kind", "no go")
+    original = errors.BuildError("building kind failed: no go", what="kind", detail="no go")
     for boundary in (local_errors, kind_errors):
         with pytest.raises(errors.BuildError) as info, boundary():
             raise original
