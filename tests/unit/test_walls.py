@@ -5,7 +5,9 @@ and function-level ones included):
 - the cluster packages (``localcluster``, ``kindcluster``) import nothing of the plugin but ``core``
   (and, for kind, the local cluster's face), and no pytest;
 - outside each cluster package, nothing imports its inner modules: only its face, ``__init__.py``,
-  whose ``__all__`` names every public name, each loading from the module that defines it.
+  whose ``__all__`` names every public name, each loading from the module that defines it;
+- every arrow points down: a module imports only rooms below its own in :data:`LAYERS` (the README's
+  Development map), so there is no cycle either.
 """
 
 from __future__ import annotations
@@ -136,3 +138,67 @@ def test_each_cluster_package_has_one_honest_face(package: str) -> None:
             assert getattr(value, "__module__", "").startswith(package + "."), name
     with pytest.raises(AttributeError, match="no attribute 'nothing_like_this'"):
         _ = face.nothing_like_this
+
+
+#: The package read top to bottom (README, Development): a module may import only what comes after
+#: its own room here. A package is one room (its modules import each other freely).
+LAYERS = (
+    "pytest_pods.__main__",
+    "pytest_pods.plugin",
+    "pytest_pods.cli",
+    "pytest_pods.fixtures",
+    "pytest_pods.hookspecs",
+    "pytest_pods.pluginstate",
+    "pytest_pods.diagnostics",
+    "pytest_pods.asserts",
+    "pytest_pods.session",
+    "pytest_pods.workloads",
+    "pytest_pods.pods",
+    "pytest_pods.markers",
+    "pytest_pods.manifests",
+    "pytest_pods.namespaces",
+    "pytest_pods.providers",
+    "pytest_pods.settings",
+    "pytest_pods.waits",
+    "pytest_pods.podstate",
+    "pytest_pods.etchosts",
+    "pytest_pods.kindcluster",
+    "pytest_pods.localcluster",
+    "pytest_pods.core",
+    "pytest_pods.kube",
+    "pytest_pods.portforward",
+    "pytest_pods.errors",
+)
+
+
+def room(module: str) -> str:
+    return next(r for r in LAYERS if module == r or module.startswith(r + "."))
+
+
+def runtime_imports(path: Path) -> list[Import]:
+    """:func:`imports_of` less those under ``if TYPE_CHECKING:`` (annotations only: no arrow at run time)."""
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for inner in node.body:
+                typing_only.update(range(inner.lineno, (inner.end_lineno or inner.lineno) + 1))
+    return [i for i in imports_of(path) if i.line not in typing_only]
+
+
+def test_every_module_has_a_room() -> None:
+    modules = {module_name(p) for p in MODULES} - {"pytest_pods"}
+    assert modules, "no module read"
+    for module in modules:
+        room(module)  # StopIteration: a new module needs its place in LAYERS
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if module_name(p) != "pytest_pods"], ids=str)
+def test_arrows_point_down(path: Path) -> None:
+    here = LAYERS.index(room(module_name(path)))
+    upward = [
+        f"line {i.line}: {i.target}"
+        for i in runtime_imports(path)
+        if i.target.startswith("pytest_pods.") and LAYERS.index(room(i.target)) < here
+    ]
+    assert not upward, f"{module_name(path)} imports a room above it: {upward}"
