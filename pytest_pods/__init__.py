@@ -27,6 +27,7 @@ from pytest_pods.errors import (
     PortForwardError,
     PreflightError,
     ProviderError,
+    UnknownKindError,
     WorkloadNotReadyError,
 )
 from pytest_pods.etchosts import HostsEntry
@@ -66,6 +67,7 @@ __all__ = [
     "Run",
     "Session",
     "Settings",
+    "UnknownKindError",
     "Workload",
     "WorkloadNotReadyError",
     "assert_file_contains",

@@ -15,6 +15,7 @@
     │   ├── LogTimeoutError            a log line never appeared
     │   └── PortForwardError           nothing accepts on a forwarded port, or the pod refused/cut one
     ├── WorkloadNotReadyError          a workload (Deployment, Job, PVC, ...) or a wait_for gave up
+    ├── UnknownKindError               a kind the cluster does not serve (names near matches; a ValueError)
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
     ├── ProviderError                  a provider cannot work here (e.g. kind without Docker)
     └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
@@ -289,6 +290,17 @@ class WorkloadNotReadyError(PodsError):
         if report:
             text += "\n" + report
         super().__init__(text)
+
+
+class UnknownKindError(PodsError, ValueError):
+    """A kind the cluster does not serve (by Kind, plural, singular, short name or ``resource.group``);
+    ``near`` are the names it serves that look like it."""
+
+    def __init__(self, kind: str, near: Sequence[str] = ()) -> None:
+        self.kind = kind
+        self.near = list(near)
+        hint = f"; did you mean {', '.join(self.near)}?" if self.near else ""
+        super().__init__(f"the cluster does not serve a kind {kind!r}{hint}")
 
 
 class ApiError(PodsError):

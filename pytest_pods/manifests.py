@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 import yaml
 
+from pytest_pods.discovery import Resolver
 from pytest_pods.errors import ApiError, ManifestError
 from pytest_pods.kube import JSON, Kube
 
@@ -280,34 +281,22 @@ def images(docs: Sequence[Document]) -> list[str]:
     return sorted(found)
 
 
-@dataclass
 class ResourceMap:
-    """Kind -> (resource name, namespaced), from the API server's discovery, cached per API group."""
+    """Kind -> (resource name, namespaced), from the cluster's :class:`~pytest_pods.discovery.Resolver`
+    (one per cluster: give it, or one of its own is made)."""
 
-    kube: Kube
-    _cache: dict[str, dict[str, tuple[str, bool]]] = field(default_factory=dict)
+    def __init__(self, kube: Kube, resolver: Resolver | None = None) -> None:
+        self.kube = kube
+        self.resolver = resolver or Resolver(kube)
 
     def lookup(self, doc: Document) -> tuple[str, bool]:
         api_version = str(doc.obj["apiVersion"])
-        if api_version not in self._cache:
-            path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-            try:
-                listing = self.kube.request("GET", path)
-            except ApiError as exc:
-                if exc.status == 404:
-                    raise doc.error(
-                        f"the cluster does not serve apiVersion {api_version!r}", ["apiVersion"]
-                    ) from None
-                raise
-            self._cache[api_version] = {
-                r["kind"]: (r["name"], bool(r.get("namespaced")))
-                for r in listing.get("resources") or []
-                if "/" not in r["name"]
-            }
-        kinds = self._cache[api_version]
-        if doc.kind not in kinds:
+        found = self.resolver.kind(api_version, doc.kind)
+        if found is None:
+            if not self.resolver.serves(api_version):
+                raise doc.error(f"the cluster does not serve apiVersion {api_version!r}", ["apiVersion"])
             raise doc.error(f"the cluster has no kind {doc.kind!r} in {api_version!r}", ["kind"])
-        return kinds[doc.kind]
+        return found.plural, found.namespaced
 
     def path(self, doc: Document, namespace: str | None) -> tuple[str, str | None]:
         """The object's URL and the namespace it goes to."""

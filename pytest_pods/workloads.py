@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pytest_pods import waits
+from pytest_pods.discovery import Resource
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.pods import Pod
 from pytest_pods.waits import Verdict
@@ -12,13 +13,14 @@ from pytest_pods.waits import Verdict
 
 class Workload:
     """A handle on a workload (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ...) of a
-    namespace: the object, its status, its pods as :class:`Pod` handles, and waits."""
+    namespace, by its resolved ``resource`` (:meth:`pytest_pods.discovery.Resolver.resolve`): the
+    object, its status, its pods as :class:`Pod` handles, and waits."""
 
     def __init__(
         self,
         kube: Kube,
         namespace: str,
-        kind: str,
+        resource: Resource,
         name: str,
         *,
         timeout: float = 120.0,
@@ -27,7 +29,8 @@ class Workload:
     ) -> None:
         self.kube = kube
         self.namespace = namespace
-        self.kind = waits.kind_of(kind)
+        self.resource = resource
+        self.kind = resource.kind
         self.name = name
         self.timeout = timeout
         self.stable = stable
@@ -38,7 +41,7 @@ class Workload:
 
     def get(self) -> JSON:
         """The object as the API server has it now."""
-        return self.kube.request("GET", waits.object_path(self.kind, self.namespace, self.name))
+        return self.kube.request("GET", self.resource.path(self.namespace, self.name))
 
     @property
     def status(self) -> JSON:
@@ -71,7 +74,7 @@ class Workload:
 
     def verdict(self) -> Verdict:
         """The verdict on its state now (its kind's in :data:`pytest_pods.waits.UP`)."""
-        up = waits.up_of(self.kind)
+        up = waits.up_of(self.resource)
         return up.verdict(self.get(), waits.ApiFacts(self.kube, self.namespace))
 
     def wait(self, timeout: float | None = None, *, stable: float | None = None) -> Workload:
@@ -79,7 +82,7 @@ class Workload:
         waits.wait_up(
             self.kube,
             self.namespace,
-            [(self.kind, self.name)],
+            [(self.resource, self.name)],
             timeout=self.timeout if timeout is None else timeout,
             stable=self.stable if stable is None else stable,
         )

@@ -10,6 +10,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from pytest_pods import manifests, waits
+from pytest_pods.discovery import Resolver, Resource
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.manifests import ManifestSource
 from pytest_pods.markers import ManifestMarker
@@ -25,7 +26,6 @@ Background = Callable[[Callable[..., None], list[JSON], float | None], Future[No
 def should_keep(policy: str, failed: bool) -> bool:
     """``--pods-keep-namespace``: keep a namespace ``always``, or ``on-failure`` of a test that used it."""
     return policy == "always" or (policy == "on-failure" and failed)
-
 
 
 def namespace_key(owner: str, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> str:
@@ -76,6 +76,11 @@ class Namespace:
         policy and whether a test that used it failed (:attr:`failures`)."""
         return should_keep(self.keep_namespace, bool(self.failures))
 
+    @property
+    def resolver(self) -> Resolver:
+        """The cluster's kinds (:class:`~pytest_pods.discovery.Resolver`, shared by its namespaces)."""
+        return self.resources.resolver
+
     def _time(self, phase: str, seconds: float) -> None:
         self.timings[phase] = self.timings.get(phase, 0.0) + seconds
 
@@ -101,6 +106,8 @@ class Namespace:
         objs = manifests.apply(self.kube, self.load(manifest), self.name, resources=self.resources)
         self._time("apply", time.monotonic() - began)
         self.applied += objs
+        if any(o.get("kind") == "CustomResourceDefinition" for o in objs):
+            self.resolver.forget()  # its kind is served (or changed): read discovery anew
         if wait:
             self.wait_up(objs, timeout)
         return objs
@@ -118,15 +125,17 @@ class Namespace:
         ReplicaSet, StatefulSet and DaemonSet is rolled out, each Job is Complete and each PVC is
         Bound; fail at once naming the object, the pod and the reason on a reason that never heals
         (:class:`PodNotReadyError` for a Pod, :class:`WorkloadNotReadyError` for the others).
-        A ``stop`` that is set cancels the wait (see :func:`pytest_pods.waits.wait`); ``kube``: another
-        client than the namespace's (one per thread)."""
-        targets = [
-            (str(o.get("kind")), str(o["metadata"]["name"]))
-            for o in objs
-            if o.get("kind") in waits.WAITED_KINDS
-            and waits.resource(str(o.get("kind")))[0] == o.get("apiVersion")
-            and (o.get("metadata") or {}).get("namespace", self.name) == self.name
-        ]
+        A ``stop`` that is set cancels the wait (see :func:`pytest_pods.waits.wait`); ``kube``:
+        another client than the namespace's (one per thread)."""
+        targets: list[tuple[Resource, str]] = []
+        for o in objs:
+            resource = self.resolver.of(o, kube=kube)
+            if (
+                resource is not None
+                and waits.waited(resource)
+                and (o.get("metadata") or {}).get("namespace", self.name) == self.name
+            ):
+                targets.append((resource, str(o["metadata"]["name"])))
         if not targets:
             return
         began = time.monotonic()
@@ -150,12 +159,16 @@ class Namespace:
         delete: bool = False,
         timeout: float | None = None,
     ) -> JSON:
-        """Wait for any object of this namespace, like ``kubectl wait --for=condition=Available``,
-        ``--for=jsonpath='{.status.phase}'=Running`` or ``--for=delete``; return it as last seen."""
+        """Wait for any object of this namespace (or a cluster-scoped one), like ``kubectl wait
+        --for=condition=Available``, ``--for=jsonpath='{.status.phase}'=Running``, ``--for=delete``,
+        or with none of them until it exists (``--for=create``); return it as last seen. ``kind``
+        is anything kubectl takes (``Deployment``, ``deploy``, ``deployments.apps``, a custom
+        resource's); :class:`UnknownKindError` names near matches for one the cluster does not
+        serve."""
         return waits.wait_for(
             self.kube,
             self.name,
-            kind,
+            self.resolver.resolve(kind),
             name,
             condition=condition,
             jsonpath=jsonpath,
@@ -164,11 +177,12 @@ class Namespace:
         )
 
     def workload(self, kind: str, name: str) -> Workload:
-        """A handle on a workload of this namespace, e.g. ``ns.workload("Deployment", "web").pods()``."""
+        """A handle on a workload of this namespace, e.g. ``ns.workload("Deployment", "web").pods()``
+        (``kind`` as :meth:`wait_for` takes it)."""
         return Workload(
             self.kube,
             self.name,
-            kind,
+            self.resolver.resolve(kind),
             name,
             timeout=self.timeout,
             stable=self.ready_stable,

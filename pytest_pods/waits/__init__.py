@@ -2,7 +2,8 @@
 
 - :mod:`.verdicts`: :class:`Verdict`, ``fail``/``pending``, :data:`FAIL_FAST` and the pod
   classifiers (pure);
-- :mod:`.kinds`: where each kind lives, and when each is up (:data:`UP`, pure);
+- :mod:`.kinds`: when each kind is up (:data:`UP`, :func:`up_of`; pure); where a kind lives is
+  resolved by the callers (:mod:`pytest_pods.discovery`);
 - :mod:`.claims`: the PVC verdict and a pod's claims;
 - :mod:`.hold`: Ready that holds, and the attach witness;
 - :mod:`.report`: the failure report and the errors that carry it;
@@ -12,13 +13,10 @@
 from pytest_pods.waits.hold import READY_STABLE
 from pytest_pods.waits.kinds import (
     UP,
-    WAITED_KINDS,
     Up,
-    kind_of,
     label_selector,
-    object_path,
-    resource,
     up_of,
+    waited,
 )
 from pytest_pods.waits.kubectl import wait_deleted, wait_for
 from pytest_pods.waits.loop import ApiFacts, Target, wait, wait_pod, wait_up
@@ -37,7 +35,6 @@ __all__ = [
     "HINTS",
     "READY_STABLE",
     "UP",
-    "WAITED_KINDS",
     "ApiFacts",
     "Target",
     "Up",
@@ -45,15 +42,13 @@ __all__ = [
     "classify_ready",
     "classify_running",
     "fail_fast_table",
-    "kind_of",
     "label_selector",
-    "object_path",
     "read_log",
-    "resource",
     "up_of",
     "wait",
     "wait_deleted",
     "wait_for",
     "wait_pod",
     "wait_up",
+    "waited",
 ]

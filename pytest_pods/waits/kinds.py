@@ -1,10 +1,10 @@
-"""Kinds: where each kind lives in the API, and when each is up. Pure.
+"""Kinds: when each is up. Pure.
 
-:func:`resource` is the one place a kind is resolved to its API group, version and plural (a table
-of the kinds known by name for now; API discovery may replace it there alone). :data:`UP` is the
-registry of the kinds a wait knows how to wait for: one :class:`Up` entry each, whose verdict is a
-pure function of the object (and of :class:`Facts` the wait reads for it). A new kind of wait is
-one verdict function and one entry in :data:`UP`.
+A kind is resolved to where it lives in the API by the caller (:mod:`pytest_pods.discovery`); the
+waits are given its :class:`~pytest_pods.discovery.Resource`. :data:`UP` is the registry of the
+kinds a wait knows how to wait for: one :class:`Up` entry each, whose verdict is a pure function of
+the object (and of :class:`Facts` the wait reads for it). A new kind of wait is one verdict
+function and one entry in :data:`UP`.
 
 The verdicts follow the semantics users know: ``kubectl rollout status``
 (pkg/polymorphichelpers/rollout_status.go) for Deployments, StatefulSets and DaemonSets, and the
@@ -18,55 +18,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from pytest_pods.discovery import Resource
 from pytest_pods.kube import JSON
 from pytest_pods.waits.claims import pvc_verdict
 from pytest_pods.waits.verdicts import Verdict, fail, last_termination, pending, pod_failure, success
-
-#: Kind -> (apiVersion, plural) of the kinds known by name (:func:`resource` reads it).
-KINDS: dict[str, tuple[str, str]] = {
-    "Pod": ("v1", "pods"),
-    "Deployment": ("apps/v1", "deployments"),
-    "ReplicaSet": ("apps/v1", "replicasets"),
-    "StatefulSet": ("apps/v1", "statefulsets"),
-    "DaemonSet": ("apps/v1", "daemonsets"),
-    "Job": ("batch/v1", "jobs"),
-    "CronJob": ("batch/v1", "cronjobs"),
-    "PersistentVolumeClaim": ("v1", "persistentvolumeclaims"),
-    "Service": ("v1", "services"),
-    "ConfigMap": ("v1", "configmaps"),
-    "Secret": ("v1", "secrets"),
-    "ServiceAccount": ("v1", "serviceaccounts"),
-    "Endpoints": ("v1", "endpoints"),
-}
-_SHORT = {"po": "Pod", "deploy": "Deployment", "rs": "ReplicaSet", "sts": "StatefulSet", "ds": "DaemonSet"}
-_SHORT |= {"pvc": "PersistentVolumeClaim", "svc": "Service", "cm": "ConfigMap", "sa": "ServiceAccount"}
-_SHORT |= {"cj": "CronJob", "ep": "Endpoints"}
-
-
-def resource(kind: str) -> tuple[str, str]:
-    """``(apiVersion, plural)`` of a kind (as :func:`kind_of` names it); KeyError if unknown."""
-    return KINDS[kind]
-
-
-def kind_of(name: str) -> str:
-    """``deploy``, ``deployments``, ``deployment`` or ``Deployment`` -> ``Deployment``."""
-    if name in KINDS:
-        return name
-    low = name.lower()
-    if low in _SHORT:
-        return _SHORT[low]
-    for kind, (_, plural) in KINDS.items():
-        if low in (kind.lower(), plural):
-            return kind
-    raise ValueError(f"unknown kind {name!r}; known: {', '.join(sorted(KINDS))} (and their short names)")
-
-
-def object_path(kind: str, namespace: str, name: str | None = None) -> str:
-    """The API path of a kind's collection in ``namespace``, or of one object of it."""
-    api_version, plural = resource(kind)
-    prefix = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    return f"{prefix}/namespaces/{namespace}/{plural}" + (f"/{name}" if name else "")
-
 
 # --- when each kind is up ------------------------------------------------------------------------
 
@@ -206,14 +161,15 @@ Verdicts = Callable[[JSON, Facts], Verdict]
 
 @dataclass(frozen=True)
 class Up:
-    """When a kind is up. ``verdict`` judges the object (see the ``*_verdict`` functions). With
-    ``pods``, the pods it selects (spec.selector) are judged with it: a reason of theirs that never
-    heals fails its wait, their claims are checked, and with ``holds`` their Ready must hold the
-    wait's ``stable`` seconds. ``runs_to_completion`` (a Job): its controller retries pods that ran
-    and failed (its own verdict decides), a failure is explained by its newest failed pod, and the
-    log of each failed run is kept, as the controller deletes the pods."""
+    """When a kind (of API ``group``) is up. ``verdict`` judges the object (see the ``*_verdict``
+    functions). With ``pods``, the pods it selects (spec.selector) are judged with it: a reason of
+    theirs that never heals fails its wait, their claims are checked, and with ``holds`` their Ready
+    must hold the wait's ``stable`` seconds. ``runs_to_completion`` (a Job): its controller retries
+    pods that ran and failed (its own verdict decides), a failure is explained by its newest failed
+    pod, and the log of each failed run is kept, as the controller deletes the pods."""
 
     verdict: Verdicts
+    group: str = ""
     pods: bool = True
     holds: bool = True
     runs_to_completion: bool = False
@@ -229,27 +185,34 @@ def _pvc(obj: JSON, facts: Facts) -> Verdict:
     return pvc_verdict(obj, facts.storage_classes(), facts.events(name))
 
 
-#: The kinds a wait knows when they are up; ``apply(wait=True)`` and the ``pods_manifest`` marker
-#: wait for these (and Pods).
+#: The kinds a wait knows when they are up, by Kind (of the entry's group); ``apply(wait=True)``
+#: and the ``pods_manifest`` marker wait for these (and Pods).
 UP: dict[str, Up] = {
-    "Deployment": Up(alone(deployment_verdict)),
-    "ReplicaSet": Up(alone(replicaset_verdict)),
-    "StatefulSet": Up(alone(statefulset_verdict)),
-    "DaemonSet": Up(alone(daemonset_verdict)),
-    "Job": Up(alone(job_verdict), holds=False, runs_to_completion=True),
+    "Deployment": Up(alone(deployment_verdict), "apps"),
+    "ReplicaSet": Up(alone(replicaset_verdict), "apps"),
+    "StatefulSet": Up(alone(statefulset_verdict), "apps"),
+    "DaemonSet": Up(alone(daemonset_verdict), "apps"),
+    "Job": Up(alone(job_verdict), "batch", holds=False, runs_to_completion=True),
     "PersistentVolumeClaim": Up(_pvc, pods=False, holds=False),
 }
 
-#: The kinds that ``apply(wait=True)`` and the ``pods_manifest`` marker wait for.
-WAITED_KINDS = ("Pod", *UP)
 
-
-def up_of(kind: str) -> Up:
-    """The :data:`UP` entry of a kind; ValueError naming :meth:`wait_for` for a kind with none."""
-    found = UP.get(kind)
-    if found is None:
-        raise ValueError(f"no notion of up for kind {kind}; use Namespace.wait_for")
+def up_of(resource: Resource) -> Up:
+    """The :data:`UP` entry of a resource's kind; ValueError naming :meth:`wait_for` for a kind
+    with none."""
+    found = UP.get(resource.kind)
+    if found is None or found.group != resource.group:
+        raise ValueError(f"no notion of up for kind {resource.kind}; use Namespace.wait_for")
     return found
+
+
+def waited(resource: Resource) -> bool:
+    """Whether ``apply(wait=True)`` and the ``pods_manifest`` marker wait for objects of
+    ``resource``: Pods and the kinds of :data:`UP`."""
+    found = UP.get(resource.kind)
+    return (found is not None and found.group == resource.group) or (
+        resource.kind == "Pod" and not resource.group
+    )
 
 
 # --- a workload's pods ---------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pytest_pods.discovery import POD, Resource
 from pytest_pods.errors import PodNotDeletedError, PodsError, WorkloadNotReadyError
 from pytest_pods.kube import JSON, Kube
-from pytest_pods.waits.kinds import conditions, kind_of
+from pytest_pods.waits.kinds import conditions
 from pytest_pods.waits.loop import Target, wait
 from pytest_pods.waits.report import describe, failure_report, pod_events
 from pytest_pods.waits.verdicts import PENDING, Classifier, Verdict, success
@@ -76,7 +77,7 @@ def absent(uid: str = "") -> Classifier:
 def wait_for(
     kube: Kube,
     namespace: str,
-    kind: str,
+    resource: Resource,
     name: str,
     *,
     condition: str | None = None,
@@ -84,26 +85,37 @@ def wait_for(
     delete: bool = False,
     timeout: float,
 ) -> JSON:
-    """Watch one object until ``condition``, ``jsonpath`` or (with ``delete``) its absence holds,
-    like ``kubectl wait --for=...``; return the object as last seen (``{}`` once deleted), or raise
-    :class:`WorkloadNotReadyError` with reason ``Timeout`` naming what was last seen."""
-    if [bool(condition), bool(jsonpath), delete].count(True) != 1:
-        raise ValueError("wait_for needs exactly one of condition=..., jsonpath=... or delete=True")
-    kind = kind_of(kind)
+    """Watch one object of ``resource`` (in ``namespace`` unless it is cluster-scoped) until
+    ``condition``, ``jsonpath`` or (with ``delete``) its absence holds, like ``kubectl wait
+    --for=...``; with none of them, until it exists (``--for=create``). Return the object as last
+    seen (``{}`` once deleted), or raise :class:`WorkloadNotReadyError` with reason ``Timeout``
+    naming what was last seen."""
+    if [bool(condition), bool(jsonpath), delete].count(True) > 1:
+        raise ValueError("wait_for takes one of condition=..., jsonpath=... or delete=True")
+    kind = resource.kind
     if condition:
         classify, want = met_when(condition_check(condition)), f"condition={condition}"
     elif jsonpath:
         classify, want = met_when(jsonpath_check(jsonpath)), f"jsonpath={jsonpath}"
-    else:
+    elif delete:
         classify, want = absent(), "delete"
+    else:
+        classify, want = met_when(lambda obj: True), "create"
 
     def timed_out(t: Target, timeout: float) -> PodsError:
         report = describe(t.obj) if t.obj else f"{kind} {name} does not exist"
         return WorkloadNotReadyError(
-            namespace, kind, name, "Timeout", f"--for={want} not met after {timeout:g}s", report=report
+            namespace if resource.namespaced else "",
+            kind,
+            name,
+            "Timeout",
+            f"--for={want} not met after {timeout:g}s",
+            report=report,
         )
 
-    (target,) = wait(kube, namespace, [Target(kind, name, classify, timed_out=timed_out)], timeout=timeout)
+    (target,) = wait(
+        kube, namespace, [Target(resource, name, classify, timed_out=timed_out)], timeout=timeout
+    )
     return target.obj
 
 
@@ -116,4 +128,4 @@ def wait_deleted(kube: Kube, namespace: str, name: str, uid: str, *, timeout: fl
             namespace, name, timeout, failure_report(t.obj or None, pod_events(kube, namespace, name))
         )
 
-    wait(kube, namespace, [Target("Pod", name, absent(uid), timed_out=timed_out)], timeout=timeout)
+    wait(kube, namespace, [Target(POD, name, absent(uid), timed_out=timed_out)], timeout=timeout)

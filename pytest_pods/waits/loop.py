@@ -1,8 +1,9 @@
 """THE watch loop: every wait of pytest-pods is :func:`wait` given targets, each with its classifier.
 
-A :class:`Target` names what to read (a pod, a workload, a PVC, any object by kind and name) and how
-to judge it: a ``classify`` of each state the watch streams, or its kind's entry in
-:data:`pytest_pods.waits.kinds.UP` (read at each judgement). The loop watches one collection (the
+A :class:`Target` names what to read (a pod, a workload, a PVC, any object by its resolved
+:class:`~pytest_pods.discovery.Resource` and name) and how to judge it: a ``classify`` of each
+state the watch streams, or its kind's :func:`pytest_pods.waits.kinds.up_of` verdict (read at each
+judgement). The loop watches one collection (the
 target's own, for one streamed target; else the namespace's pods), judges every target at each
 event, fails at once on a verdict that will never heal, and returns when every target is up and
 Ready has held ``stable`` seconds (:class:`pytest_pods.waits.hold.Hold`), as seen on a state read
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pytest_pods.discovery import POD, Resource
 from pytest_pods.errors import ApiError, PodNotReadyError, PodsError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.waits import kinds
@@ -45,10 +47,11 @@ TimedOut = Callable[["Target", float], PodsError]
 
 @dataclass
 class Target:
-    """One thing a wait waits for, named by ``kind`` and ``name``.
+    """One thing a wait waits for, named by its ``resource`` (where its kind lives, as the caller
+    resolved it) and ``name``.
 
     ``classify`` judges each state of it the watch streams (``{}`` while it does not exist); without
-    one, its kind's :data:`~pytest_pods.waits.kinds.UP` verdict judges it, read at each judgement.
+    one, its kind's :func:`~pytest_pods.waits.kinds.up_of` verdict judges it, read at each judgement.
     ``pod``: it is a pod whose Ready the wait wants: its claims are checked while it is not
     scheduled, its Ready holds, a failure or timeout is a :class:`PodNotReadyError`, and its deletion
     fails the wait (``Deleted``). ``what`` it waits for names it in messages. ``timed_out`` makes
@@ -58,7 +61,7 @@ class Target:
     which it is up and Ready has held (None while it is not up).
     """
 
-    kind: str
+    resource: Resource
     name: str
     classify: Classifier | None = None
     pod: bool = False
@@ -71,27 +74,36 @@ class Target:
     restarts_at_ready: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
+    def kind(self) -> str:
+        return self.resource.kind
+
+    def path(self, namespace: str, name: str | None = None) -> str:
+        """Its collection's API path (in ``namespace`` unless it is cluster-scoped), or its own."""
+        return self.resource.path(namespace, name)
+
+    @property
     def streamed(self) -> bool:
         """Its state comes from the watch (else it is read at each judgement)."""
         return self.classify is not None
 
     @property
     def up(self) -> kinds.Up | None:
-        """Its kind's entry in :data:`~pytest_pods.waits.kinds.UP`, for a target read at each judgement."""
-        return None if self.streamed else kinds.up_of(self.kind)
+        """When its kind is up (:func:`~pytest_pods.waits.kinds.up_of`), for a target read at each
+        judgement."""
+        return None if self.streamed else kinds.up_of(self.resource)
 
 
 def pod_target(name: str, classify: Classifier = classify_ready, what: str = "Ready") -> Target:
     """A pod to wait for until ``classify`` says done (Ready by default)."""
-    return Target("Pod", name, classify, pod=True, what=what)
+    return Target(POD, name, classify, pod=True, what=what)
 
 
-def up_target(kind: str, name: str) -> Target:
-    """An object of one of :data:`~pytest_pods.waits.kinds.WAITED_KINDS`, waited for until it is up."""
-    if kind == "Pod":
+def up_target(resource: Resource, name: str) -> Target:
+    """An object waited for until it is up: a Pod Ready, any other by
+    :func:`~pytest_pods.waits.kinds.up_of`."""
+    if resource == POD:
         return pod_target(name)
-    kinds.up_of(kind)  # a kind with no notion of up is refused here, not at the first judgement
-    return Target(kind, name)
+    return Target(resource, name)
 
 
 def stream_of(namespace: str, targets: Sequence[Target]) -> tuple[str, dict[str, str | int | bool]]:
@@ -99,7 +111,7 @@ def stream_of(namespace: str, targets: Sequence[Target]) -> tuple[str, dict[str,
     namespace's pods (each pod change re-reads the workloads). Pure."""
     if len(targets) == 1 and targets[0].streamed:
         t = targets[0]
-        return kinds.object_path(t.kind, namespace), {"fieldSelector": f"metadata.name={t.name}"}
+        return t.path(namespace), {"fieldSelector": f"metadata.name={t.name}"}
     odd = [f"{t.kind}/{t.name}" for t in targets if t.streamed and t.kind != "Pod"]
     if odd:
         raise ValueError(f"only Pods stream beside other targets, not {', '.join(odd)}")
@@ -196,13 +208,13 @@ class _Wait:
             t.verdict = t.classify(t.obj)
             return
         try:
-            t.obj = self.kube.request("GET", kinds.object_path(t.kind, self.namespace, t.name))
+            t.obj = self.kube.request("GET", t.path(self.namespace, t.name))
         except ApiError as exc:
             if exc.status != 404:
                 raise
             t.obj, t.verdict = {}, pending("it does not exist (yet)")
             return
-        t.verdict = kinds.up_of(t.kind).verdict(t.obj, self.facts)
+        t.verdict = kinds.up_of(t.resource).verdict(t.obj, self.facts)
 
     def pods_of(self, t: Target) -> list[JSON]:
         """The pods judged with a target: itself, or the pods its workload selects."""
@@ -387,15 +399,15 @@ def wait_pod(
 def wait_up(
     kube: Kube,
     namespace: str,
-    objects: Sequence[tuple[str, str]],
+    objects: Sequence[tuple[Resource, str]],
     *,
     timeout: float,
     stable: float = 0.0,
     stop: threading.Event | None = None,
 ) -> dict[tuple[str, str], JSON]:
-    """Wait until every ``(kind, name)`` of :data:`~pytest_pods.waits.kinds.WAITED_KINDS` is up
-    (a Pod Ready, a workload rolled out, a Job Complete, a PVC Bound) and Ready has held ``stable``
-    seconds; return each object as last seen (see :func:`wait`)."""
-    targets = [up_target(kind, name) for kind, name in objects]
+    """Wait until every ``(resource, name)`` is up (a Pod Ready, a workload rolled out, a Job
+    Complete, a PVC Bound) and Ready has held ``stable`` seconds; return each object as last seen,
+    by ``(kind, name)`` (see :func:`wait`)."""
+    targets = [up_target(resource, name) for resource, name in objects]
     done = wait(kube, namespace, targets, timeout=timeout, stable=stable, stop=stop)
     return {(t.kind, t.name): t.obj for t in done}

@@ -1,8 +1,22 @@
-"""Literal pod JSON for the pure unit tests (shaped as the API server sends it)."""
+"""Literal pod JSON for the pure unit tests (shaped as the API server sends it), and the resources
+(as discovery resolves them) the waits' tests name."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from pytest_pods.discovery import POD as POD  # re-exported for the tests
+from pytest_pods.discovery import Resource
+
+DEPLOYMENT = Resource("apps", "v1", "Deployment", "deployments", True, "deployment", ("deploy",))
+JOB = Resource("batch", "v1", "Job", "jobs", True, "job")
+PVC = Resource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, "", ("pvc",))
+SERVICE = Resource("", "v1", "Service", "services", True, "service", ("svc",))
+CLUSTER_ROLE = Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False)
+CRD = Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False)
+WIDGET = Resource("toys.pytest-pods.test", "v1", "Widget", "widgets", True, "widget", ("wg",))
+#: A custom resource whose Kind is a built-in's (its group decides).
+OTHER_DEPLOYMENT = Resource("toys.pytest-pods.test", "v1", "Deployment", "deployments")
 
 
 def pod(

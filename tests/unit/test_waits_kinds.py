@@ -7,10 +7,28 @@ from typing import Any
 
 import pytest
 
+from pytest_pods.discovery import Resource
 from pytest_pods.waits import kinds as k
 from pytest_pods.waits import kubectl, loop
 from pytest_pods.waits.verdicts import Verdict, pending, success
-from tests.unit.podjson import cond, deployment, labelled, pod, running, terminated, waiting
+from tests.unit.podjson import (
+    CLUSTER_ROLE,
+    CRD,
+    DEPLOYMENT,
+    JOB,
+    OTHER_DEPLOYMENT,
+    POD,
+    PVC,
+    SERVICE,
+    WIDGET,
+    cond,
+    deployment,
+    labelled,
+    pod,
+    running,
+    terminated,
+    waiting,
+)
 
 
 def test_deployment_waits_for_the_controller_to_observe_the_generation() -> None:
@@ -148,20 +166,6 @@ def test_a_job_retries_failed_pods_but_not_pods_that_cannot_start() -> None:
     assert found is not None and "exited 3" in found[1].detail
 
 
-def test_kind_names_like_kubectl() -> None:
-    assert [k.kind_of(name) for name in ("deploy", "deployments", "Deployment", "pvc", "sts", "job")] == [
-        "Deployment",
-        "Deployment",
-        "Deployment",
-        "PersistentVolumeClaim",
-        "StatefulSet",
-        "Job",
-    ]
-    with pytest.raises(ValueError, match="unknown kind 'gadget'"):
-        k.kind_of("gadget")
-    assert k.object_path("Deployment", "ns", "web") == "/apis/apps/v1/namespaces/ns/deployments/web"
-
-
 def test_condition_and_jsonpath_checks() -> None:
     d = deployment(conditions=[cond("Available", "True")], readyReplicas=2)
     assert kubectl.condition_check("Available")(d)
@@ -199,36 +203,37 @@ class Facts:
 
 
 def test_the_waited_kinds_are_pods_and_the_registry() -> None:
-    assert ("Pod", *k.UP) == k.WAITED_KINDS
-    assert k.WAITED_KINDS == (
-        "Pod",
+    assert list(k.UP) == [
         "Deployment",
         "ReplicaSet",
         "StatefulSet",
         "DaemonSet",
         "Job",
         "PersistentVolumeClaim",
-    )
-    for kind in k.UP:
-        assert k.object_path(kind, "ns").endswith("/namespaces/ns/" + k.resource(kind)[1])
+    ]
+    assert [k.waited(r) for r in (POD, DEPLOYMENT, JOB, PVC)] == [True] * 4
+    assert not any(k.waited(r) for r in (SERVICE, CLUSTER_ROLE, CRD, WIDGET, OTHER_DEPLOYMENT))
 
 
 def test_each_kind_judges_through_its_entry() -> None:
     rolled = deployment(updatedReplicas=2, replicas=2, availableReplicas=2)
-    assert k.up_of("Deployment").verdict(rolled, Facts([])).reason == "RolledOut"
+    assert k.up_of(DEPLOYMENT).verdict(rolled, Facts([])).reason == "RolledOut"
     facts = Facts([{"metadata": {"name": "s"}, "volumeBindingMode": "Immediate"}])
     claim = {
         "metadata": {"name": "data"},
         "spec": {"storageClassName": "nope"},
         "status": {"phase": "Pending"},
     }
-    assert k.up_of("PersistentVolumeClaim").verdict(claim, facts).reason == "StorageClassNotFound"
+    assert k.up_of(PVC).verdict(claim, facts).reason == "StorageClassNotFound"
     assert facts.asked == ["data"]  # the PVC's own events
-    job, pvc = k.up_of("Job"), k.up_of("PersistentVolumeClaim")
+    job, pvc = k.up_of(JOB), k.up_of(PVC)
     assert (job.pods, job.holds, job.runs_to_completion) == (True, False, True)
     assert (pvc.pods, pvc.holds) == (False, False)
-    with pytest.raises(ValueError, match=r"no notion of up for kind Service; use Namespace\.wait_for"):
-        k.up_of("Service")
+    for other in (SERVICE, POD, OTHER_DEPLOYMENT):  # a same-named kind of another group has none
+        with pytest.raises(
+            ValueError, match=rf"no notion of up for kind {other.kind}; use Namespace\.wait_for"
+        ):
+            k.up_of(other)
 
 
 def test_a_new_kind_of_wait_is_one_verdict_and_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,7 +243,8 @@ def test_a_new_kind_of_wait_is_one_verdict_and_one_entry(monkeypatch: pytest.Mon
         scheduled = (obj.get("status") or {}).get("lastScheduleTime")
         return success("Scheduled") if scheduled else pending("not scheduled yet")
 
-    monkeypatch.setitem(k.UP, "CronJob", k.Up(k.alone(cronjob_verdict), pods=False, holds=False))
-    target = loop.up_target("CronJob", "nightly")
+    cronjob = Resource("batch", "v1", "CronJob", "cronjobs")
+    monkeypatch.setitem(k.UP, "CronJob", k.Up(k.alone(cronjob_verdict), "batch", pods=False, holds=False))
+    target = loop.up_target(cronjob, "nightly")
     assert (target.kind, target.streamed, target.up) == ("CronJob", False, k.UP["CronJob"])
-    assert k.up_of("CronJob").verdict({"status": {"lastScheduleTime": "t"}}, Facts([])).ok
+    assert k.up_of(cronjob).verdict({"status": {"lastScheduleTime": "t"}}, Facts([])).ok

@@ -24,7 +24,7 @@ from pytest_pods.waits.loop import (
     wait_pod,
     watch_bound,
 )
-from tests.unit.podjson import cond, pod, running
+from tests.unit.podjson import CLUSTER_ROLE, DEPLOYMENT, JOB, POD, cond, pod, running
 
 
 class Scripted:
@@ -69,13 +69,18 @@ def test_one_pod_is_watched_by_name_and_several_targets_through_the_namespaces_p
         "/api/v1/namespaces/ns/pods",
         {"fieldSelector": "metadata.name=p"},
     )
-    deploy = Target("Deployment", "web", kubectl.met_when(lambda o: True))
+    deploy = Target(DEPLOYMENT, "web", kubectl.met_when(lambda o: True))
     assert stream_of("ns", [deploy])[0] == "/apis/apps/v1/namespaces/ns/deployments"
-    assert stream_of("ns", [pod_target("p"), up_target("Deployment", "web")]) == (
+    assert stream_of("ns", [pod_target("p"), up_target(DEPLOYMENT, "web")]) == (
         "/api/v1/namespaces/ns/pods",
         {},
     )
-    assert stream_of("ns", [up_target("Job", "j")]) == ("/api/v1/namespaces/ns/pods", {})
+    assert stream_of("ns", [up_target(JOB, "j")]) == ("/api/v1/namespaces/ns/pods", {})
+    role = Target(CLUSTER_ROLE, "reader", kubectl.met_when(lambda o: True))
+    assert stream_of("ns", [role]) == (  # cluster-scoped: not in the namespace
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        {"fieldSelector": "metadata.name=reader"},
+    )
     with pytest.raises(ValueError, match="only Pods stream beside other targets"):
         stream_of("ns", [pod_target("p"), deploy])
 
@@ -126,7 +131,7 @@ def test_time_running_out_names_what_was_waited_for_and_the_phase() -> None:
 def test_a_workload_that_does_not_exist_times_out_naming_it() -> None:
     _, kube = client()
     with pytest.raises(WorkloadNotReadyError) as info:
-        wait(kube, "ns", [up_target("Deployment", "web")], timeout=0.01)
+        wait(kube, "ns", [up_target(DEPLOYMENT, "web")], timeout=0.01)
     assert (info.value.reason, info.value.kind, info.value.name) == ("Timeout", "Deployment", "web")
     assert "Deployment web does not exist" in str(info.value)
 
@@ -147,7 +152,7 @@ def test_a_cancellable_wait_watches_at_most_a_poll_at_a_time() -> None:
 
 def test_kubectl_delete_is_met_once_the_object_is_gone() -> None:
     _, kube = client([listed(ready()), WatchEvent("DELETED", ready())])
-    assert kubectl.wait_for(kube, "ns", "pod", "p", delete=True, timeout=5) == {}
+    assert kubectl.wait_for(kube, "ns", POD, "p", delete=True, timeout=5) == {}
 
 
 def test_a_deleted_pod_of_another_uid_is_gone_and_its_namesake_does_not_count() -> None:

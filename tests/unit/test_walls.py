@@ -160,6 +160,7 @@ LAYERS = (
     "pytest_pods.providers",
     "pytest_pods.settings",
     "pytest_pods.waits",
+    "pytest_pods.discovery",
     "pytest_pods.podstate",
     "pytest_pods.etchosts",
     "pytest_pods.kindcluster",
