@@ -138,13 +138,16 @@ def choose(name: str, served: Iterable[Resource]) -> list[Resource]:
 
 
 def near(name: str, served: Iterable[Resource], n: int = 5) -> list[str]:
-    """The names the cluster serves that look like ``name`` (for an error). Pure."""
-    choices: dict[str, str] = {}
+    """The resources the cluster serves that look like ``name``, closest first, each as
+    ``Kind (plural.group)`` (for an error). Pure."""
+    low = name.lower()
+    scored: dict[str, float] = {}
     for r in served:
-        for alias in (r.kind, *r.names(), r.qualified):
-            choices.setdefault(alias.lower(), r.kind if alias == r.kind else alias)
-    close = difflib.get_close_matches(name.lower(), list(choices), n=n, cutoff=0.6)
-    return list(dict.fromkeys(choices[c] for c in close))
+        score = max(difflib.SequenceMatcher(None, low, alias).ratio() for alias in (*r.names(), r.qualified))
+        label = f"{r.kind} ({r.qualified})"
+        if score >= 0.6 and score > scored.get(label, 0.0):
+            scored[label] = score
+    return sorted(scored, key=lambda label: -scored[label])[:n]
 
 
 @dataclass

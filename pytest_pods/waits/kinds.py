@@ -218,8 +218,18 @@ def waited(resource: Resource) -> bool:
 # --- a workload's pods ---------------------------------------------------------------------------
 
 
+def set_based(selector: JSON) -> JSON:
+    """A selector as a LabelSelector: a plain map of labels (a ReplicationController's, a
+    Service's) is its ``matchLabels``."""
+    if selector and "matchLabels" not in selector and "matchExpressions" not in selector:
+        return {"matchLabels": dict(selector)}
+    return selector
+
+
 def label_selector(selector: JSON) -> str:
-    """A LabelSelector (matchLabels, matchExpressions) as the query string the API takes."""
+    """A LabelSelector (matchLabels, matchExpressions; or a plain map of labels) as the query string
+    the API takes."""
+    selector = set_based(selector)
     parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
     for e in selector.get("matchExpressions") or []:
         key, op, values = e.get("key"), e.get("operator"), ",".join(e.get("values") or [])
@@ -233,6 +243,7 @@ def label_selector(selector: JSON) -> str:
 
 def matches(labels: Mapping[str, str], selector: JSON) -> bool:
     """Whether ``labels`` match a LabelSelector (an empty selector matches nothing, as for workloads)."""
+    selector = set_based(selector)
     if not selector.get("matchLabels") and not selector.get("matchExpressions"):
         return False
     if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):

@@ -138,6 +138,11 @@ def test_label_selector_and_matching() -> None:
     assert not k.matches({"app": "web", "tier": "c"}, sel)
     assert not k.matches({"app": "web", "tier": "a", "canary": "1"}, sel)
     assert not k.matches({"app": "web"}, {})
+    plain = {"rc": "legacy", "app": "web"}  # a ReplicationController's selector: a map of labels
+    assert k.label_selector(plain) == "app=web,rc=legacy"
+    assert k.matches({"rc": "legacy", "app": "web", "x": "y"}, plain) and not k.matches(
+        {"rc": "legacy"}, plain
+    )
 
 
 def test_a_workload_pod_with_a_fail_fast_reason_is_found() -> None:
