@@ -12,9 +12,10 @@ from pytest_pods.waits import Verdict
 
 
 class Workload:
-    """A handle on a workload (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ...) of a
-    namespace, by its resolved ``resource`` (:meth:`pytest_pods.discovery.Resolver.resolve`): the
-    object, its status, its pods as :class:`Pod` handles, and waits."""
+    """A handle on a workload (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, a custom
+    resource, ...) of a namespace, by its resolved ``resource``
+    (:meth:`pytest_pods.discovery.Resolver.resolve`): the object, its status, its pods as
+    :class:`Pod` handles, and waits."""
 
     def __init__(
         self,
@@ -73,12 +74,14 @@ class Workload:
         return [self._pod(n) for n in names]
 
     def verdict(self) -> Verdict:
-        """The verdict on its state now (its kind's in :data:`pytest_pods.waits.UP`)."""
+        """The verdict on its state now (its kind's in :data:`pytest_pods.waits.UP`, or the generic
+        one of a custom resource)."""
         up = waits.up_of(self.resource)
         return up.verdict(self.get(), waits.ApiFacts(self.kube, self.namespace))
 
     def wait(self, timeout: float | None = None, *, stable: float | None = None) -> Workload:
-        """Wait until it is up (rolled out, Complete, Bound; see :func:`pytest_pods.waits.wait`)."""
+        """Wait until it is up (rolled out, Complete, Bound, Established, Ready; see
+        :func:`pytest_pods.waits.wait`)."""
         waits.wait_up(
             self.kube,
             self.namespace,

@@ -122,11 +122,13 @@ class Namespace:
         kube: Kube | None = None,
     ) -> None:
         """Wait, in one watch loop, until each Pod is Ready (and Ready holds), each Deployment,
-        ReplicaSet, StatefulSet and DaemonSet is rolled out, each Job is Complete and each PVC is
-        Bound; fail at once naming the object, the pod and the reason on a reason that never heals
-        (:class:`PodNotReadyError` for a Pod, :class:`WorkloadNotReadyError` for the others).
-        A ``stop`` that is set cancels the wait (see :func:`pytest_pods.waits.wait`); ``kube``:
-        another client than the namespace's (one per thread)."""
+        ReplicaSet, StatefulSet and DaemonSet is rolled out, each Job is Complete, each PVC is
+        Bound, each CRD is Established and each custom resource is up (kstatus' generic rules, see
+        :func:`pytest_pods.waits.kinds.generic_verdict`); fail at once naming the object, the pod
+        and the reason on a reason that never heals (:class:`PodNotReadyError` for a Pod,
+        :class:`WorkloadNotReadyError` for the others). A ``stop`` that is set cancels the wait
+        (see :func:`pytest_pods.waits.wait`); ``kube``: another client than the namespace's (one
+        per thread)."""
         targets: list[tuple[Resource, str]] = []
         for o in objs:
             resource = self.resolver.of(o, kube=kube)

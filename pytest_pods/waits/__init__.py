@@ -12,6 +12,7 @@
 
 from pytest_pods.waits.hold import READY_STABLE
 from pytest_pods.waits.kinds import (
+    GENERIC,
     UP,
     Up,
     label_selector,
@@ -32,6 +33,7 @@ from pytest_pods.waits.verdicts import (
 
 __all__ = [
     "FAIL_FAST",
+    "GENERIC",
     "HINTS",
     "READY_STABLE",
     "UP",

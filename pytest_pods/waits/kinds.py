@@ -4,7 +4,8 @@ A kind is resolved to where it lives in the API by the caller (:mod:`pytest_pods
 waits are given its :class:`~pytest_pods.discovery.Resource`. :data:`UP` is the registry of the
 kinds a wait knows how to wait for: one :class:`Up` entry each, whose verdict is a pure function of
 the object (and of :class:`Facts` the wait reads for it). A new kind of wait is one verdict
-function and one entry in :data:`UP`.
+function and one entry in :data:`UP`. Any other kind (a custom resource) is up by
+:func:`generic_verdict`: kstatus' generic rules, as the README's Waits section tells.
 
 The verdicts follow the semantics users know: ``kubectl rollout status``
 (pkg/polymorphichelpers/rollout_status.go) for Deployments, StatefulSets and DaemonSets, and the
@@ -147,6 +148,61 @@ def job_verdict(obj: JSON) -> Verdict:
     )
 
 
+def crd_verdict(obj: JSON) -> Verdict:
+    """A CustomResourceDefinition: up once ``Established`` and ``NamesAccepted``; names the API
+    server refused (``NamesAccepted=False``: a plural or a short name another CRD has) fail."""
+    conds = conditions(obj)
+    names, established = conds.get("NamesAccepted", {}), conds.get("Established", {})
+    if names.get("status") == "False":
+        reason = str(names.get("reason") or "NamesNotAccepted")
+        return fail(reason, str(names.get("message") or reason))
+    if established.get("status") == "True" and names.get("status") == "True":
+        return success("Established", str(established.get("message") or "the CRD is served"))
+    return pending("waiting for the CRD to be Established and its names accepted")
+
+
+def generic_verdict(obj: JSON) -> Verdict:
+    """Any kind without its own entry in :data:`UP` (a custom resource), by kstatus' generic rules
+    with the issue's one change: no status at all is up (it exists); a status that has not observed
+    the latest generation (when it says which it observed) is not yet; a ``Stalled`` or ``Failed``
+    condition that is True fails at once; ``Ready=True`` is up, ``Ready=False`` with a reason fails
+    with it (kstatus waits on, unless Stalled), any other Ready is not yet; with no Ready
+    condition it is up unless ``Reconciling`` is True."""
+    status = obj.get("status")
+    if not status or not isinstance(status, dict):
+        return success("Exists", "it has no status")
+    generation = (obj.get("metadata") or {}).get("generation")
+    observed_generation = status.get("observedGeneration")
+    if (
+        generation is not None
+        and observed_generation is not None
+        and int(observed_generation) < int(generation)
+    ):
+        return pending(f"waiting for the controller to observe generation {generation}")
+    conds = conditions(obj)
+    for ctype in ("Stalled", "Failed"):
+        c = conds.get(ctype, {})
+        if c.get("status") == "True":
+            reason = str(c.get("reason") or ctype)
+            return fail(reason, str(c.get("message") or f"{ctype}: {reason}"))
+    ready = conds.get("Ready")
+    if ready is not None:
+        state, reason, message = (
+            str(ready.get("status")),
+            str(ready.get("reason") or ""),
+            ready.get("message"),
+        )
+        if state == "True":
+            return success("Ready", str(message or ""))
+        if state == "False" and reason:
+            return fail(reason, str(message or f"Ready=False: {reason}"))
+        return pending(f"Ready={state}" + (f": {message}" if message else ""))
+    reconciling = conds.get("Reconciling", {})
+    if reconciling.get("status") == "True":
+        return pending(str(reconciling.get("message") or reconciling.get("reason") or "Reconciling"))
+    return success("Current", "no Ready condition")
+
+
 class Facts(Protocol):
     """What a verdict may need beyond the object, read by the wait: the cluster's StorageClasses and
     the events about an object of the namespace."""
@@ -186,7 +242,7 @@ def _pvc(obj: JSON, facts: Facts) -> Verdict:
 
 
 #: The kinds a wait knows when they are up, by Kind (of the entry's group); ``apply(wait=True)``
-#: and the ``pods_manifest`` marker wait for these (and Pods).
+#: and the ``pods_manifest`` marker wait for these, Pods, and custom resources (:data:`GENERIC`).
 UP: dict[str, Up] = {
     "Deployment": Up(alone(deployment_verdict), "apps"),
     "ReplicaSet": Up(alone(replicaset_verdict), "apps"),
@@ -194,25 +250,36 @@ UP: dict[str, Up] = {
     "DaemonSet": Up(alone(daemonset_verdict), "apps"),
     "Job": Up(alone(job_verdict), "batch", holds=False, runs_to_completion=True),
     "PersistentVolumeClaim": Up(_pvc, pods=False, holds=False),
+    "CustomResourceDefinition": Up(alone(crd_verdict), "apiextensions.k8s.io", pods=False, holds=False),
 }
+
+#: When any other kind is up (a custom resource): :func:`generic_verdict`.
+GENERIC = Up(alone(generic_verdict), pods=False, holds=False)
+
+
+def builtin_group(group: str) -> bool:
+    """Kubernetes' own API groups (the core group, ``apps``, ``*.k8s.io``); the rest are custom."""
+    return "." not in group or group.endswith(".k8s.io")
 
 
 def up_of(resource: Resource) -> Up:
-    """The :data:`UP` entry of a resource's kind; ValueError naming :meth:`wait_for` for a kind
-    with none."""
+    """When an object of ``resource`` is up: its kind's :data:`UP` entry, else :data:`GENERIC`;
+    ValueError for a Pod (a pod is waited for as a pod: :meth:`Pod.wait_ready`)."""
     found = UP.get(resource.kind)
-    if found is None or found.group != resource.group:
-        raise ValueError(f"no notion of up for kind {resource.kind}; use Namespace.wait_for")
-    return found
+    if found is not None and found.group == resource.group:
+        return found
+    if resource.kind == "Pod" and not resource.group:
+        raise ValueError("a Pod is waited for as a pod (Namespace.pod(name).wait_ready())")
+    return GENERIC
 
 
 def waited(resource: Resource) -> bool:
     """Whether ``apply(wait=True)`` and the ``pods_manifest`` marker wait for objects of
-    ``resource``: Pods and the kinds of :data:`UP`."""
+    ``resource``: Pods, the kinds of :data:`UP`, and custom resources."""
     found = UP.get(resource.kind)
-    return (found is not None and found.group == resource.group) or (
-        resource.kind == "Pod" and not resource.group
-    )
+    if found is not None and found.group == resource.group:
+        return True
+    return (resource.kind == "Pod" and not resource.group) or not builtin_group(resource.group)
 
 
 # --- a workload's pods ---------------------------------------------------------------------------

@@ -406,8 +406,9 @@ def wait_up(
     stop: threading.Event | None = None,
 ) -> dict[tuple[str, str], JSON]:
     """Wait until every ``(resource, name)`` is up (a Pod Ready, a workload rolled out, a Job
-    Complete, a PVC Bound) and Ready has held ``stable`` seconds; return each object as last seen,
-    by ``(kind, name)`` (see :func:`wait`)."""
+    Complete, a PVC Bound, a CRD Established, a custom resource by
+    :func:`~pytest_pods.waits.kinds.generic_verdict`) and Ready has held ``stable`` seconds; return
+    each object as last seen, by ``(kind, name)`` (see :func:`wait`)."""
     targets = [up_target(resource, name) for resource, name in objects]
     done = wait(kube, namespace, targets, timeout=timeout, stable=stable, stop=stop)
     return {(t.kind, t.name): t.obj for t in done}

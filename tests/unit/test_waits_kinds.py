@@ -207,7 +207,7 @@ class Facts:
         return self.said
 
 
-def test_the_waited_kinds_are_pods_and_the_registry() -> None:
+def test_the_waited_kinds_are_pods_the_registry_and_custom_resources() -> None:
     assert list(k.UP) == [
         "Deployment",
         "ReplicaSet",
@@ -215,9 +215,12 @@ def test_the_waited_kinds_are_pods_and_the_registry() -> None:
         "DaemonSet",
         "Job",
         "PersistentVolumeClaim",
+        "CustomResourceDefinition",
     ]
-    assert [k.waited(r) for r in (POD, DEPLOYMENT, JOB, PVC)] == [True] * 4
-    assert not any(k.waited(r) for r in (SERVICE, CLUSTER_ROLE, CRD, WIDGET, OTHER_DEPLOYMENT))
+    assert [k.waited(r) for r in (POD, DEPLOYMENT, JOB, PVC, CRD, WIDGET, OTHER_DEPLOYMENT)] == [True] * 7
+    assert not k.waited(SERVICE) and not k.waited(CLUSTER_ROLE)  # built-in, without a notion of up
+    assert k.builtin_group("") and k.builtin_group("apps") and k.builtin_group("rbac.authorization.k8s.io")
+    assert not k.builtin_group("toys.pytest-pods.test")
 
 
 def test_each_kind_judges_through_its_entry() -> None:
@@ -234,11 +237,11 @@ def test_each_kind_judges_through_its_entry() -> None:
     job, pvc = k.up_of(JOB), k.up_of(PVC)
     assert (job.pods, job.holds, job.runs_to_completion) == (True, False, True)
     assert (pvc.pods, pvc.holds) == (False, False)
-    for other in (SERVICE, POD, OTHER_DEPLOYMENT):  # a same-named kind of another group has none
-        with pytest.raises(
-            ValueError, match=rf"no notion of up for kind {other.kind}; use Namespace\.wait_for"
-        ):
-            k.up_of(other)
+    # any other kind is judged by the generic verdict, a same-named kind of another group too
+    assert k.up_of(SERVICE) is k.GENERIC and k.up_of(WIDGET) is k.GENERIC
+    assert k.up_of(OTHER_DEPLOYMENT) is k.GENERIC and k.up_of(CRD) is k.UP["CustomResourceDefinition"]
+    with pytest.raises(ValueError, match="waited for as a pod"):
+        k.up_of(POD)
 
 
 def test_a_new_kind_of_wait_is_one_verdict_and_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,3 +256,81 @@ def test_a_new_kind_of_wait_is_one_verdict_and_one_entry(monkeypatch: pytest.Mon
     target = loop.up_target(cronjob, "nightly")
     assert (target.kind, target.streamed, target.up) == ("CronJob", False, k.UP["CronJob"])
     assert k.up_of(cronjob).verdict({"status": {"lastScheduleTime": "t"}}, Facts([])).ok
+
+
+# --- a CRD, and any other kind (a custom resource) ------------------------------------------------
+
+
+def crd(**conditions: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "widgets.toys.pytest-pods.test", "generation": 1},
+        "status": {"conditions": [cond(t, s, reason=f"Is{s}") for t, s in conditions.items()]},
+    }
+
+
+def test_a_crd_is_up_once_established_with_its_names_accepted() -> None:
+    assert k.crd_verdict(crd(NamesAccepted="True", Established="True")).reason == "Established"
+    for not_yet in (crd(), crd(NamesAccepted="True"), crd(NamesAccepted="True", Established="False")):
+        v = k.crd_verdict(not_yet)
+        assert not v.done and "Established" in v.detail
+    refused = k.crd_verdict(crd(NamesAccepted="False", Established="False"))
+    assert (refused.done, refused.ok, refused.reason) == (True, False, "IsFalse")
+    assert k.crd_verdict(crd(Established="True")).done is False  # names not yet accepted
+
+
+def cr(status: dict[str, Any] | None, generation: int = 1) -> dict[str, Any]:
+    obj: dict[str, Any] = {"metadata": {"name": "w", "generation": generation}}
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+def conds(*items: dict[str, Any], **status: Any) -> dict[str, Any]:
+    return {"conditions": list(items), **status}
+
+
+@pytest.mark.parametrize(
+    ("obj", "done", "ok", "reason"),
+    [
+        (cr(None), True, True, "Exists"),
+        (cr({}), True, True, "Exists"),
+        (cr({"phase": "Whatever"}), True, True, "Current"),
+        (cr(conds(cond("Ready", "True"))), True, True, "Ready"),
+        (cr(conds(cond("Ready", "True"), observedGeneration=1), generation=2), False, False, "InProgress"),
+        (cr(conds(cond("Ready", "True"), observedGeneration=2), generation=2), True, True, "Ready"),
+        (
+            cr(conds(cond("Ready", "False", reason="NoBattery", message="out of power"))),
+            True,
+            False,
+            "NoBattery",
+        ),
+        (cr(conds(cond("Ready", "False"))), False, False, "InProgress"),
+        (cr(conds(cond("Ready", "Unknown", reason="Starting"))), False, False, "InProgress"),
+        (
+            cr(conds(cond("Ready", "Unknown"), cond("Stalled", "True", reason="Wedged"))),
+            True,
+            False,
+            "Wedged",
+        ),
+        (cr(conds(cond("Failed", "True", reason="Broke"))), True, False, "Broke"),
+        (cr(conds(cond("Failed", "False"), cond("Stalled", "False"))), True, True, "Current"),
+        (cr(conds(cond("Reconciling", "True", reason="Working"))), False, False, "InProgress"),
+        (cr(conds(cond("Reconciling", "False"), cond("Synced", "True"))), True, True, "Current"),
+    ],
+)
+def test_a_custom_resource_by_the_generic_rules(
+    obj: dict[str, Any], done: bool, ok: bool, reason: str
+) -> None:
+    v = k.generic_verdict(obj)
+    assert (v.done, v.ok, v.reason) == (done, ok, reason)
+
+
+def test_the_generic_verdict_says_what_it_waits_for() -> None:
+    assert "generation 2" in k.generic_verdict(cr(conds(observedGeneration=1), generation=2)).detail
+    assert k.generic_verdict(
+        cr(conds(cond("Ready", "False", reason="NoBattery", message="out of power")))
+    ).detail == ("out of power")
+    assert (
+        k.generic_verdict(cr(conds(cond("Reconciling", "True", message="step 2 of 3")))).detail
+        == "step 2 of 3"
+    )

@@ -1,0 +1,194 @@
+"""CRDs and their custom resources in the waits: a CRD is up once Established, a custom resource by
+kstatus' generic rules (Ready; Ready=False with a reason fails at once naming it; no status at all is
+up once it exists), found by every name kubectl takes once its CRD is applied. Against the real
+cluster: the test itself plays the controller, patching the resources' ``status`` subresource."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pytest_pods import Namespace
+from pytest_pods.errors import ApiError, WorkloadNotReadyError
+from pytest_pods.kube import Kube
+
+pytestmark = pytest.mark.cluster
+
+TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Gadgets:
+    """A CRD of our own (kind Gadget, namespaced, with a status subresource) in a group of its own."""
+
+    group: str
+
+    @property
+    def crd_name(self) -> str:
+        return f"gadgets.{self.group}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/v1"
+
+    def crd(self) -> dict[str, Any]:
+        open_object = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        return {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": self.crd_name},
+            "spec": {
+                "group": self.group,
+                "scope": "Namespaced",
+                "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget", "shortNames": ["gdg"]},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "subresources": {"status": {}},
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "properties": {
+                                    "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+                                    "status": open_object,
+                                },
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+
+    def gadget(self, name: str, size: int = 1) -> dict[str, Any]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": "Gadget",
+            "metadata": {"name": name},
+            "spec": {"size": size},
+        }
+
+
+@pytest.fixture
+def gadgets(pods_namespace: Namespace) -> Iterator[Gadgets]:
+    """The CRD, applied (and waited for until Established) by the plugin; deleted afterwards by the
+    test, as the namespace does not take a cluster-scoped object along."""
+    kind = Gadgets(f"g{uuid.uuid4().hex[:10]}.pytest-pods.test")
+    try:
+        yield kind
+    finally:
+        try:
+            pods_namespace.kube.request(
+                "DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{kind.crd_name}"
+            )
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
+
+def set_status(kube: Kube, kind: Gadgets, namespace: str, name: str, status: dict[str, Any]) -> None:
+    """Play the controller: write the object's status subresource."""
+    kube.request(
+        "PATCH",
+        f"/apis/{kind.api_version}/namespaces/{namespace}/gadgets/{name}/status",
+        body={"status": status},
+        content_type="application/merge-patch+json",
+    )
+
+
+def ready(status: str, reason: str = "", message: str = "") -> dict[str, Any]:
+    return {"type": "Ready", "status": status, "reason": reason, "message": message}
+
+
+def later(seconds: float, action: Any) -> threading.Thread:
+    """Run ``action`` in a thread after ``seconds`` (while the test waits)."""
+
+    def run() -> None:
+        time.sleep(seconds)
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_crd_is_waited_for_until_established_and_its_kind_resolves(
+    pods_namespace: Namespace, gadgets: Gadgets
+) -> None:
+    (crd,) = pods_namespace.apply(gadgets.crd(), wait=True)
+    got = pods_namespace.workload("crd", gadgets.crd_name).get()  # up: Established and names accepted
+    conditions = {c["type"]: c["status"] for c in got["status"]["conditions"]}
+    assert conditions["Established"] == "True" and conditions["NamesAccepted"] == "True"
+    assert crd["metadata"]["name"] == gadgets.crd_name
+    pods_namespace.wait_for(
+        "customresourcedefinitions.apiextensions.k8s.io",
+        gadgets.crd_name,
+        condition="Established",
+        timeout=30,
+    )  # a cluster-scoped wait_for
+    pods_namespace.apply(gadgets.gadget("plain"), wait=True)  # no status at all: up once it exists
+    for name in ("Gadget", "gadget", "gadgets", "gdg", f"gadgets.{gadgets.group}"):
+        assert pods_namespace.wait_for(name, "plain", timeout=30)["spec"]["size"] == 1
+    assert pods_namespace.workload("gdg", "plain").verdict().reason == "Exists"
+
+
+def test_a_custom_resource_is_up_when_ready(pods_namespace: Namespace, gadgets: Gadgets) -> None:
+    pods_namespace.apply(gadgets.crd(), wait=True)
+    pods_namespace.apply(gadgets.gadget("widget"))
+    kube, ns = pods_namespace.kube, pods_namespace.name
+    set_status(kube, gadgets, ns, "widget", {"conditions": [ready("Unknown", "Starting")]})
+    handle = pods_namespace.workload("gadget", "widget")
+    assert not handle.verdict().done  # Ready=Unknown: not yet
+    controller = Kube.from_kubeconfig(pods_namespace.info.kubeconfig, pods_namespace.info.context)
+    try:
+        began = time.monotonic()
+        patcher = later(
+            2, lambda: set_status(controller, gadgets, ns, "widget", {"conditions": [ready("True")]})
+        )
+        handle.wait(timeout=TIMEOUT)
+        assert time.monotonic() - began >= 1.5  # it waited for Ready
+        patcher.join()
+    finally:
+        controller.close()
+    assert handle.verdict().reason == "Ready"
+    obj = pods_namespace.wait_for("gadget", "widget", condition="Ready", timeout=30)
+    assert obj["status"]["conditions"][0]["status"] == "True"
+
+
+def test_ready_false_with_a_reason_fails_at_once_naming_it(
+    pods_namespace: Namespace, gadgets: Gadgets
+) -> None:
+    pods_namespace.apply(gadgets.crd(), wait=True)
+    pods_namespace.apply(gadgets.gadget("broken"))
+    set_status(
+        pods_namespace.kube,
+        gadgets,
+        pods_namespace.name,
+        "broken",
+        {"conditions": [ready("False", "NoBattery", "the gadget has no battery")]},
+    )
+    began = time.monotonic()
+    with pytest.raises(WorkloadNotReadyError) as info:
+        pods_namespace.workload("gadget", "broken").wait(timeout=TIMEOUT)
+    assert time.monotonic() - began < 30  # at once, not at the timeout
+    assert (info.value.kind, info.value.name, info.value.reason) == ("Gadget", "broken", "NoBattery")
+    assert "the gadget has no battery" in str(info.value)
+
+
+def test_apply_with_wait_waits_for_a_custom_resource_and_a_stalled_one_fails(
+    pods_namespace: Namespace, gadgets: Gadgets
+) -> None:
+    pods_namespace.apply(gadgets.crd(), wait=True)
+    first = gadgets.gadget("stuck")
+    pods_namespace.apply(first)
+    stalled = {"type": "Stalled", "status": "True", "reason": "OutOfParts", "message": "no parts left"}
+    set_status(pods_namespace.kube, gadgets, pods_namespace.name, "stuck", {"conditions": [stalled]})
+    with pytest.raises(WorkloadNotReadyError, match="OutOfParts: no parts left"):
+        pods_namespace.apply(first, wait=True, timeout=TIMEOUT)  # apply(wait=True) waits for it
