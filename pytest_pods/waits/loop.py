@@ -93,6 +93,14 @@ class Target:
         return None if self.streamed else kinds.up_of(self.resource)
 
 
+def typed(obj: JSON, resource: Resource) -> JSON:
+    """An object as a watch's listing gives it (its items carry no ``kind`` nor ``apiVersion``) with
+    both, from its ``resource``, so that the reports and the caller see what it is. Pure."""
+    if not obj or obj.get("kind"):
+        return obj
+    return {"apiVersion": resource.api_version, "kind": resource.kind, **obj}
+
+
 def pod_target(name: str, classify: Classifier = classify_ready, what: str = "Ready") -> Target:
     """A pod to wait for until ``classify`` says done (Ready by default)."""
     return Target(POD, name, classify, pod=True, what=what)
@@ -204,7 +212,7 @@ class _Wait:
 
     def _read(self, t: Target) -> None:
         if t.classify is not None:
-            t.obj = self.seen.get(t.name, {})
+            t.obj = typed(self.seen.get(t.name, {}), t.resource)
             t.verdict = t.classify(t.obj)
             return
         try:

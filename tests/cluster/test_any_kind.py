@@ -105,7 +105,7 @@ def test_wait_for_a_cluster_scoped_object(pods_namespace: Namespace, cluster_rol
     got = pods_namespace.wait_for(
         "clusterrole", cluster_role, jsonpath="{.metadata.labels.tier}=reader", timeout=30
     )
-    assert got["metadata"]["name"] == cluster_role and "namespace" not in got["metadata"]
+    assert got["kind"] == "ClusterRole" and "namespace" not in got["metadata"]
     pods_namespace.kube.request("DELETE", f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{cluster_role}")
     assert pods_namespace.wait_for("ClusterRole", cluster_role, delete=True, timeout=30) == {}
 

@@ -150,6 +150,21 @@ def test_a_cancellable_wait_watches_at_most_a_poll_at_a_time() -> None:
     assert [timeout <= 1.0 for _, _, timeout in fake.watched] == [True, True]
 
 
+def test_an_object_of_a_listing_is_given_its_kind() -> None:
+    role = {"metadata": {"name": "reader"}, "rules": []}  # a listing's items carry no kind
+    _, kube = client([listed(role)])
+    got = kubectl.wait_for(kube, "ns", CLUSTER_ROLE, "reader", timeout=5)  # --for=create
+    assert (got["kind"], got["apiVersion"]) == ("ClusterRole", "rbac.authorization.k8s.io/v1")
+    assert got["metadata"] == role["metadata"]
+
+
+def test_an_object_that_never_comes_times_out_naming_its_kind() -> None:
+    _, kube = client()
+    with pytest.raises(WorkloadNotReadyError, match=r"--for=create not met after 0\.01s") as info:
+        kubectl.wait_for(kube, "ns", CLUSTER_ROLE, "reader", timeout=0.01)
+    assert "ClusterRole reader does not exist" in str(info.value) and info.value.namespace == ""
+
+
 def test_kubectl_delete_is_met_once_the_object_is_gone() -> None:
     _, kube = client([listed(ready()), WatchEvent("DELETED", ready())])
     assert kubectl.wait_for(kube, "ns", POD, "p", delete=True, timeout=5) == {}
