@@ -13,6 +13,7 @@ from types import TracebackType
 
 from pytest_pods import manifests, namespaces
 from pytest_pods.core.progress import Progress, silent
+from pytest_pods.discovery import Resolver
 from pytest_pods.errors import PodsError
 from pytest_pods.kube import Kube
 from pytest_pods.markers import ManifestMarker
@@ -52,6 +53,12 @@ class Cluster:
     def __post_init__(self) -> None:
         self.resources = manifests.ResourceMap(self.kube)
         self.ahead = LookAhead(self.kube, self.info)
+
+    @property
+    def resolver(self) -> Resolver:
+        """The kinds the cluster serves (one :class:`~pytest_pods.discovery.Resolver`, shared by its
+        namespaces: apply, wait_for, workload and cleanup resolve kinds through it)."""
+        return self.resources.resolver
 
     @property
     def run_id(self) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_pods import Namespace
+from pytest_pods import Cluster, Namespace
 from pytest_pods.errors import ApiError, UnknownKindError, WorkloadNotReadyError
 from tests.cluster.conftest import shell_pod
 
@@ -117,3 +117,12 @@ def test_a_typod_kind_names_its_near_matches(pods_namespace: Namespace) -> None:
         pods_namespace.wait_for("Deploymnet", "web", condition="Available", timeout=5)
     with pytest.raises(UnknownKindError, match=r"did you mean .*replicationcontrollers"):
         pods_namespace.workload("replicationcontroler", "legacy")
+
+
+def test_one_resolver_per_cluster_shared_by_its_namespaces(
+    pods_cluster: Cluster, pods_namespace: Namespace
+) -> None:
+    assert pods_namespace.resolver is pods_cluster.resolver
+    with pods_cluster.namespace("tests/cluster/test_any_kind.py::another") as other:
+        assert other.resolver is pods_cluster.resolver
+        assert other.resolver.resolve("deploy").qualified == "deployments.apps"
