@@ -8,6 +8,7 @@ if "pytest" in sys.modules:  # under pytest: rewrite the assertion helpers' asse
     pytest.register_assert_rewrite("pytest_pods.asserts")
 
 from pytest_pods.asserts import assert_file_contains, assert_hosts_entry, assert_log_contains
+from pytest_pods.errors import PodsApiWarning
 from pytest_pods.etchosts import HostsEntry
 from pytest_pods.markers import validate_pods_manifest
 from pytest_pods.pods import ExecResult, HttpResponse, Pod
@@ -22,6 +23,7 @@ __all__ = [
     "HttpResponse",
     "Namespace",
     "Pod",
+    "PodsApiWarning",
     "Run",
     "Session",
     "Settings",

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 
 import yaml
 
-from pytest_pods.errors import ApiError, ManifestError
+from pytest_pods.errors import ApiError, ManifestError, PodsApiWarning
 from pytest_pods.kube import JSON, Kube
 
 #: What :func:`load` accepts: a path, YAML text, one object, or a list of objects.
@@ -354,12 +354,15 @@ def apply(
     *,
     resources: ResourceMap | None = None,
     dry_run: bool = False,
+    warned: list[PodsApiWarning] | None = None,
 ) -> list[JSON]:
     """Server-side apply each object (namespaced ones into ``namespace`` unless they name one), with
     ``fieldValidation=Strict`` so that the server refuses unknown fields instead of dropping them;
     return the objects as the server stored them. With several objects, or a kind the offline
     schema does not know (a custom resource), a server dry-run of all of them comes first: a bad
-    one applies nothing, and every object's problems are named in one :class:`ManifestError`."""
+    one applies nothing, and every object's problems are named in one :class:`ManifestError`.
+    The API server's warnings about each object are added to ``warned`` (those of the checking dry
+    run are not: the apply that follows gets the same)."""
     resources = resources or ResourceMap(kube)
     if not dry_run and (len(docs) > 1 or not all(known_offline(d) for d in docs)):
         apply(kube, docs, namespace, resources=resources, dry_run=True)
@@ -377,10 +380,16 @@ def apply(
         }
         if dry_run:
             query["dryRun"] = "All"
+        texts: list[str] = []
         try:
             out.append(
                 kube.request(
-                    "PATCH", path, query=query, body=body, content_type="application/apply-patch+yaml"
+                    "PATCH",
+                    path,
+                    query=query,
+                    body=body,
+                    content_type="application/apply-patch+yaml",
+                    warnings=texts,
                 )
             )
         except ApiError as exc:
@@ -396,6 +405,13 @@ def apply(
             if not dry_run:
                 raise
             problems += exc.problems
+        if warned is not None:
+            warned += [api_warning(doc, text) for text in texts]
     if problems:
         raise ManifestError.all_of(problems)
     return out
+
+
+def api_warning(doc: Document, text: str) -> PodsApiWarning:
+    """The API server's warning ``text`` about ``doc``, as a :class:`PodsApiWarning`."""
+    return PodsApiWarning(doc.label, text, doc.source if doc.line is None else f"{doc.source}:{doc.line}")
