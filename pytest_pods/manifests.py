@@ -19,6 +19,7 @@ import yaml
 
 from pytest_pods.errors import ApiError, ManifestError, PodsApiWarning
 from pytest_pods.kube import JSON, Kube
+from pytest_pods.namespaces import Outside, Owner
 
 #: What :func:`load` accepts: a path, YAML text, one object, or a list of objects.
 ManifestSource: TypeAlias = "str | os.PathLike[str] | Mapping[str, Any] | Sequence[Mapping[str, Any]]"
@@ -533,8 +534,11 @@ def _apply_one(
     *,
     dry_run: bool,
     texts: list[str],
+    owner: Owner | None = None,
 ) -> JSON:
-    """Server-side apply (or dry-run) one object; every refusal a :class:`ManifestError` about it."""
+    """Server-side apply (or dry-run) one object; every refusal a :class:`ManifestError` about it.
+    An object outside ``owner``'s namespace is labelled as its, recorded before it is applied, and
+    not taken from another owner (:func:`_claim`)."""
     path, ns = resources.path(doc, namespace)
     body = copy.deepcopy(doc.obj)
     if ns:
@@ -544,6 +548,15 @@ def _apply_one(
         "force": True,
         "fieldValidation": "Strict",
     }
+    outside = owner is not None and ns != owner.namespace
+    if owner is not None and outside:
+        meta = body.setdefault("metadata", {})
+        meta["labels"] = {**(meta.get("labels") or {}), **owner.labels}
+        meta["annotations"] = {**(meta.get("annotations") or {}), **owner.annotations}
+        query["fieldManager"] = owner.field_manager
+        query["force"] = _claim(kube, doc, path, owner)  # forced only over what is the test's to take
+        if not dry_run:
+            owner.record(Outside(doc.kind, str(doc.obj["apiVersion"]), path))
     if dry_run:
         query["dryRun"] = "All"
     try:
@@ -553,7 +566,33 @@ def _apply_one(
     except ApiError as exc:
         if exc.status == 0:  # no answer at all: not a refusal of this object
             raise
+        if owner is not None and outside and exc.status == 409:  # applied by another at the same time
+            _claim(kube, doc, path, owner)
+            raise doc.error(not_ours("another apply of it, at the same time", owner)) from None
         raise server_error(doc, exc) from None
+
+
+def not_ours(who: str, owner: Owner) -> str:
+    """The refusal of an object that exists and belongs to ``who``."""
+    return (
+        f"it exists already and belongs to {who}: not taken over (give it a name of its own, unique to "
+        f"the test, e.g. with the test's namespace {owner.namespace!r} in it)"
+    )
+
+
+def _claim(kube: Kube, doc: Document, path: str, owner: Owner) -> bool:
+    """Whether the object at ``path`` exists (and may be taken: it is ``owner``'s, or its run is gone);
+    a :class:`ManifestError` naming its owner if it belongs to someone else."""
+    try:
+        existing = kube.request("GET", path)
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise server_error(doc, exc) from None
+    who = owner.foreign(existing)
+    if who is not None:
+        raise doc.error(not_ours(who, owner))
+    return True
 
 
 def _check(
@@ -563,6 +602,7 @@ def _check(
     resources: ResourceMap,
     *,
     later: Sequence[Document] = (),
+    owner: Owner | None = None,
 ) -> list[JSON | None]:
     """Dry-run ``docs``, naming every problem of every object in one :class:`ManifestError`; a
     refusal of an object in ``later`` that says only that something it depends on is missing (it is
@@ -571,7 +611,7 @@ def _check(
     out: list[JSON | None] = []
     for doc in docs:
         try:
-            out.append(_apply_one(kube, doc, namespace, resources, dry_run=True, texts=[]))
+            out.append(_apply_one(kube, doc, namespace, resources, dry_run=True, texts=[], owner=owner))
         except ManifestError as exc:
             out.append(None)
             if not (any(doc is d for d in later) and missing_dependency(exc)):
@@ -589,6 +629,7 @@ def apply(
     resources: ResourceMap | None = None,
     dry_run: bool = False,
     warned: list[PodsApiWarning] | None = None,
+    owner: Owner | None = None,
 ) -> list[JSON]:
     """Server-side apply each object (namespaced ones into ``namespace`` unless they name one), with
     ``fieldValidation=Strict`` so that the server refuses unknown fields instead of dropping them;
@@ -604,6 +645,10 @@ def apply(
     its problem); it is dry-run again, with the rest of its stage, before its stage is applied.
     Every refusal is a :class:`ManifestError` naming the file:line and the object.
 
+    With an ``owner`` (the test's namespace), an object outside its namespace (cluster-scoped, a
+    Namespace, one in another namespace) is the owner's: labelled, recorded, and refused with its
+    owner named if it exists and is someone else's (see :class:`~pytest_pods.namespaces.Owner`).
+
     ``dry_run`` applies nothing, and returns what the server would store of the objects it could
     check (those whose dependencies exist). The API server's warnings about each object are added
     to ``warned`` (those of the checking dry run are not: the apply that follows gets the same)."""
@@ -611,19 +656,21 @@ def apply(
     steps = stages(docs, namespace)
     later = [doc for stage in steps[1:] for doc in stage]
     if dry_run:
-        checked = _check(kube, order(docs, namespace), namespace, resources, later=later)
+        checked = _check(kube, order(docs, namespace), namespace, resources, later=later, owner=owner)
         return [obj for obj in checked if obj is not None]
     check = len(docs) > 1 or not all(known_offline(d) for d in docs)
     if check:
-        _check(kube, order(docs, namespace), namespace, resources, later=later)
+        _check(kube, order(docs, namespace), namespace, resources, later=later, owner=owner)
     stored: dict[int, JSON] = {}
     for n, stage in enumerate(steps):
         if n and check:
-            _check(kube, stage, namespace, resources)
+            _check(kube, stage, namespace, resources, owner=owner)
         for doc in stage:
             texts: list[str] = []
             try:
-                stored[id(doc)] = _apply_one(kube, doc, namespace, resources, dry_run=False, texts=texts)
+                stored[id(doc)] = _apply_one(
+                    kube, doc, namespace, resources, dry_run=False, texts=texts, owner=owner
+                )
             finally:
                 if warned is not None:
                     warned += [api_warning(doc, text) for text in texts]

@@ -15,6 +15,7 @@ from pytest_pods.errors import PodsApiWarning
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.manifests import ManifestSource
 from pytest_pods.markers import ManifestMarker
+from pytest_pods.namespaces import Owner
 from pytest_pods.pods import Pod
 from pytest_pods.providers.base import ClusterInfo
 from pytest_pods.settings import Settings
@@ -60,6 +61,7 @@ class Namespace:
         timeout: float = Settings.timeout,
         ready_stable: float = Settings.ready_stable,
         keep_namespace: str = Settings.keep_namespace,
+        owner: Owner | None = None,
     ) -> None:
         self.kube = kube
         self.name = name
@@ -69,6 +71,9 @@ class Namespace:
         self.timeout = timeout
         self.ready_stable = ready_stable
         self.keep_namespace = keep_namespace
+        #: What its tests made outside it, theirs (labelled, recorded, deleted with it); None: not
+        #: tracked (objects outside it are applied as they are, and left).
+        self.owner = owner
         self.timings: dict[str, float] = {"apply": 0.0, "ready": 0.0}
         self.applied: list[JSON] = []
         self.failures: list[str] = []  # the tests that failed while using it (they decide keeping it)
@@ -101,7 +106,13 @@ class Namespace:
         server's warnings are warned (:func:`warn`)."""
         warned: list[PodsApiWarning] = []
         objs = manifests.apply(
-            self.kube, self.load(manifest), self.name, resources=self.resources, dry_run=True, warned=warned
+            self.kube,
+            self.load(manifest),
+            self.name,
+            resources=self.resources,
+            dry_run=True,
+            warned=warned,
+            owner=self.owner,
         )
         warn(warned)
         return objs
@@ -115,8 +126,9 @@ class Namespace:
         object is warned as a :class:`PodsApiWarning` (:func:`warn`)."""
         began = time.monotonic()
         warned: list[PodsApiWarning] = []
+        docs = self.load(manifest)
         objs = manifests.apply(
-            self.kube, self.load(manifest), self.name, resources=self.resources, warned=warned
+            self.kube, docs, self.name, resources=self.resources, warned=warned, owner=self.owner
         )
         self._time("apply", time.monotonic() - began)
         self.applied += objs
