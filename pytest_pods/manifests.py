@@ -399,6 +399,7 @@ KIND_ORDER = (
 _LAST_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 ESTABLISHED_TIMEOUT = 60.0
+DELETED_TIMEOUT = 120.0
 
 
 def kind_rank(doc: Document) -> int:
@@ -592,7 +593,27 @@ def _claim(kube: Kube, doc: Document, path: str, owner: Owner) -> bool:
     who = owner.foreign(existing)
     if who is not None:
         raise doc.error(not_ours(who, owner))
+    if (existing.get("metadata") or {}).get("deletionTimestamp"):  # an earlier test's, going with it
+        wait_deleted(kube, doc, path)
+        return False
     return True
+
+
+def wait_deleted(kube: Kube, doc: Document, path: str, *, timeout: float = DELETED_TIMEOUT) -> None:
+    """Poll (bounded) until the object at ``path``, being deleted, is gone: a Namespace of a manifest
+    that an earlier test applied too (say) is deleted with that test's namespace, which takes a few
+    seconds; applied to meanwhile, it would refuse new objects."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            kube.request("GET", path)
+        except ApiError as exc:
+            if exc.status == 404:
+                return
+            raise server_error(doc, exc) from None
+        if time.monotonic() >= deadline:
+            raise doc.error(f"it is still being deleted after {timeout:g}s (it was an earlier test's)")
+        time.sleep(0.3)
 
 
 def _check(

@@ -117,6 +117,18 @@ def test_objects_outside_are_labelled_recorded_and_deleted_with_the_tests_namesp
     assert settled(kube, paths(name)[1]) in ("Deleting", "Gone")
 
 
+def test_the_next_test_applying_the_same_namespace_waits_for_the_last_ones_to_go(
+    pods_cluster: Cluster, name: str
+) -> None:
+    with pods_cluster.namespace("test_first") as first:
+        first.apply(outside_manifest(name))
+    assert state(pods_cluster.kube, paths(name)[1]) == "Deleting"  # kube-controller-manager waits 5s
+    with pods_cluster.namespace("test_second") as second:
+        objs = second.apply(outside_manifest(name))
+        assert {o["metadata"]["labels"][NAMESPACE_LABEL] for o in objs} == {second.name}
+        assert state(pods_cluster.kube, paths(name)[2]) == "Present"
+
+
 def test_someone_elses_object_is_not_taken_over(pods_namespace: Namespace, name: str) -> None:
     kube = pods_namespace.kube
     rules = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]
@@ -201,3 +213,27 @@ def test_kept_with_the_namespace_and_said_so(
     assert role["metadata"]["labels"][KEPT_LABEL] == "true"
     kept_ns = role["metadata"]["labels"][NAMESPACE_LABEL]
     delete(kube, f"/api/v1/namespaces/{kept_ns}")
+
+
+def test_tests_marked_with_the_same_manifest_outside_their_namespace_take_turns(
+    pytester: pytest.Pytester, pods_cluster: Cluster, existing_args: list[str], name: str
+) -> None:
+    """Whether the second test's manifest is applied ahead (refused while the first test owns the
+    objects, then applied again by the second test's own setup) or at its setup, both pass."""
+    pytester.makepyfile(
+        test_turns=f"""
+        import pytest
+
+        MANIFEST = {outside_manifest(name)!r}
+
+        @pytest.mark.pods_manifest(MANIFEST)
+        def test_one(pods_namespace):
+            pass
+
+        @pytest.mark.pods_manifest(MANIFEST)
+        def test_two(pods_namespace):
+            pass
+        """
+    )
+    pytester.runpytest(*existing_args).assert_outcomes(passed=2)
+    assert settled(pods_cluster.kube, paths(name)[0]) == "Gone"
