@@ -37,6 +37,11 @@ def test_a_warning_is_the_tests_own_and_fails_it_only_when_asked(
 
         def test_uses_endpoints(pods_namespace):
             pods_namespace.apply({str(ENDPOINTS)!r})
+            # the next test's manifest was applied ahead, in this test's setup
+            found = pods_namespace.kube.request(
+                "GET", "/api/v1/endpoints", query={{"fieldSelector": "metadata.name=legacy-backend"}}
+            )["items"]
+            assert any(e["metadata"]["namespace"].startswith("pp-test-marked-") for e in found)
 
         @pytest.mark.pods_manifest({str(ENDPOINTS)!r})
         def test_marked(pods_namespace):
