@@ -2,6 +2,11 @@
 
 Every document remembers where it came from (file and line, and the YAML node of each field), so
 that an error, ours or the API server's, names the file, the object, the field and the line.
+
+:func:`apply` takes objects that depend on each other as ``kubectl apply -f`` does (:func:`stages`,
+:data:`KIND_ORDER`, a CRD waited for until Established), keeps what a test makes outside its
+namespace the test's (:class:`~pytest_pods.namespaces.Owner`), and hands on the API server's
+warnings (:class:`~pytest_pods.errors.PodsApiWarning`).
 """
 
 from __future__ import annotations
