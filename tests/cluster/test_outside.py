@@ -169,8 +169,14 @@ def test_two_runs_at_once_the_second_is_refused_with_the_owner_named(
     assert role["metadata"]["labels"][NAMESPACE_LABEL] == pods_namespace.name
 
 
-def test_a_killed_runs_objects_outside_are_reaped_by_the_next_session(
-    pods_cluster: Cluster, start_holder: Start, existing_args: list[str], name: str, tmp_path: Path
+@pytest.mark.parametrize("reaper", ["next session", "gc"])
+def test_a_killed_runs_objects_outside_are_reaped_by_the_next_session_or_gc(
+    pods_cluster: Cluster,
+    start_holder: Start,
+    existing_args: list[str],
+    name: str,
+    tmp_path: Path,
+    reaper: str,
 ) -> None:
     manifest = tmp_path / "outside.yaml"
     manifest.write_text(outside_manifest(name))
@@ -180,10 +186,16 @@ def test_a_killed_runs_objects_outside_are_reaped_by_the_next_session(
     victim.proc.communicate(timeout=30)
     kube = pods_cluster.kube
     assert state(kube, paths(name)[0]) == "Present", "kill -9 left nothing behind: the test shows nothing"
-    nxt = tmp_path / "next"
-    nxt.mkdir()
-    (nxt / "test_next.py").write_text("def test_next(pods_cluster):\n    pass\n")
-    done = run(existing_args, nxt, "-m", "pytest", "-q", *existing_args, "test_next.py")
+    if reaper == "gc":
+        args = ["-m", "pytest_pods", "gc", f"--kubeconfig={pods_cluster.info.kubeconfig}"]
+        if pods_cluster.info.context:
+            args.append(f"--context={pods_cluster.info.context}")
+        done = run(existing_args, tmp_path, *args)
+    else:
+        nxt = tmp_path / "next"
+        nxt.mkdir()
+        (nxt / "test_next.py").write_text("def test_next(pods_cluster):\n    pass\n")
+        done = run(existing_args, nxt, "-m", "pytest", "-q", *existing_args, "test_next.py")
     assert done.returncode == 0, done.stdout + done.stderr
     assert settled(kube, paths(name)[0]) == "Gone"
     assert settled(kube, paths(name)[1]) in ("Deleting", "Gone")
