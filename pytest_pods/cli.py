@@ -93,8 +93,9 @@ def _parser(providers: Sequence[str]) -> argparse.ArgumentParser:
     gc = sub.add_parser(
         "gc",
         help="delete the test namespaces of runs that are gone (killed before they could clean up)",
-        description="Delete the test namespaces whose run's process (on this host) is gone; namespaces of "
-        "live runs, of other hosts and kept ones are left alone. A session does the same when it starts.",
+        description="Delete the test namespaces whose run's process (on this host) is gone, and what their "
+        "tests made outside them; namespaces of live runs, of other hosts and kept ones are left alone. A "
+        "session does the same when it starts.",
     )
     gc.add_argument("--kubeconfig", help="the cluster's kubeconfig (default: the local cluster's)")
     gc.add_argument("--context", help="context in that kubeconfig")

@@ -163,11 +163,15 @@ class Resolver:
     )  # apiVersion -> its resources
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
-    def forget(self) -> None:
-        """Read discovery again at the next resolution (a CRD was applied, or deleted)."""
+    def forget(self, api_version: str | None = None) -> None:
+        """Read discovery again at the next resolution (a CRD was applied, or deleted): all of it, or
+        what it said of ``api_version`` (and the list of groups)."""
         with self._lock:
             self._groups = None
-            self._versions.clear()
+            if api_version is None:
+                self._versions.clear()
+            else:
+                self._versions.pop(api_version, None)
 
     def _version(self, api_version: str, kube: Kube) -> list[Resource]:
         """One group version's resources (``[]`` when the cluster does not serve it)."""

@@ -21,6 +21,9 @@
     └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
         └── KubeconfigError            a kubeconfig cannot be used (unreadable, or lacks what it names)
 
+Beside the tree, one warning: :class:`PodsApiWarning` (a ``UserWarning``), for each ``Warning``
+header the API server sends on an apply (a deprecated API, a field it ignores).
+
 The cluster builders keep their own small trees (:mod:`pytest_pods.localcluster`,
 :mod:`pytest_pods.kindcluster`; neither imports the plugin); each provider translates what its
 builder raises into this tree at one boundary (``providers.local.local_errors``,
@@ -39,6 +42,18 @@ from pathlib import Path
 
 class PodsError(Exception):
     """Base of every error pytest-pods raises on purpose."""
+
+
+class PodsApiWarning(UserWarning):
+    """The API server warned about an object it applied (a deprecated API version, a field it
+    ignores): ``obj`` (``Kind/name``), ``text`` (the server's words), and the manifest ``source``
+    (``file:line``) it came from. A test passes with it unless run with
+    ``-W error::pytest_pods.PodsApiWarning``."""
+
+    def __init__(self, obj: str, text: str, source: str = "") -> None:
+        self.obj, self.text, self.source = obj, text, source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{obj}: the API server warns: {text}")
 
 
 class ClusterError(PodsError):

@@ -52,6 +52,26 @@ def _decode(raw: bytes) -> JSON | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+_WARNING = re.compile(r'(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"')
+
+
+def parse_warnings(values: Sequence[str]) -> list[str]:
+    """The texts of an answer's ``Warning`` headers (RFC 9111: ``299 - "text"``; the API server sends
+    one header per warning, and a header may hold several, comma-separated), unescaped, in order."""
+    out = []
+    for value in values:
+        for _code, _agent, text in _WARNING.findall(value):
+            out.append(re.sub(r"\\(.)", r"\1", text))
+    return out
+
+
+def _warning_headers(resp: Any) -> list[str]:
+    """The ``Warning`` header values of a kubernetes client response (none if it has no headers)."""
+    headers = getattr(getattr(resp, "response", None), "headers", None)
+    getlist = getattr(headers, "getlist", None)
+    return [str(v) for v in getlist("Warning")] if callable(getlist) else []
+
+
 class _Transient(Exception):
     def __init__(self, status: int, raw: bytes) -> None:
         self.status = status
@@ -174,6 +194,7 @@ class Kube:
         body: object,
         content_type: str,
         timeout: float,
+        warnings: list[str] | None = None,
     ) -> tuple[int, bytes]:
         params = [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (query or {}).items()]
         headers = {"Accept": "application/json", "Content-Type": content_type}
@@ -200,6 +221,8 @@ class Kube:
                     status, raw = int(resp.status), got if isinstance(got, bytes) else bytes(got or b"")
                     if status in RETRY_STATUSES:
                         raise _Transient(status, raw)
+                    if warnings is not None:
+                        warnings += parse_warnings(_warning_headers(resp))
         except _Transient as last:  # still throttled after every attempt: report the last answer
             return last.status, last.raw
         except (OSError, urllib3.exceptions.HTTPError) as exc:  # no answer, even after the retries
@@ -217,9 +240,12 @@ class Kube:
         body: object = None,
         content_type: str = "application/json",
         timeout: float = 30,
+        warnings: list[str] | None = None,
     ) -> JSON:
-        """Send one request; return the decoded JSON answer or raise :class:`ApiError`."""
-        status, raw = self._send(method, path, query, body, content_type, timeout)
+        """Send one request; return the decoded JSON answer or raise :class:`ApiError`. The texts of
+        the ``Warning`` headers the server sent with its answer are added to ``warnings``, if given
+        (a deprecated API, a field it ignores: what kubectl prints as ``Warning: ...``)."""
+        status, raw = self._send(method, path, query, body, content_type, timeout, warnings)
         decoded = _decode(raw)
         if not 200 <= status < 300:
             raise ApiError(method, path, status, decoded)

@@ -2,6 +2,11 @@
 
 Every document remembers where it came from (file and line, and the YAML node of each field), so
 that an error, ours or the API server's, names the file, the object, the field and the line.
+
+:func:`apply` takes objects that depend on each other as ``kubectl apply -f`` does (:func:`stages`,
+:data:`KIND_ORDER`, a CRD waited for until Established), keeps what a test makes outside its
+namespace the test's (:class:`~pytest_pods.namespaces.Owner`), and hands on the API server's
+warnings (:class:`~pytest_pods.errors.PodsApiWarning`).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +23,9 @@ from typing import Any, TypeAlias
 import yaml
 
 from pytest_pods.discovery import Resolver
-from pytest_pods.errors import ApiError, ManifestError
+from pytest_pods.errors import ApiError, ManifestError, PodsApiWarning
 from pytest_pods.kube import JSON, Kube
+from pytest_pods.namespaces import Outside, Owner
 
 #: What :func:`load` accepts: a path, YAML text, one object, or a list of objects.
 ManifestSource: TypeAlias = "str | os.PathLike[str] | Mapping[str, Any] | Sequence[Mapping[str, Any]]"
@@ -298,6 +305,14 @@ class ResourceMap:
             raise doc.error(f"the cluster has no kind {doc.kind!r} in {api_version!r}", ["kind"])
         return found.plural, found.namespaced
 
+    def forget(self, api_version: str) -> None:
+        """Drop what discovery said of ``api_version`` (a CRD was applied: ask again)."""
+        self.resolver.forget(api_version)
+
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether discovery lists ``kind`` in ``api_version`` (an unserved group is False)."""
+        return self.resolver.kind(api_version, kind) is not None
+
     def path(self, doc: Document, namespace: str | None) -> tuple[str, str | None]:
         """The object's URL and the namespace it goes to."""
         plural, namespaced = self.lookup(doc)
@@ -336,6 +351,287 @@ def server_error(doc: Document, exc: ApiError) -> ManifestError:
     return ManifestError.all_of(problems)
 
 
+#: The order ``apply`` gives the kinds of one manifest (those that others need first), as Helm's
+#: install order does, with CRDs second (their custom resources need them); a kind not listed (a
+#: custom resource, say) comes after these, and the webhook configurations last of all.
+KIND_ORDER = (
+    "Namespace",
+    "CustomResourceDefinition",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PriorityClass",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+)
+_LAST_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+CRD_API_VERSION = "apiextensions.k8s.io/v1"
+ESTABLISHED_TIMEOUT = 60.0
+DELETED_TIMEOUT = 120.0
+
+
+def kind_rank(doc: Document) -> int:
+    """Where the object's kind goes in :data:`KIND_ORDER` (unknown kinds after, webhooks last)."""
+    if doc.kind in _LAST_KINDS:
+        return len(KIND_ORDER) + 1 + _LAST_KINDS.index(doc.kind)
+    return KIND_ORDER.index(doc.kind) if doc.kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def _meta(doc: Document) -> dict[str, Any]:
+    meta = doc.obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _spec(obj: Mapping[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def dependencies(doc: Document, docs: Sequence[Document], namespace: str | None) -> list[Document]:
+    """The objects of the same manifest that ``doc`` cannot be checked or applied without, as the API
+    server sees it: the Namespace it names, the ServiceAccount of a bare Pod (the admission plugin
+    refuses a pod whose account does not exist), and the CRD that defines its kind."""
+    ns = _meta(doc).get("namespace") or namespace
+    account = _spec(doc.obj).get("serviceAccountName") or _spec(doc.obj).get("serviceAccount")
+    group, kind = _group(str(doc.obj.get("apiVersion", ""))), doc.kind
+    crd_of_it = (group, kind)
+    out = []
+    for other in docs:
+        names = _spec(other.obj).get("names") or {}
+        its_namespace = other.kind == "Namespace" and doc.kind != "Namespace"
+        its_account = doc.kind == "Pod" and other.kind == "ServiceAccount"
+        its_crd = other.kind == "CustomResourceDefinition"
+        if other is doc:
+            continue
+        if (
+            (its_namespace and _meta(doc).get("namespace") == other.name)
+            or (its_account and account == other.name and (_meta(other).get("namespace") or namespace) == ns)
+            or (its_crd and (_spec(other.obj).get("group"), names.get("kind")) == crd_of_it)
+        ):
+            out.append(other)
+    return out
+
+
+def stages(docs: Sequence[Document], namespace: str | None) -> list[list[Document]]:
+    """The manifest's objects in the order they are applied: in stages, each object after the objects
+    it depends on (:func:`dependencies`), and within a stage in :func:`kind_rank` order (then the
+    manifest's own order)."""
+    depth: dict[int, int] = {}
+
+    def level(doc: Document, seen: frozenset[int]) -> int:
+        if id(doc) not in depth:
+            needed = [d for d in dependencies(doc, docs, namespace) if id(d) not in seen]
+            depth[id(doc)] = 1 + max((level(d, seen | {id(doc)}) for d in needed), default=-1)
+        return depth[id(doc)]
+
+    out: list[list[Document]] = []
+    for doc in docs:
+        n = level(doc, frozenset())
+        out += [[] for _ in range(n + 1 - len(out))]
+        out[n].append(doc)
+    return [sorted(stage, key=kind_rank) for stage in out]
+
+
+def order(docs: Sequence[Document], namespace: str | None = None) -> list[Document]:
+    """The manifest's objects in the order :func:`apply` applies them (its :func:`stages`, flat)."""
+    return [doc for stage in stages(docs, namespace) for doc in stage]
+
+
+#: What the API server says when an object is refused only because something it depends on does
+#: not exist yet: its namespace, its ServiceAccount, or (said by :class:`ResourceMap`) its kind.
+_MISSING_DEPENDENCY = re.compile(
+    r'namespaces "[^"]+" not found|serviceaccount "[^"]+" not found'
+    r"|the cluster does not serve apiVersion|the cluster has no kind"
+)
+
+
+def missing_dependency(problem: ManifestError) -> bool:
+    """Whether a refusal says only that something the object depends on does not exist (yet)."""
+    return all(_MISSING_DEPENDENCY.search(p.detail) for p in problem.problems)
+
+
+def crd_established(crd: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether a CRD (as the server has it) is ``Established``; else why not, from its conditions
+    (a ``NamesAccepted=False`` with its message, say)."""
+    conditions = {c.get("type"): c for c in (crd.get("status") or {}).get("conditions") or []}
+    established = conditions.get("Established") or {}
+    if established.get("status") == "True":
+        return True, ""
+    names = conditions.get("NamesAccepted") or {}
+    if names.get("status") == "False":
+        return False, f"its names are not accepted: {names.get('reason', '')}: {names.get('message', '')}"
+    return False, str(established.get("message") or "not Established yet")
+
+
+def wait_established(
+    kube: Kube, doc: Document, resources: ResourceMap, *, timeout: float = ESTABLISHED_TIMEOUT
+) -> None:
+    """Poll (bounded) until the CRD of ``doc`` is ``Established`` and discovery serves its kind in
+    every served version, so that its custom resources can be applied; a :class:`ManifestError`
+    naming the CRD and why otherwise."""
+    spec = _spec(doc.obj)
+    group, kind = str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))
+    versions = [v.get("name") for v in spec.get("versions") or [] if isinstance(v, dict) and v.get("served")]
+    deadline = time.monotonic() + timeout
+    why = ""
+    while True:
+        try:
+            crd = kube.request("GET", f"/apis/{CRD_API_VERSION}/customresourcedefinitions/{doc.name}")
+            ready, why = crd_established(crd)
+            if ready:
+                for version in versions:
+                    resources.forget(f"{group}/{version}")
+                    if not resources.serves(f"{group}/{version}", kind):
+                        ready, why = False, f"discovery does not list {kind} in {group}/{version} yet"
+                        break
+            if ready:
+                return
+            if why.startswith("its names are not accepted"):
+                raise doc.error(f"the CRD is not Established: {why}")
+        except ApiError as exc:
+            why = f"{exc.status} {exc.reason}: {exc.message}"
+        if time.monotonic() >= deadline:
+            raise doc.error(f"the CRD is not Established after {timeout:g}s: {why}")
+        time.sleep(0.2)
+
+
+def _apply_one(
+    kube: Kube,
+    doc: Document,
+    namespace: str | None,
+    resources: ResourceMap,
+    *,
+    dry_run: bool,
+    texts: list[str],
+    owner: Owner | None = None,
+) -> JSON:
+    """Server-side apply (or dry-run) one object; every refusal a :class:`ManifestError` about it.
+    An object outside ``owner``'s namespace is labelled as its, recorded before it is applied, and
+    not taken from another owner (:func:`_claim`)."""
+    path, ns = resources.path(doc, namespace)
+    body = copy.deepcopy(doc.obj)
+    if ns:
+        body.setdefault("metadata", {})["namespace"] = ns
+    query: dict[str, str | int | bool] = {
+        "fieldManager": FIELD_MANAGER,
+        "force": True,
+        "fieldValidation": "Strict",
+    }
+    outside = owner is not None and ns != owner.namespace
+    if owner is not None and outside:
+        meta = body.setdefault("metadata", {})
+        meta["labels"] = {**(meta.get("labels") or {}), **owner.labels}
+        meta["annotations"] = {**(meta.get("annotations") or {}), **owner.annotations}
+        query["fieldManager"] = owner.field_manager
+        query["force"] = _claim(kube, doc, path, owner)  # forced only over what is the test's to take
+        if not dry_run:
+            owner.record(Outside(doc.kind, str(doc.obj["apiVersion"]), path))
+    if dry_run:
+        query["dryRun"] = "All"
+    try:
+        return kube.request(
+            "PATCH", path, query=query, body=body, content_type="application/apply-patch+yaml", warnings=texts
+        )
+    except ApiError as exc:
+        if exc.status == 0:  # no answer at all: not a refusal of this object
+            raise
+        if owner is not None and outside and exc.status == 409:  # applied by another at the same time
+            _claim(kube, doc, path, owner)
+            raise doc.error(not_ours("another apply of it, at the same time", owner)) from None
+        raise server_error(doc, exc) from None
+
+
+def not_ours(who: str, owner: Owner) -> str:
+    """The refusal of an object that exists and belongs to ``who``."""
+    return (
+        f"it exists already and belongs to {who}: not taken over (give it a name of its own, unique to "
+        f"the test, e.g. with the test's namespace {owner.namespace!r} in it)"
+    )
+
+
+def _claim(kube: Kube, doc: Document, path: str, owner: Owner) -> bool:
+    """Whether the object at ``path`` exists (and may be taken: it is ``owner``'s, or its run is gone);
+    a :class:`ManifestError` naming its owner if it belongs to someone else."""
+    try:
+        existing = kube.request("GET", path)
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise server_error(doc, exc) from None
+    who = owner.foreign(existing)
+    if who is not None:
+        raise doc.error(not_ours(who, owner))
+    if (existing.get("metadata") or {}).get("deletionTimestamp"):  # an earlier test's, going with it
+        wait_deleted(kube, doc, path)
+        return False
+    return True
+
+
+def wait_deleted(kube: Kube, doc: Document, path: str, *, timeout: float = DELETED_TIMEOUT) -> None:
+    """Poll (bounded) until the object at ``path``, being deleted, is gone: a Namespace of a manifest
+    that an earlier test applied too (say) is deleted with that test's namespace, which takes a few
+    seconds; applied to meanwhile, it would refuse new objects."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            kube.request("GET", path)
+        except ApiError as exc:
+            if exc.status == 404:
+                return
+            raise server_error(doc, exc) from None
+        if time.monotonic() >= deadline:
+            raise doc.error(f"it is still being deleted after {timeout:g}s (it was an earlier test's)")
+        time.sleep(0.3)
+
+
+def _check(
+    kube: Kube,
+    docs: Sequence[Document],
+    namespace: str | None,
+    resources: ResourceMap,
+    *,
+    later: Sequence[Document] = (),
+    owner: Owner | None = None,
+) -> list[JSON | None]:
+    """Dry-run ``docs``, naming every problem of every object in one :class:`ManifestError`; a
+    refusal of an object in ``later`` that says only that something it depends on is missing (it is
+    applied first) is not a problem: that object is checked again once it is there (None for it)."""
+    problems: list[ManifestError] = []
+    out: list[JSON | None] = []
+    for doc in docs:
+        try:
+            out.append(_apply_one(kube, doc, namespace, resources, dry_run=True, texts=[], owner=owner))
+        except ManifestError as exc:
+            out.append(None)
+            if not (any(doc is d for d in later) and missing_dependency(exc)):
+                problems += exc.problems
+    if problems:
+        raise ManifestError.all_of(problems)
+    return out
+
+
 def apply(
     kube: Kube,
     docs: Sequence[Document],
@@ -343,48 +639,57 @@ def apply(
     *,
     resources: ResourceMap | None = None,
     dry_run: bool = False,
+    warned: list[PodsApiWarning] | None = None,
+    owner: Owner | None = None,
 ) -> list[JSON]:
     """Server-side apply each object (namespaced ones into ``namespace`` unless they name one), with
     ``fieldValidation=Strict`` so that the server refuses unknown fields instead of dropping them;
-    return the objects as the server stored them. With several objects, or a kind the offline
-    schema does not know (a custom resource), a server dry-run of all of them comes first: a bad
-    one applies nothing, and every object's problems are named in one :class:`ManifestError`."""
+    return the objects as the server stored them, in the manifest's order.
+
+    Objects that depend on each other go in as ``kubectl apply -f`` takes them: in :func:`stages`
+    (a Namespace before its objects, a ServiceAccount before the bare Pod that uses it, a CRD before
+    its custom resources, waited for until ``Established``), each stage in :data:`KIND_ORDER`.
+    With several objects, or a kind the offline schema does not know (a custom resource), a server
+    dry-run of all of them comes first: a bad one applies nothing, and every object's problems are
+    named in one :class:`ManifestError`. An object whose dependency is in the manifest can only be
+    checked so far before that dependency exists (a missing namespace, ServiceAccount or kind is not
+    its problem); it is dry-run again, with the rest of its stage, before its stage is applied.
+    Every refusal is a :class:`ManifestError` naming the file:line and the object.
+
+    With an ``owner`` (the test's namespace), an object outside its namespace (cluster-scoped, a
+    Namespace, one in another namespace) is the owner's: labelled, recorded, and refused with its
+    owner named if it exists and is someone else's (see :class:`~pytest_pods.namespaces.Owner`).
+
+    ``dry_run`` applies nothing, and returns what the server would store of the objects it could
+    check (those whose dependencies exist). The API server's warnings about each object are added
+    to ``warned`` (those of the checking dry run are not: the apply that follows gets the same)."""
     resources = resources or ResourceMap(kube)
-    if not dry_run and (len(docs) > 1 or not all(known_offline(d) for d in docs)):
-        apply(kube, docs, namespace, resources=resources, dry_run=True)
-    out = []
-    problems: list[ManifestError] = []
-    for doc in docs:
-        path, ns = resources.path(doc, namespace)
-        body = copy.deepcopy(doc.obj)
-        if ns:
-            body.setdefault("metadata", {})["namespace"] = ns
-        query: dict[str, str | int | bool] = {
-            "fieldManager": FIELD_MANAGER,
-            "force": True,
-            "fieldValidation": "Strict",
-        }
-        if dry_run:
-            query["dryRun"] = "All"
-        try:
-            out.append(
-                kube.request(
-                    "PATCH", path, query=query, body=body, content_type="application/apply-patch+yaml"
+    steps = stages(docs, namespace)
+    later = [doc for stage in steps[1:] for doc in stage]
+    if dry_run:
+        checked = _check(kube, order(docs, namespace), namespace, resources, later=later, owner=owner)
+        return [obj for obj in checked if obj is not None]
+    check = len(docs) > 1 or not all(known_offline(d) for d in docs)
+    if check:
+        _check(kube, order(docs, namespace), namespace, resources, later=later, owner=owner)
+    stored: dict[int, JSON] = {}
+    for n, stage in enumerate(steps):
+        if n and check:
+            _check(kube, stage, namespace, resources, owner=owner)
+        for doc in stage:
+            texts: list[str] = []
+            try:
+                stored[id(doc)] = _apply_one(
+                    kube, doc, namespace, resources, dry_run=False, texts=texts, owner=owner
                 )
-            )
-        except ApiError as exc:
-            refused = exc.status in (400, 409, 422) or (exc.status == 404 and "namespaces" not in exc.message)
-            # a custom resource's unknown field comes back as a 500 from the typed patch
-            if refused or "field not declared in schema" in exc.message:
-                if not dry_run:
-                    raise server_error(doc, exc) from None
-                problems += server_error(doc, exc).problems  # a dry run names every object's problems
-                continue
-            raise
-        except ManifestError as exc:
-            if not dry_run:
-                raise
-            problems += exc.problems
-    if problems:
-        raise ManifestError.all_of(problems)
-    return out
+            finally:
+                if warned is not None:
+                    warned += [api_warning(doc, text) for text in texts]
+            if doc.kind == "CustomResourceDefinition" and n + 1 < len(steps):
+                wait_established(kube, doc, resources)
+    return [stored[id(doc)] for doc in docs]
+
+
+def api_warning(doc: Document, text: str) -> PodsApiWarning:
+    """The API server's warning ``text`` about ``doc``, as a :class:`PodsApiWarning`."""
+    return PodsApiWarning(doc.label, text, doc.source if doc.line is None else f"{doc.source}:{doc.line}")

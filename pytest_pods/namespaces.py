@@ -6,18 +6,27 @@ reaping of namespaces whose run is gone (killed before it could clean up).
 Each namespace carries its owner in annotations: the host, and the process (pid and start time, so a
 reused pid does not count as alive). A run is gone when its process is no longer there; namespaces of
 another host are left alone (their owner cannot be checked from here).
+
+What a test's manifests make outside its namespace (cluster-scoped objects, a Namespace of their own,
+objects in another namespace) is the test's too (:class:`Owner`): labelled with the run and the test's
+namespace, annotated with the same owner, listed on the test's namespace (:data:`OUTSIDE_ANNOTATION`,
+before it is applied, so that a run killed at any moment leaves nothing unlisted), and deleted with it
+(:func:`delete_outside`), by the run or by the reaping of a run that is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import JSON, Kube
@@ -30,6 +39,10 @@ NODEID_ANNOTATION = f"{LABEL_PREFIX}/nodeid"
 HOST_ANNOTATION = f"{LABEL_PREFIX}/host"
 OWNER_ANNOTATION = f"{LABEL_PREFIX}/owner"  # "<pid>:<start time>" of the process that made it
 KEPT_LABEL = f"{LABEL_PREFIX}/kept"
+#: On an object a test made outside its namespace: that namespace (the test that owns the object).
+NAMESPACE_LABEL = f"{LABEL_PREFIX}/namespace"
+#: On a test's namespace: what its tests made outside it (a JSON list of ``[kind, apiVersion, path]``).
+OUTSIDE_ANNOTATION = f"{LABEL_PREFIX}/outside"
 
 
 def process_token(pid: int) -> str | None:
@@ -62,17 +75,150 @@ def owner_gone(annotations: Mapping[str, str], host: str | None = None) -> bool:
 
 
 def reap_orphans(kube: Kube) -> list[str]:
-    """Delete (in the background) the test namespaces whose run is gone; return their names.
-    Kept namespaces (``--pods-keep-namespace``) are left for the user."""
+    """Delete (in the background) the test namespaces whose run is gone, and what their tests made
+    outside them (:func:`delete_outside`); return the names of those namespaces. Kept namespaces
+    (``--pods-keep-namespace``) are left for the user, with what is theirs."""
     listing = kube.request("GET", "/api/v1/namespaces", query={"labelSelector": f"{RUN_LABEL},!{KEPT_LABEL}"})
     reaped = []
     for ns in listing.get("items") or []:
         meta = ns.get("metadata") or {}
         if meta.get("deletionTimestamp") or not owner_gone(meta.get("annotations") or {}):
             continue
+        delete_outside(kube, outside_of(meta.get("annotations") or {}))
         delete(kube, str(meta["name"]))
         reaped.append(str(meta["name"]))
     return sorted(reaped)
+
+
+@dataclass(frozen=True)
+class Outside:
+    """An object a test made outside its namespace: its kind, apiVersion and URL."""
+
+    kind: str
+    api_version: str
+    path: str
+
+    @property
+    def label(self) -> str:
+        """``ClusterRole/reader``, or ``ConfigMap/settings in namespace team``."""
+        parts = self.path.split("/")
+        where = f" in namespace {parts[parts.index('namespaces') + 1]}" if "namespaces" in parts[:-2] else ""
+        return f"{self.kind}/{parts[-1]}{where}"
+
+    @property
+    def rank(self) -> int:
+        """Its turn to be deleted: custom resources before their CRDs, Namespaces last."""
+        group = self.api_version.rpartition("/")[0]
+        if self.kind == "Namespace":
+            return 3
+        if self.kind == "CustomResourceDefinition":
+            return 2
+        return 0 if "." in group and not group.endswith(".k8s.io") else 1
+
+
+def outside_of(annotations: Mapping[str, str]) -> list[Outside]:
+    """What a test namespace's :data:`OUTSIDE_ANNOTATION` lists (nothing if it is not readable)."""
+    try:
+        items = json.loads(annotations.get(OUTSIDE_ANNOTATION) or "[]")
+        return [Outside(str(k), str(v), str(p)) for k, v, p in items]
+    except (ValueError, TypeError):
+        return []
+
+
+def delete_outside(kube: Kube, objects: Sequence[Outside]) -> None:
+    """Ask for the deletion of each object in the background (custom resources first, then the
+    others, CRDs, and Namespaces last); one that is gone already is no problem."""
+    for obj in sorted(objects, key=lambda o: o.rank):
+        try:
+            kube.request("DELETE", obj.path, body={"propagationPolicy": "Background"})
+        except ApiError as exc:
+            if exc.status not in (404, 410):
+                raise
+
+
+def foreign_owner(meta: Mapping[str, Any], namespace: str, *, owner_live: bool) -> str | None:
+    """Who, other than the test of ``namespace``, owns an existing object (its ``metadata``); None
+    when it may be applied: it is that test's, or its test's run is gone (``owner_live`` False:
+    its run's process is gone, or its test namespace is gone or being deleted)."""
+    labels = meta.get("labels") or {}
+    theirs = labels.get(NAMESPACE_LABEL)
+    if theirs == namespace:
+        return None
+    if not theirs or RUN_LABEL not in labels:
+        managers = sorted(
+            {str(m.get("manager")) for m in meta.get("managedFields") or [] if isinstance(m, dict)}
+        )
+        by = f"; managed by {', '.join(managers)}" if managers else ""
+        return f"someone else (it has no {NAMESPACE_LABEL} label{by})"
+    if labels.get(KEPT_LABEL):
+        return f"the kept test namespace {theirs} (run {labels[RUN_LABEL]}; --pods-keep-namespace)"
+    if not owner_live:
+        return None
+    return f"test namespace {theirs} of run {labels[RUN_LABEL]}, which is still running"
+
+
+@dataclass
+class Owner:
+    """A test namespace as the owner of what its manifests make outside it: the :attr:`labels` and
+    :attr:`annotations` those objects get, what it made (:attr:`outside`, also listed on the
+    namespace), and whether an object that exists already may be taken (:meth:`foreign`)."""
+
+    kube: Kube
+    namespace: str
+    labels: dict[str, str]
+    annotations: dict[str, str] = field(default_factory=owner_annotations)
+    outside: list[Outside] = field(default_factory=list)
+
+    @property
+    def field_manager(self) -> str:
+        """The field manager of its objects outside: its own, so that another test's server-side
+        apply of the same object conflicts instead of taking it over."""
+        return f"{LABEL_PREFIX}/{self.namespace}"
+
+    def record(self, obj: Outside) -> None:
+        """Add ``obj`` to :attr:`outside` and to the namespace's :data:`OUTSIDE_ANNOTATION` (before
+        the object is applied: a run killed right after still leaves it listed)."""
+        if obj in self.outside:
+            return
+        self.outside.append(obj)
+        listed = json.dumps([[o.kind, o.api_version, o.path] for o in self.outside])
+        self.kube.request(
+            "PATCH",
+            f"/api/v1/namespaces/{self.namespace}",
+            body={"metadata": {"annotations": {OUTSIDE_ANNOTATION: listed}}},
+            content_type="application/merge-patch+json",
+        )
+
+    def foreign(self, existing: JSON) -> str | None:
+        """Who else owns ``existing`` (see :func:`foreign_owner`), None if this test may apply it."""
+        meta = existing.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        theirs = labels.get(NAMESPACE_LABEL)
+        gone = owner_gone(meta.get("annotations") or {})
+        live = bool(theirs) and not gone and _active(self.kube, str(theirs))
+        return foreign_owner(meta, self.namespace, owner_live=live)
+
+    def keep(self) -> None:
+        """Label what it made outside kept (:data:`KEPT_LABEL`), like its namespace (best effort)."""
+        for obj in self.outside:
+            with contextlib.suppress(ApiError):
+                self.kube.request(
+                    "PATCH",
+                    obj.path,
+                    body={"metadata": {"labels": {KEPT_LABEL: "true"}}},
+                    content_type="application/merge-patch+json",
+                )
+
+
+def _active(kube: Kube, name: str) -> bool:
+    """Whether the namespace ``name`` is there and not being deleted."""
+    try:
+        ns = kube.request("GET", f"/api/v1/namespaces/{name}")
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return not (ns.get("metadata") or {}).get("deletionTimestamp")
 
 
 def label_value(text: str) -> str:

@@ -172,6 +172,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(
             f"kept namespace {name}: kubectl --kubeconfig {cluster.info.kubeconfig} delete namespace {name}"
         )
+        if ledger.kept_outside.get(name):
+            outside = ", ".join(ledger.kept_outside[name])
+            terminalreporter.write_line(f"  kept with it, what its tests made outside it: {outside}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -31,6 +31,10 @@ from pytest_pods.kube import JSON, Kube
 from pytest_pods.podstate import ContainerState
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+#: What the runtime says to an exec into a container of the pod's spec that no longer runs.
+_STOPPED = re.compile(
+    r"cannot exec in a stopped container|container not running|is not running|container not found", re.I
+)
 _NOT_FOUND = re.compile(r"executable file not found|no such file or directory|not found in \$PATH", re.I)
 
 Timing = Callable[[str, float], None]
@@ -277,13 +281,34 @@ class Pod:
         if returncode is None:
             if _NOT_FOUND.search(message):
                 raise CommandNotFoundError(self.namespace, self.name, name, argv, message)
-            raise PodError(self.namespace, self.name, f"exec of {list(argv)!r} in {name!r} failed: {message}")
+            raise PodError(
+                self.namespace,
+                self.name,
+                f"exec of {list(argv)!r} in {name!r} failed: {message}{self._why_stopped(message)}",
+            )
         result = ExecResult(argv, returncode, stdout, stderr, self.namespace, self.name, name)
         if returncode == 127 and check:
             raise CommandNotFoundError(self.namespace, self.name, name, argv, stderr)
         if check:
             result.check_returncode()
         return result
+
+    def _why_stopped(self, message: str) -> str:
+        """What an exec refused by a stopped container says about the pod: being deleted, its
+        container has already exited (a preStop hook or SIGTERM ended it)."""
+        if not _STOPPED.search(message):
+            return ""
+        try:
+            deleting = bool((self.get().get("metadata") or {}).get("deletionTimestamp"))
+        except PodsError:
+            return ""
+        return (
+            "\n  the container has stopped: the pod is being deleted and its process has already exited "
+            "(its preStop hook or SIGTERM ended it); a pod being deleted is reachable only while it "
+            "still runs"
+            if deleting
+            else ""
+        )
 
     def read_file(self, path: str, *, container: str | None = None) -> str:
         """The text of a file in a container (:class:`ExecError` if it cannot be read)."""

@@ -78,6 +78,7 @@ class Cluster:
         labels = namespaces.namespace_labels(nodeid, self.run.id, self.run.worker)
         namespaces.create(self.kube, name, labels, {namespaces.NODEID_ANNOTATION: nodeid})
         self.ledger.made()
+        owner = namespaces.Owner(self.kube, name, {**labels, namespaces.NAMESPACE_LABEL: name})
         return Namespace(
             self.kube,
             name,
@@ -87,6 +88,7 @@ class Cluster:
             timeout=self.settings.timeout,
             ready_stable=self.settings.ready_stable,
             keep_namespace=self.settings.keep_namespace,
+            owner=owner,
         )
 
     def prepare(self, nodeid: str, *, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> bool:
@@ -123,7 +125,8 @@ class Cluster:
         """A fresh namespace for one test (or one scope: ``nodeid`` names it), or the one
         :meth:`prepare` made for these arguments; deleted in the background afterwards unless
         ``keep()`` (by default :meth:`Namespace.kept`: the settings' policy and whether a test that
-        used it failed, see :attr:`Namespace.failures`). Apply ``markers`` with
+        used it failed, see :attr:`Namespace.failures`), with what its tests made outside it (its
+        :attr:`Namespace.owner`'s objects: deleted first, or kept too). Apply ``markers`` with
         :meth:`Namespace.setup`."""
         key = namespace_key(nodeid, base_dir, markers)
         ns = self.ahead.take(key) or self._create(nodeid, base_dir)
@@ -134,12 +137,19 @@ class Cluster:
         finally:
             self._open.discard(key)
             self.ledger.add_timings(ns.timings)
+            outside = ns.owner.outside if ns.owner is not None else []
             if keep() if keep is not None else ns.kept():
                 self.ledger.kept.append(name)
                 namespaces.keep(self.kube, name)
+                if ns.owner is not None and outside:
+                    ns.owner.keep()
+                    self.ledger.kept_outside[name] = [o.label for o in outside]
             else:
-                namespaces.delete(self.kube, name)
-                self.ledger.deleted.add(name)
+                try:
+                    namespaces.delete_outside(self.kube, outside)
+                finally:
+                    namespaces.delete(self.kube, name)
+                    self.ledger.deleted.add(name)
 
     def wait_deletions(self, timeout: float = DELETE_WAIT_SECONDS) -> list[str]:
         """Wait (bounded) for the namespaces this session deleted; return those still there. Not done

@@ -15,6 +15,8 @@ class Ledger:
     namespaces_made: int = 0
     #: Namespaces kept (``--pods-keep-namespace``), in the order they were kept.
     kept: list[str] = field(default_factory=list)
+    #: What the tests of each kept namespace made outside it (``Kind/name``), kept with it.
+    kept_outside: dict[str, list[str]] = field(default_factory=dict)
     #: Namespaces this session asked to delete (not waited for).
     deleted: set[str] = field(default_factory=set)
     #: Namespaces of runs that are gone, deleted when the session began.

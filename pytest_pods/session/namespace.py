@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
 from pytest_pods import manifests, waits
 from pytest_pods.discovery import Resolver, Resource
+from pytest_pods.errors import PodsApiWarning
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.manifests import ManifestSource
 from pytest_pods.markers import ManifestMarker
+from pytest_pods.namespaces import Owner
 from pytest_pods.pods import Pod
 from pytest_pods.providers.base import ClusterInfo
 from pytest_pods.settings import Settings
@@ -35,6 +38,13 @@ def namespace_key(owner: str, base_dir: Path | None, markers: Sequence[ManifestM
     return repr((owner, str(base_dir), [tuple(m) for m in markers]))
 
 
+def warn(warned: Sequence[PodsApiWarning]) -> None:
+    """Warn each of the API server's warnings with :func:`warnings.warn`: under pytest, the running
+    test's warning (in its summary; an error under ``-W error::pytest_pods.PodsApiWarning``)."""
+    for warning in warned:
+        warnings.warn(warning, stacklevel=3)
+
+
 class Namespace:
     """One test's namespace: apply manifests into it and get handles on its pods. It is given what it
     needs of the session (its cluster's ``info``, the ``timeout``, ``ready_stable`` and
@@ -51,6 +61,7 @@ class Namespace:
         timeout: float = Settings.timeout,
         ready_stable: float = Settings.ready_stable,
         keep_namespace: str = Settings.keep_namespace,
+        owner: Owner | None = None,
     ) -> None:
         self.kube = kube
         self.name = name
@@ -60,12 +71,17 @@ class Namespace:
         self.timeout = timeout
         self.ready_stable = ready_stable
         self.keep_namespace = keep_namespace
+        #: What its tests made outside it, theirs (labelled, recorded, deleted with it); None: not
+        #: tracked (objects outside it are applied as they are, and left).
+        self.owner = owner
         self.timings: dict[str, float] = {"apply": 0.0, "ready": 0.0}
         self.applied: list[JSON] = []
         self.failures: list[str] = []  # the tests that failed while using it (they decide keeping it)
         self._set_up = False
         self._setup_error: BaseException | None = None
         self._ahead: dict[str, list[JSON]] = {}  # what apply_ahead applied, by source
+        self._ahead_warnings: dict[str, list[PodsApiWarning]] = {}  # the server's warnings about it
+        self._held: list[PodsApiWarning] | None = None  # while applying ahead: its warnings, held
         self._waiting: dict[str, Future[None]] = {}  # its waits, running in the background
 
     def __repr__(self) -> str:
@@ -91,23 +107,42 @@ class Namespace:
         return docs
 
     def dry_run(self, manifest: ManifestSource) -> list[JSON]:
-        """Check a manifest offline and with a server-side dry-run; nothing is created."""
-        return manifests.apply(
-            self.kube, self.load(manifest), self.name, resources=self.resources, dry_run=True
+        """Check a manifest offline and with a server-side dry-run; nothing is created. The API
+        server's warnings are warned (:func:`warn`)."""
+        warned: list[PodsApiWarning] = []
+        objs = manifests.apply(
+            self.kube,
+            self.load(manifest),
+            self.name,
+            resources=self.resources,
+            dry_run=True,
+            warned=warned,
+            owner=self.owner,
         )
+        warn(warned)
+        return objs
 
     def apply(
         self, manifest: ManifestSource, *, wait: bool = False, timeout: float | None = None
     ) -> list[JSON]:
         """Check, then server-side apply a manifest (a path, YAML text, a dict or a list of dicts)
         into this namespace; return the objects as stored. With ``wait``, wait until every object
-        with a notion of up is up (see :meth:`wait_up`)."""
+        with a notion of up is up (see :meth:`wait_up`). Each warning of the API server about an
+        object is warned as a :class:`PodsApiWarning` (:func:`warn`)."""
         began = time.monotonic()
-        objs = manifests.apply(self.kube, self.load(manifest), self.name, resources=self.resources)
+        warned: list[PodsApiWarning] = []
+        docs = self.load(manifest)
+        objs = manifests.apply(
+            self.kube, docs, self.name, resources=self.resources, warned=warned, owner=self.owner
+        )
         self._time("apply", time.monotonic() - began)
         self.applied += objs
         if any(o.get("kind") == "CustomResourceDefinition" for o in objs):
             self.resolver.forget()  # its kind is served (or changed): read discovery anew
+        if self._held is not None:  # applied ahead: warned by the test that uses it (see setup)
+            self._held += warned
+        else:
+            warn(warned)
         if wait:
             self.wait_up(objs, timeout)
         return objs
@@ -209,6 +244,7 @@ class Namespace:
                     applied.add(repr(source))
                     ahead = self._ahead.pop(repr(source), None)
                     waiting = self._waiting.pop(repr(source), None)
+                    warn(self._ahead_warnings.pop(repr(source), []))  # now, in the test that uses it
                     if ahead is None:
                         self.apply(source, wait=marker.wait, timeout=marker.timeout)
                     elif waiting is not None:  # applied and waited for ahead: its outcome
@@ -228,7 +264,15 @@ class Namespace:
             for source in marker.manifests:
                 key = repr(source)
                 if key not in self._ahead:
-                    self._ahead[key] = objs = self.apply(source)
+                    # its warnings are held for the test that will use it (setup warns them)
+                    self._held = self._ahead_warnings[key] = []
+                    try:
+                        self._ahead[key] = objs = self.apply(source)
+                    except BaseException:
+                        del self._ahead_warnings[key]  # setup applies it again, warning anew
+                        raise
+                    finally:
+                        self._held = None
                     if marker.wait:
                         self._waiting[key] = background(self.wait_up, objs, marker.timeout)
 

@@ -57,7 +57,7 @@ class Holder:
         return self.ready.read_text()
 
 
-Start = Callable[[str], Holder]
+Start = Callable[..., Holder]  # (name, manifest=POD): a run holding ``manifest`` applied
 
 
 @pytest.fixture
@@ -66,12 +66,12 @@ def start_holder(tmp_path: Path, existing_args: list[str]) -> Iterator[Start]:
     made: list[Holder] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_PODS_STATE_DIR": str(tmp_path / "state")}
 
-    def start(name: str) -> Holder:
+    def start(name: str, manifest: Path = POD) -> Holder:
         d = tmp_path / name
         d.mkdir()
         ready, hold = d / "ready", d / "hold"
         hold.touch()
-        (d / "test_hold.py").write_text(HOLDER.format(pod=str(POD), ready=str(ready), hold=str(hold)))
+        (d / "test_hold.py").write_text(HOLDER.format(pod=str(manifest), ready=str(ready), hold=str(hold)))
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-q", *existing_args, "test_hold.py"],
             cwd=d,

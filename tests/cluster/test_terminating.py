@@ -4,6 +4,7 @@ such a pod to become Ready fails at once (``Terminating``). Against the real clu
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_pods import Namespace, Pod
-from pytest_pods.errors import PodNotReadyError
+from pytest_pods.errors import PodError, PodNotReadyError
 
 pytestmark = pytest.mark.cluster
 
@@ -67,3 +68,37 @@ def test_a_wait_for_ready_on_a_pod_being_deleted_fails_at_once(terminating: Pod)
     assert info.value.reason == "Terminating"
     assert "the pod is being deleted" in str(info.value)
     assert time.monotonic() - began < 10
+
+
+def test_exec_into_a_container_that_already_stopped_says_why(pods_namespace: Namespace) -> None:
+    """The docs' lifecycle example: nginx's preStop quits it at once, while another container's preStop
+    keeps the pod Terminating: an exec into the stopped one says the pod is being deleted and its
+    process has exited, not only the runtime's words. (Here the kubelet sends SIGTERM only after the
+    preStop hooks, and writes the containers' states only once the whole pod has stopped.)"""
+    pod_json = slow_to_stop()
+    quitter = {
+        "name": "quitter",
+        "image": "nginx:latest",
+        "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"],
+        "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", "kill 1"]}}},  # as `nginx -s quit`
+    }
+    pod_json["spec"]["containers"].append(quitter)
+    pods_namespace.apply(pod_json, wait=True)
+    pod = pods_namespace.pod("old")
+    pod.delete(wait=False)
+    try:
+        # ask the runtime, by exec, until the quitter is gone (the pod's status does not say yet)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                pod.exec(["true"], container="quitter")
+            except PodError as exc:
+                error = str(exc)
+                break
+            assert time.monotonic() < deadline, "the quitter did not stop"
+            time.sleep(0.2)
+        assert re.search("stopped container|not running|container not found", error), error
+        assert "the pod is being deleted and its process has already exited" in error
+        assert pod.exec(["true"], container="web").returncode == 0  # the other one still runs
+    finally:
+        pod.delete(grace_period=0)

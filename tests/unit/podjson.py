@@ -94,3 +94,14 @@ def deployment(want: int = 2, generation: int = 2, observed: int = 2, **status: 
         "spec": {"replicas": want, "selector": {"matchLabels": {"app": "web"}}},
         "status": {"observedGeneration": observed, **status},
     }
+
+
+def event(reason: str, message: str, at: str, *, type: str = "Warning", about: str = "p") -> dict[str, Any]:
+    """An Event about pod ``about``, last seen ``at`` (an RFC 3339 time)."""
+    return {
+        "type": type,
+        "reason": reason,
+        "message": message,
+        "lastTimestamp": at,
+        "involvedObject": {"kind": "Pod", "name": about},
+    }

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_pods.diagnostics import KubectlCommands, render_pod
-from tests.unit.podjson import cond, pod, running, waiting
+from tests.unit.podjson import cond, event, pod, running, waiting
 
 
 def test_render_pod_has_state_events_logs_and_commands() -> None:
@@ -16,15 +16,7 @@ def test_render_pod_has_state_events_logs_and_commands() -> None:
         ],
         conditions=[cond("Ready", "False", "ContainersNotReady")],
     )
-    events = [
-        {
-            "type": "Warning",
-            "reason": "BackOff",
-            "message": "Back-off restarting",
-            "lastTimestamp": "2026-01-01T00:00:09Z",
-            "involvedObject": {"kind": "Pod", "name": "p"},
-        }
-    ]
+    events = [event("BackOff", "Back-off restarting", "2026-01-01T00:00:09Z")]
     logs = {
         ("web", False): "a\nb\nc\n",
         ("side", False): "",

@@ -72,6 +72,7 @@ class StandInCluster:
         ns = Namespace.__new__(Namespace)
         ns.name = f"ns{len(self.made)}"
         ns.failures, ns._set_up, ns._setup_error, ns._ahead, ns._waiting = [], False, None, {}, {}
+        ns._ahead_warnings, ns._held = {}, None
         ns.apply = lambda source, **kw: self.applied.append((ns.name, source, kw))  # type: ignore[method-assign,assignment]
         self.made.append(nodeid)
         try:

@@ -278,3 +278,48 @@ def test_a_kubeconfig_it_cannot_use_is_our_error_naming_it(
     assert isinstance(info.value, ConfigError)
     assert info.value.kubeconfig == kubeconfig and info.value.context == context
     assert str(kubeconfig) in str(info.value)
+
+
+def test_warning_headers_are_parsed_one_or_several_to_a_header_and_unescaped() -> None:
+    from pytest_pods.kube import parse_warnings
+
+    assert parse_warnings(
+        ['299 - "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"']
+    ) == ["v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"]
+    assert parse_warnings(
+        ['299 - "one, with a comma", 299 kube-apiserver "two \\"quoted\\""', '299 - "three"']
+    ) == [
+        "one, with a comma",
+        'two "quoted"',
+        "three",
+    ]
+    assert parse_warnings(["not a warning"]) == []
+
+
+class _Headers:
+    def __init__(self, warnings: list[str]) -> None:
+        self._warnings = warnings
+
+    def getlist(self, name: str) -> list[str]:
+        return self._warnings if name == "Warning" else []
+
+
+class _Raw:
+    def __init__(self, warnings: list[str]) -> None:
+        self.headers = _Headers(warnings)
+
+
+def test_a_requests_warnings_are_given_to_the_caller_who_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_pods import kube
+
+    monkeypatch.setattr(kube, "wait_exponential", lambda **kw: lambda state: 0)
+    answer = _FakeResponse(200, b"{}")
+    answer.response = _Raw(['299 - "deprecated"'])  # type: ignore[attr-defined]
+    throttled = _FakeResponse(429, b"{}")
+    throttled.response = _Raw(['299 - "not this one: the answer was retried"'])  # type: ignore[attr-defined]
+    got: list[str] = []
+    assert kube.Kube(_FakeApiClient([throttled, answer])).request("PATCH", "/x", warnings=got) == {}
+    assert got == ["deprecated"]
+    # without a list to fill, nothing is asked of the headers; a response without headers gives none
+    assert kube.Kube(_FakeApiClient([_FakeResponse(200, b"{}")])).request("GET", "/x", warnings=got) == {}
+    assert got == ["deprecated"]

@@ -227,3 +227,140 @@ def test_server_strict_decoding_error_names_every_unknown_field() -> None:
     )
     err = manifests.server_error(doc, exc)
     assert [p.field for p in err.problems] == ["spec.colour", "spec.sizee"]
+
+
+DEPENDENT = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: reader
+  namespace: team
+spec:
+  serviceAccountName: reader
+  containers:
+  - name: main
+    image: debian
+---
+apiVersion: heldout.example.com/v1
+kind: Gadget
+metadata:
+  name: one
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: reader
+  namespace: team
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+subjects: [{kind: ServiceAccount, name: reader}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: reader
+  namespace: team
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.heldout.example.com
+spec:
+  group: heldout.example.com
+  names: {kind: Gadget, plural: gadgets}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: plain
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: team
+"""
+
+
+def test_objects_go_in_stages_after_what_they_depend_on_each_stage_in_kind_order() -> None:
+    docs = manifests.load(DEPENDENT)
+    stages = [[d.label for d in stage] for stage in manifests.stages(docs, "pp-test")]
+    assert stages == [
+        # what depends on nothing in the manifest, the kinds others need first
+        ["Namespace/team", "CustomResourceDefinition/gadgets.heldout.example.com", "ConfigMap/plain"],
+        # then what needs the namespace, or the CRD
+        ["ServiceAccount/reader", "RoleBinding/reader", "Gadget/one"],
+        # and the pod that needs the ServiceAccount in that namespace
+        ["Pod/reader"],
+    ]
+    assert [d.label for d in manifests.order(docs, "pp-test")][:3] == [s for s in stages[0]]
+
+
+def test_a_pods_account_is_a_dependency_only_in_the_same_namespace() -> None:
+    docs = manifests.load(
+        DEPENDENT.replace(
+            "  name: reader\n  namespace: team\n---\napiVersion: apiext",
+            "  name: reader\n---\napiVersion: apiext",
+        )
+    )
+    pod = docs[0]
+    assert [d.label for d in manifests.dependencies(pod, docs, "pp-test")] == ["Namespace/team"]
+    # an account the pod does not name is none of its business, nor is a Deployment's (its pods
+    # are made later, by the controller)
+    other = manifests.load({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}})
+    assert manifests.dependencies(other[0], [*docs, *other], "pp-test") == []
+
+
+def test_kinds_others_need_come_first_custom_resources_after_and_webhooks_last() -> None:
+    kinds = ["ValidatingWebhookConfiguration", "Gadget", "Deployment", "Service", "Secret", "Namespace"]
+    docs = manifests.load([{"apiVersion": "v1", "kind": k, "metadata": {"name": "x"}} for k in kinds])
+    assert [d.kind for d in manifests.order(docs)] == [
+        "Namespace",
+        "Secret",
+        "Service",
+        "Deployment",
+        "Gadget",
+        "ValidatingWebhookConfiguration",
+    ]
+
+
+def test_only_a_refusal_about_a_missing_dependency_waits_for_it() -> None:
+    (doc,) = manifests.load(POD)
+
+    def refusal(status: int, message: str) -> ManifestError:
+        return manifests.server_error(
+            doc, ApiError("PATCH", "/x", status, {"message": message, "reason": "R"})
+        )
+
+    assert manifests.missing_dependency(refusal(404, 'namespaces "team" not found'))
+    assert manifests.missing_dependency(
+        refusal(
+            403,
+            'pods "reader" is forbidden: error looking up service account team/reader: '
+            'serviceaccount "reader" not found',
+        )
+    )
+    assert manifests.missing_dependency(doc.error("the cluster does not serve apiVersion 'x.example.com/v1'"))
+    assert not manifests.missing_dependency(refusal(422, "spec.containers[0].image: Required value"))
+    both = ManifestError.all_of([doc.error('namespaces "team" not found'), doc.error("unknown field 'x'")])
+    assert not manifests.missing_dependency(both)
+
+
+def test_a_crd_is_established_or_says_why_not() -> None:
+    def crd(*conditions: tuple[str, str, str]) -> dict[str, object]:
+        return {
+            "status": {
+                "conditions": [
+                    {"type": t, "status": s, "reason": "R", "message": m} for t, s, m in conditions
+                ]
+            }
+        }
+
+    assert manifests.crd_established(crd(("NamesAccepted", "True", ""), ("Established", "True", ""))) == (
+        True,
+        "",
+    )
+    assert manifests.crd_established(crd()) == (False, "not Established yet")
+    assert manifests.crd_established(crd(("Established", "False", "installing"))) == (False, "installing")
+    ready, why = manifests.crd_established(crd(("NamesAccepted", "False", '"gadgets" is already in use')))
+    assert not ready and why.startswith("its names are not accepted") and "already in use" in why

@@ -72,3 +72,76 @@ def test_stuck_names_only_deletions_older_than_the_bound() -> None:
     now = dt.datetime(2026, 1, 1, 10, 1, 0, tzinfo=dt.UTC)
     assert namespaces.stuck(StandIn(), "pytest-pods/run", 60, now) == ["held"]  # type: ignore[arg-type]
     assert asked == [("GET", "/api/v1/namespaces", {"query": {"labelSelector": "pytest-pods/run"}})]
+
+
+def test_who_else_owns_an_object_outside_a_tests_namespace() -> None:
+    ours = {"labels": {namespaces.RUN_LABEL: "r1", namespaces.NAMESPACE_LABEL: "pp-a-1"}}
+    assert namespaces.foreign_owner(ours, "pp-a-1", owner_live=True) is None  # the test's own: re-applied
+    # another test's, of a run still going: refused, naming it
+    who = namespaces.foreign_owner(ours, "pp-b-2", owner_live=True)
+    assert who == "test namespace pp-a-1 of run r1, which is still running"
+    # another test's whose run (or namespace) is gone: taken
+    assert namespaces.foreign_owner(ours, "pp-b-2", owner_live=False) is None
+    # kept (--pods-keep-namespace): its user still wants it, whether its run is gone or not
+    kept = {"labels": {**ours["labels"], namespaces.KEPT_LABEL: "true"}}
+    for live in (True, False):
+        assert "the kept test namespace pp-a-1" in str(
+            namespaces.foreign_owner(kept, "pp-b-2", owner_live=live)
+        )
+    # not ours at all: named by its field managers
+    theirs = {"labels": {"app": "x"}, "managedFields": [{"manager": "kubectl-create"}, {"manager": "helm"}]}
+    for live in (True, False):
+        assert namespaces.foreign_owner(theirs, "pp-b-2", owner_live=live) == (
+            "someone else (it has no pytest-pods/namespace label; managed by helm, kubectl-create)"
+        )
+    assert namespaces.foreign_owner({}, "pp-b-2", owner_live=False) == (
+        "someone else (it has no pytest-pods/namespace label)"
+    )
+
+
+def test_objects_outside_go_custom_resources_first_and_namespaces_last() -> None:
+    made = [
+        namespaces.Outside("Namespace", "v1", "/api/v1/namespaces/team"),
+        namespaces.Outside(
+            "CustomResourceDefinition", "apiextensions.k8s.io/v1", "/apis/x/gadgets.g.example.com"
+        ),
+        namespaces.Outside("ClusterRole", "rbac.authorization.k8s.io/v1", "/apis/rbac/clusterroles/r"),
+        namespaces.Outside("Gadget", "g.example.com/v1", "/apis/g.example.com/v1/gadgets/one"),
+        namespaces.Outside("ConfigMap", "v1", "/api/v1/namespaces/team/configmaps/settings"),
+    ]
+    deleted: list[str] = []
+
+    class Recorder:
+        def request(self, method: str, path: str, **kw: object) -> dict[str, object]:
+            deleted.append(f"{method} {path}")
+            if path.endswith("/r"):  # gone already: no problem
+                from pytest_pods.errors import ApiError
+
+                raise ApiError(method, path, 404, {"message": "not found"})
+            return {}
+
+    namespaces.delete_outside(Recorder(), made)  # type: ignore[arg-type]
+    assert deleted == [
+        "DELETE /apis/g.example.com/v1/gadgets/one",
+        "DELETE /apis/rbac/clusterroles/r",
+        "DELETE /api/v1/namespaces/team/configmaps/settings",
+        "DELETE /apis/x/gadgets.g.example.com",
+        "DELETE /api/v1/namespaces/team",
+    ]
+    assert [o.label for o in made] == [
+        "Namespace/team",
+        "CustomResourceDefinition/gadgets.g.example.com",
+        "ClusterRole/r",
+        "Gadget/one",
+        "ConfigMap/settings in namespace team",
+    ]
+
+
+def test_the_list_of_objects_outside_round_trips_through_the_namespaces_annotation() -> None:
+    listed = '[["ClusterRole", "rbac.authorization.k8s.io/v1", "/apis/rbac/clusterroles/r"]]'
+    assert namespaces.outside_of({namespaces.OUTSIDE_ANNOTATION: listed}) == [
+        namespaces.Outside("ClusterRole", "rbac.authorization.k8s.io/v1", "/apis/rbac/clusterroles/r")
+    ]
+    assert namespaces.outside_of({}) == []
+    assert namespaces.outside_of({namespaces.OUTSIDE_ANNOTATION: "not json"}) == []
+    assert namespaces.outside_of({namespaces.OUTSIDE_ANNOTATION: '[["too", "short"]]'}) == []

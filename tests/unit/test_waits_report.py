@@ -6,26 +6,14 @@ from pytest_pods.waits import report as r
 from pytest_pods.waits.claims import claim_verdict
 from pytest_pods.waits.report import failure_report
 from pytest_pods.waits.verdicts import HINTS
-from tests.unit.podjson import cond, deployment, pod, running, terminated, waiting
+from tests.unit.podjson import cond, deployment, event, pod, running, terminated, waiting
 
 
 def test_failure_report_lists_phase_containers_events_and_hint() -> None:
     p = pod(statuses=[waiting("web", "ImagePullBackOff", "Back-off pulling image")])
     events = [
-        {
-            "type": "Warning",
-            "reason": "Failed",
-            "message": "pull failed",
-            "lastTimestamp": "2026-01-01T00:00:02Z",
-            "involvedObject": {"kind": "Pod", "name": "p"},
-        },
-        {
-            "type": "Normal",
-            "reason": "Scheduled",
-            "message": "assigned",
-            "lastTimestamp": "2026-01-01T00:00:01Z",
-            "involvedObject": {"kind": "Pod", "name": "p"},
-        },
+        event("Failed", "pull failed", "2026-01-01T00:00:02Z"),
+        event("Scheduled", "assigned", "2026-01-01T00:00:01Z", type="Normal"),
     ]
     text = failure_report(p, events, "check the image")
     assert "phase: Pending" in text
@@ -107,11 +95,9 @@ def test_a_missing_claims_error_promises_the_reason_claim_volume_and_hint_and_no
     assert "volume 'data' uses PersistentVolumeClaim 'shraed', which does not exist" in text
     assert "hint: fix the volume's claimName" in text
     assert "not found" not in text.replace("does not exist", "")
-    said = {
-        "type": "Warning",
-        "reason": "FailedScheduling",
-        "message": '0/1 nodes are available: persistentvolumeclaim "shraed" not found.',
-        "lastTimestamp": "2026-01-01T00:00:01Z",
-        "involvedObject": {"kind": "Pod", "name": "p"},
-    }
+    said = event(
+        "FailedScheduling",
+        '0/1 nodes are available: persistentvolumeclaim "shraed" not found.',
+        "2026-01-01T00:00:01Z",
+    )
     assert 'persistentvolumeclaim "shraed" not found' in str(r.pod_failed("ns", "p", user, verdict, [said]))
