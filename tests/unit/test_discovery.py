@@ -203,3 +203,14 @@ def test_pure_readers_of_discovery_documents() -> None:
         Resource("toys.pytest-pods.test", "v1", "Widget", "widgets", True, "widget", ("wg",)),
         Resource("toys.pytest-pods.test", "v1", "Gadget", "gadgets", False, "gadget"),
     ]
+
+
+def test_forgetting_one_group_version_reads_it_again_and_keeps_the_others() -> None:
+    served, r = resolver()
+    r.kind("apps/v1", "Deployment")
+    r.kind("batch/v1", "Job")
+    r.forget("apps/v1")
+    before = len(served.asked)
+    r.kind("apps/v1", "Deployment")
+    r.kind("batch/v1", "Job")
+    assert served.asked[before:] == ["/apis/apps/v1"]
