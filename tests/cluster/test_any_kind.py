@@ -84,7 +84,8 @@ def test_wait_for_a_secret_until_it_exists(pods_namespace: Namespace) -> None:
 
 @pytest.fixture
 def cluster_role(pods_namespace: Namespace) -> Iterator[str]:
-    """A ClusterRole of a unique name, deleted afterwards (the namespace does not take it along)."""
+    """A ClusterRole of a unique name, deleted afterwards here at once (the namespace's cleanup takes
+    it along too, but in the background)."""
     name = f"pytest-pods-reader-{uuid.uuid4().hex[:8]}"
     yield name
     try:

@@ -78,8 +78,8 @@ class Gadgets:
 
 @pytest.fixture
 def gadgets(pods_namespace: Namespace) -> Iterator[Gadgets]:
-    """The CRD, applied (and waited for until Established) by the plugin; deleted afterwards by the
-    test, as the namespace does not take a cluster-scoped object along."""
+    """A CRD of a unique group, for the test to apply; deleted afterwards here at once (the
+    namespace's cleanup takes it along too, but in the background)."""
     kind = Gadgets(f"g{uuid.uuid4().hex[:10]}.pytest-pods.test")
     try:
         yield kind
@@ -192,3 +192,12 @@ def test_apply_with_wait_waits_for_a_custom_resource_and_a_stalled_one_fails(
     set_status(pods_namespace.kube, gadgets, pods_namespace.name, "stuck", {"conditions": [stalled]})
     with pytest.raises(WorkloadNotReadyError, match="OutOfParts: no parts left"):
         pods_namespace.apply(first, wait=True, timeout=TIMEOUT)  # apply(wait=True) waits for it
+
+
+def test_a_crd_and_its_resource_in_one_manifest_are_waited_for(
+    pods_namespace: Namespace, gadgets: Gadgets
+) -> None:
+    crd, gadget = pods_namespace.apply([gadgets.crd(), gadgets.gadget("together", size=3)], wait=True)
+    assert (crd["kind"], gadget["kind"]) == ("CustomResourceDefinition", "Gadget")
+    handle = pods_namespace.workload(f"gadget.{gadgets.group}", "together")
+    assert handle.verdict().reason == "Exists" and handle.get()["spec"]["size"] == 3
