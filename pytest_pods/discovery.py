@@ -197,7 +197,13 @@ class Resolver:
             out: list[Resource] = []
             for g in self._groups:
                 for v in g.versions:
-                    out += self._version(f"{g.name}/{v}" if g.name else v, kube)
+                    try:
+                        out += self._version(f"{g.name}/{v}" if g.name else v, kube)
+                    except ApiError as exc:
+                        if exc.status == 0:  # no answer at all: not a group version's fault
+                            raise
+                        # one group version that fails (forbidden, an API that is down) leaves
+                        # the others resolvable, as kubectl's discovery does
             return out
 
     def resolve(self, name: str, *, kube: Kube | None = None) -> Resource:

@@ -36,15 +36,19 @@ WIDGETS = {
 
 
 class Served:
-    """Answers GET with the recorded discovery (and what a test adds), counting what was asked."""
+    """Answers GET with the recorded discovery (and what a test adds), counting what was asked;
+    a path in ``failing`` answers with that status."""
 
     def __init__(self, documents: dict[str, Any]) -> None:
         self.documents = copy.deepcopy(documents)
         self.asked: list[str] = []
+        self.failing: dict[str, int] = {}
 
     def request(self, method: str, path: str, **_: object) -> Any:
         assert method == "GET"
         self.asked.append(path)
+        if path in self.failing:
+            raise ApiError(method, path, self.failing[path], {"reason": "Forbidden", "message": "no"})
         if path not in self.documents:
             raise ApiError(
                 method, path, 404, {"reason": "NotFound", "message": "the server could not find it"}
@@ -214,3 +218,15 @@ def test_forgetting_one_group_version_reads_it_again_and_keeps_the_others() -> N
     r.kind("apps/v1", "Deployment")
     r.kind("batch/v1", "Job")
     assert served.asked[before:] == ["/apis/apps/v1"]
+
+
+def test_a_group_version_that_fails_leaves_the_others_resolvable() -> None:
+    served, r = resolver()
+    served.failing["/apis/batch/v1"] = 403
+    assert r.resolve("deploy").kind == "Deployment"
+    with pytest.raises(UnknownKindError):
+        r.resolve("cronjobs")
+    served.failing["/apis/apps/v1"] = 0  # the server did not answer at all: said, not hidden
+    r.forget()
+    with pytest.raises(ApiError):
+        r.resolve("deploy")
