@@ -326,6 +326,11 @@ class ResourceMap:
         return f"{prefix}/namespaces/{ns}/{plural}/{doc.name}", str(ns)
 
 
+#: How server-side apply names a value of the wrong type: ``.spec.size: expected numeric (int or
+#: float), got string`` (the field, then what the schema wants and what it got).
+WRONG_TYPE = re.compile(r"\.([\w.\[\]-]+): (expected [^,;\n]+, got [^\s;]+)")
+
+
 def server_error(doc: Document, exc: ApiError) -> ManifestError:
     """Map an API server refusal back to the document, fields and lines: every unknown field the
     strict field validation names, else every cause, else the message."""
@@ -337,6 +342,10 @@ def server_error(doc: Document, exc: ApiError) -> ManifestError:
     unknown += re.findall(r'unknown field "\.?([\w.\[\]-]+)"', message)
     for name in dict.fromkeys(unknown):
         problems.append(doc.error(f"unknown field (server: {message})", parse_field_path(name)))
+    # a value of the wrong type, as server-side apply's typed patch says it (a CRD's schema, too):
+    # ".spec.size: expected numeric (int or float), got string"
+    for name, wrong in dict.fromkeys(WRONG_TYPE.findall(message)):
+        problems.append(doc.error(f"{wrong} (the schema of {doc.kind})", parse_field_path(name)))
     if not problems:
         for cause in causes:
             if cause.get("field"):

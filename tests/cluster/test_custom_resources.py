@@ -10,12 +10,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pytest_pods import Namespace
-from pytest_pods.errors import ApiError, WorkloadNotReadyError
+from pytest_pods.errors import ApiError, ManifestError, WorkloadNotReadyError
 from pytest_pods.kube import Kube
 
 pytestmark = pytest.mark.cluster
@@ -201,3 +203,26 @@ def test_a_crd_and_its_resource_in_one_manifest_are_waited_for(
     assert (crd["kind"], gadget["kind"]) == ("CustomResourceDefinition", "Gadget")
     handle = pods_namespace.workload(f"gadget.{gadgets.group}", "together")
     assert handle.verdict().reason == "Exists" and handle.get()["spec"]["size"] == 3
+
+
+def test_a_custom_resource_invalid_against_its_crds_schema_applies_no_custom_resource(
+    pods_namespace: Namespace, gadgets: Gadgets, tmp_path: Path
+) -> None:
+    """A CRD and two resources of it in one file, the second with a field of the wrong type: the
+    resources are checked against the CRD's schema once it is established, before any is applied;
+    the error names the invalid one, its field and its line."""
+    good, bad = gadgets.gadget("good", size=1), gadgets.gadget("bad")
+    bad["spec"]["size"] = "big"  # the schema says integer
+    manifest = tmp_path / "gadgets.yaml"
+    manifest.write_text(yaml.safe_dump_all([gadgets.crd(), good, bad], sort_keys=False))
+    lines = manifest.read_text().splitlines()
+    size_line = max(i for i, text in enumerate(lines, 1) if "size: big" in text)
+    with pytest.raises(ManifestError) as info:
+        pods_namespace.apply(manifest, wait=True)
+    text = str(info.value)
+    assert [(p.obj, p.field, p.line) for p in info.value.problems] == [("Gadget/bad", "spec.size", size_line)]
+    assert f"{manifest}:{size_line}: Gadget/bad: field spec.size: expected numeric" in text, text
+    listed = pods_namespace.kube.request(
+        "GET", f"/apis/{gadgets.api_version}/namespaces/{pods_namespace.name}/gadgets"
+    )
+    assert listed.get("items") == [], "a custom resource was applied"

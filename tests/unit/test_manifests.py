@@ -155,6 +155,22 @@ def test_server_error_maps_unknown_field_to_line() -> None:
     assert (err.field, err.line) == ("spec.containers[0].ports[0].bogus", 10)
 
 
+@pytest.mark.parametrize(
+    "wrong",
+    ["expected string, got &value.valueUnstructured{Value:3}", "expected numeric (int or float), got string"],
+)
+def test_server_error_maps_a_value_of_the_wrong_type_to_its_line(wrong: str) -> None:
+    """Server-side apply's typed patch refuses a value of the wrong type (a CRD's schema does too)
+    with a 500 whose message names the field."""
+    (doc,) = manifests.load(POD)
+    message = "failed to create typed patch object (ns/webserver; /v1, Kind=Pod): "
+    message += f".spec.containers[0].image: {wrong}"
+    exc = ApiError("PATCH", "/api/v1/x", 500, {"reason": "InternalError", "message": message})
+    err = manifests.server_error(doc, exc)
+    assert (err.field, err.line, err.obj) == ("spec.containers[0].image", 8, "Pod/webserver")
+    assert f"{wrong} (the schema of Pod)" in str(err)
+
+
 def test_server_error_maps_causes() -> None:
     (doc,) = manifests.load(POD)
     exc = ApiError(
