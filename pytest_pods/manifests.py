@@ -397,6 +397,8 @@ KIND_ORDER = (
 )
 _LAST_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
+#: How long an apply waits for the URL of a resource whose CRD was just made to be served.
+ROUTE_TIMEOUT = 15.0
 ESTABLISHED_TIMEOUT = 60.0
 DELETED_TIMEOUT = 120.0
 
@@ -560,16 +562,61 @@ def _apply_one(
     if dry_run:
         query["dryRun"] = "All"
     try:
-        return kube.request(
-            "PATCH", path, query=query, body=body, content_type="application/apply-patch+yaml", warnings=texts
-        )
+        if dry_run:  # a check: an URL not served says only that the kind's CRD is not there (yet)
+            return kube.request(
+                "PATCH",
+                path,
+                query=query,
+                body=body,
+                content_type="application/apply-patch+yaml",
+                warnings=texts,
+            )
+        return _patch_when_served(kube, path, query, body, texts)
     except ApiError as exc:
         if exc.status == 0:  # no answer at all: not a refusal of this object
             raise
+        if _route_missing(exc):  # what discovery said is stale (its CRD went, with an earlier test)
+            api_version = str(doc.obj["apiVersion"])
+            resources.forget(api_version)
+            raise doc.error(
+                f"the cluster does not serve apiVersion {api_version!r} (kind {doc.kind}): its URL is not "
+                "routed (404 page not found): is its CRD applied and Established?",
+                ["apiVersion"],
+            ) from None
         if owner is not None and outside and exc.status == 409:  # applied by another at the same time
             _claim(kube, doc, path, owner)
             raise doc.error(not_ours("another apply of it, at the same time", owner)) from None
         raise server_error(doc, exc) from None
+
+
+def _route_missing(exc: ApiError) -> bool:
+    """A 404 from the server's router ("404 page not found", no Status), not about the object: the
+    resource's URL is not served, as for a moment after a CRD of the same name is made again."""
+    return exc.status == 404 and not exc.reason
+
+
+def _patch_when_served(
+    kube: Kube, path: str, query: dict[str, str | int | bool], body: JSON, texts: list[str]
+) -> JSON:
+    """Server-side apply at ``path``; while the URL is not served yet (:func:`_route_missing`: a CRD
+    deleted with an earlier test and made again is Established, and listed by discovery, a few
+    seconds before the API server routes its resources), try again, for at most
+    :data:`ROUTE_TIMEOUT` seconds."""
+    deadline = time.monotonic() + ROUTE_TIMEOUT
+    while True:
+        try:
+            return kube.request(
+                "PATCH",
+                path,
+                query=query,
+                body=body,
+                content_type="application/apply-patch+yaml",
+                warnings=texts,
+            )
+        except ApiError as exc:
+            if not _route_missing(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.25)
 
 
 def not_ours(who: str, owner: Owner) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_pods import Namespace
+from pytest_pods import Cluster, Namespace
 from pytest_pods.errors import ApiError, ManifestError, WorkloadNotReadyError
 from pytest_pods.kube import Kube
 
@@ -226,3 +226,21 @@ def test_a_custom_resource_invalid_against_its_crds_schema_applies_no_custom_res
         "GET", f"/apis/{gadgets.api_version}/namespaces/{pods_namespace.name}/gadgets"
     )
     assert listed.get("items") == [], "a custom resource was applied"
+
+
+def test_a_crd_made_again_after_an_earlier_tests_went_is_checked_against_anew(
+    pods_cluster: Cluster, gadgets: Gadgets, tmp_path: Path
+) -> None:
+    """One test applies a CRD and a resource of it; the CRD goes with its namespace. The next applies
+    the same manifest with a bad resource: what discovery said before is stale (the CRD is gone),
+    and the bad resource is still named by its field, not by a ``404 page not found``."""
+    manifest = tmp_path / "gadgets.yaml"
+    manifest.write_text(yaml.safe_dump_all([gadgets.crd(), gadgets.gadget("first")], sort_keys=False))
+    with pods_cluster.namespace("tests/cluster/first") as first:
+        first.apply(manifest, wait=True)
+    bad = gadgets.gadget("second")
+    bad["spec"]["size"] = "big"
+    manifest.write_text(yaml.safe_dump_all([gadgets.crd(), bad], sort_keys=False))
+    with pods_cluster.namespace("tests/cluster/second") as second, pytest.raises(ManifestError) as info:
+        second.apply(manifest, wait=True)
+    assert [(p.obj, p.field) for p in info.value.problems] == [("Gadget/second", "spec.size")], info.value
