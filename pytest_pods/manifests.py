@@ -22,8 +22,9 @@ from typing import Any, TypeAlias
 
 import yaml
 
+from pytest_pods import waits
 from pytest_pods.discovery import Resolver
-from pytest_pods.errors import ApiError, ManifestError, PodsApiWarning
+from pytest_pods.errors import ApiError, ManifestError, PodsApiWarning, WorkloadNotReadyError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.namespaces import Outside, Owner
 
@@ -483,48 +484,36 @@ def missing_dependency(problem: ManifestError) -> bool:
     return all(_MISSING_DEPENDENCY.search(p.detail) for p in problem.problems)
 
 
-def crd_established(crd: Mapping[str, Any]) -> tuple[bool, str]:
-    """Whether a CRD (as the server has it) is ``Established``; else why not, from its conditions
-    (a ``NamesAccepted=False`` with its message, say)."""
-    conditions = {c.get("type"): c for c in (crd.get("status") or {}).get("conditions") or []}
-    established = conditions.get("Established") or {}
-    if established.get("status") == "True":
-        return True, ""
-    names = conditions.get("NamesAccepted") or {}
-    if names.get("status") == "False":
-        return False, f"its names are not accepted: {names.get('reason', '')}: {names.get('message', '')}"
-    return False, str(established.get("message") or "not Established yet")
-
-
 def wait_established(
     kube: Kube, doc: Document, resources: ResourceMap, *, timeout: float = ESTABLISHED_TIMEOUT
 ) -> None:
-    """Poll (bounded) until the CRD of ``doc`` is ``Established`` and discovery serves its kind in
-    every served version, so that its custom resources can be applied; a :class:`ManifestError`
-    naming the CRD and why otherwise."""
+    """Wait until the CRD of ``doc`` is up (``Established``, its names accepted: the one watch loop,
+    :func:`pytest_pods.waits.wait_up`, with the CRD's own verdict), then until discovery serves its
+    kind in every served version (a moment later; discovery cannot be watched, so it is read again
+    every 0.2 s), so that its custom resources can be applied; a :class:`ManifestError` naming the
+    CRD and why otherwise."""
+    began = time.monotonic()
+    crd = resources.resolver.kind(CRD_API_VERSION, "CustomResourceDefinition")
+    if crd is None:
+        raise doc.error(f"the cluster does not serve {CRD_API_VERSION} CustomResourceDefinitions")
+    try:
+        waits.wait_up(kube, "", [(crd, doc.name)], timeout=timeout)
+    except WorkloadNotReadyError as exc:
+        raise doc.error(f"the CRD is not Established: {exc.reason}: {exc.detail}") from None
     spec = _spec(doc.obj)
     group, kind = str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))
     versions = [v.get("name") for v in spec.get("versions") or [] if isinstance(v, dict) and v.get("served")]
-    deadline = time.monotonic() + timeout
-    why = ""
     while True:
-        try:
-            crd = kube.request("GET", f"/apis/{CRD_API_VERSION}/customresourcedefinitions/{doc.name}")
-            ready, why = crd_established(crd)
-            if ready:
-                for version in versions:
-                    resources.forget(f"{group}/{version}")
-                    if not resources.serves(f"{group}/{version}", kind):
-                        ready, why = False, f"discovery does not list {kind} in {group}/{version} yet"
-                        break
-            if ready:
-                return
-            if why.startswith("its names are not accepted"):
-                raise doc.error(f"the CRD is not Established: {why}")
-        except ApiError as exc:
-            why = f"{exc.status} {exc.reason}: {exc.message}"
-        if time.monotonic() >= deadline:
-            raise doc.error(f"the CRD is not Established after {timeout:g}s: {why}")
+        for version in versions:
+            resources.forget(f"{group}/{version}")
+        unlisted = [v for v in versions if not resources.serves(f"{group}/{v}", kind)]
+        if not unlisted:
+            return
+        if time.monotonic() - began >= timeout:
+            raise doc.error(
+                f"the CRD is Established, but discovery does not list {kind} in {group}/{unlisted[0]} "
+                f"after {timeout:g}s"
+            )
         time.sleep(0.2)
 
 

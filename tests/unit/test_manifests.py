@@ -360,23 +360,3 @@ def test_only_a_refusal_about_a_missing_dependency_waits_for_it() -> None:
     assert not manifests.missing_dependency(refusal(422, "spec.containers[0].image: Required value"))
     both = ManifestError.all_of([doc.error('namespaces "team" not found'), doc.error("unknown field 'x'")])
     assert not manifests.missing_dependency(both)
-
-
-def test_a_crd_is_established_or_says_why_not() -> None:
-    def crd(*conditions: tuple[str, str, str]) -> dict[str, object]:
-        return {
-            "status": {
-                "conditions": [
-                    {"type": t, "status": s, "reason": "R", "message": m} for t, s, m in conditions
-                ]
-            }
-        }
-
-    assert manifests.crd_established(crd(("NamesAccepted", "True", ""), ("Established", "True", ""))) == (
-        True,
-        "",
-    )
-    assert manifests.crd_established(crd()) == (False, "not Established yet")
-    assert manifests.crd_established(crd(("Established", "False", "installing"))) == (False, "installing")
-    ready, why = manifests.crd_established(crd(("NamesAccepted", "False", '"gadgets" is already in use')))
-    assert not ready and why.startswith("its names are not accepted") and "already in use" in why
