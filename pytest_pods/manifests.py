@@ -551,16 +551,8 @@ def _apply_one(
     if dry_run:
         query["dryRun"] = "All"
     try:
-        if dry_run:  # a check: an URL not served says only that the kind's CRD is not there (yet)
-            return kube.request(
-                "PATCH",
-                path,
-                query=query,
-                body=body,
-                content_type="application/apply-patch+yaml",
-                warnings=texts,
-            )
-        return _patch_when_served(kube, path, query, body, texts)
+        # a check does not wait for an URL to be served: its kind's CRD is not there (yet)
+        return _patch_when_served(kube, path, query, body, texts, patience=0.0 if dry_run else ROUTE_TIMEOUT)
     except ApiError as exc:
         if exc.status == 0:  # no answer at all: not a refusal of this object
             raise
@@ -585,13 +577,18 @@ def _route_missing(exc: ApiError) -> bool:
 
 
 def _patch_when_served(
-    kube: Kube, path: str, query: dict[str, str | int | bool], body: JSON, texts: list[str]
+    kube: Kube,
+    path: str,
+    query: dict[str, str | int | bool],
+    body: JSON,
+    texts: list[str],
+    *,
+    patience: float,
 ) -> JSON:
     """Server-side apply at ``path``; while the URL is not served yet (:func:`_route_missing`: a CRD
-    deleted with an earlier test and made again is Established, and listed by discovery, a few
-    seconds before the API server routes its resources), try again, for at most
-    :data:`ROUTE_TIMEOUT` seconds."""
-    deadline = time.monotonic() + ROUTE_TIMEOUT
+    deleted with an earlier test and made again can be Established, and listed by discovery, before
+    the API server routes its resources), try again, for at most ``patience`` seconds."""
+    deadline = time.monotonic() + patience
     while True:
         try:
             return kube.request(

@@ -11,6 +11,7 @@ import pytest
 from pytest_pods import Cluster
 from pytest_pods.core.progress import Stopwatch
 from pytest_pods.errors import ApiError
+from pytest_pods.kube import Kube
 
 MANIFESTS = Path(__file__).parent / "manifests"
 
@@ -43,6 +44,16 @@ def workload(kind: str, name: str, template: dict[str, Any], replicas: int, **sp
             **spec,
         },
     }
+
+
+def delete_paths(kube: Kube, *paths: str) -> None:
+    """Delete what a test made outside its namespace (best effort: some may be gone already)."""
+    for path in paths:
+        try:
+            kube.request("DELETE", path, body={"propagationPolicy": "Background"})
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
 
 
 def namespace_phase(cluster: Cluster, name: str) -> str:

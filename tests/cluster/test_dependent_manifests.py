@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_pods import Cluster, Namespace
-from pytest_pods.errors import ApiError, ManifestError
-from pytest_pods.kube import Kube
-from tests.cluster.conftest import namespace_phase
+from pytest_pods.errors import ManifestError
+from tests.cluster.conftest import delete_paths, namespace_phase
 
 pytestmark = pytest.mark.cluster
 
@@ -40,15 +39,6 @@ spec:
 """
 
 
-def gone(kube: Kube, path: str) -> None:
-    """Delete what a test made outside its namespace (best effort: it may be gone already)."""
-    try:
-        kube.request("DELETE", path, body={"propagationPolicy": "Background"})
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
-
-
 @pytest.fixture
 def unique() -> str:
     return f"pp-dep-{secrets.token_hex(4)}"
@@ -60,7 +50,7 @@ def cleanup(pods_namespace: Namespace) -> Iterator[list[str]]:
     paths: list[str] = []
     yield paths
     for path in paths:
-        gone(pods_namespace.kube, path)
+        delete_paths(pods_namespace.kube, path)
 
 
 def test_a_manifest_starting_with_its_own_namespace(

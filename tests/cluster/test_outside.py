@@ -16,6 +16,7 @@ from pytest_pods import Cluster, Namespace
 from pytest_pods.errors import ApiError, ManifestError
 from pytest_pods.kube import Kube
 from pytest_pods.namespaces import KEPT_LABEL, NAMESPACE_LABEL, OUTSIDE_ANNOTATION, RUN_LABEL
+from tests.cluster.conftest import delete_paths
 from tests.cluster.test_orphans import Start, run, start_holder
 
 pytestmark = pytest.mark.cluster
@@ -77,21 +78,12 @@ def settled(kube: Kube, path: str, timeout: float = 60) -> str:
     return now
 
 
-def delete(kube: Kube, *paths: str) -> None:
-    for path in paths:
-        try:
-            kube.request("DELETE", path, body={"propagationPolicy": "Background"})
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
-
-
 @pytest.fixture
 def name(pods_cluster: Cluster) -> object:
     """A unique name for the objects outside; whatever is left of them is deleted afterwards."""
     made = f"pp-out-{secrets.token_hex(4)}"
     yield made
-    delete(pods_cluster.kube, *paths(made)[:2])
+    delete_paths(pods_cluster.kube, *paths(made)[:2])
 
 
 def test_objects_outside_are_labelled_recorded_and_deleted_with_the_tests_namespace(
@@ -224,7 +216,7 @@ def test_kept_with_the_namespace_and_said_so(
     role = kube.request("GET", paths(name)[0])
     assert role["metadata"]["labels"][KEPT_LABEL] == "true"
     kept_ns = role["metadata"]["labels"][NAMESPACE_LABEL]
-    delete(kube, f"/api/v1/namespaces/{kept_ns}")
+    delete_paths(kube, f"/api/v1/namespaces/{kept_ns}")
 
 
 def test_tests_marked_with_the_same_manifest_outside_their_namespace_take_turns(
