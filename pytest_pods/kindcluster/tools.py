@@ -17,6 +17,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pytest_pods import localcluster
+from pytest_pods.core import commands
 from pytest_pods.core.paths import CachePaths
 from pytest_pods.core.progress import Progress, Stopwatch
 from pytest_pods.kindcluster.errors import KindError
@@ -42,23 +43,12 @@ def run(
     what: str = "",
 ) -> subprocess.CompletedProcess[str]:
     """Run a command and capture its output; ``KindError`` only when it cannot start or times out."""
-    args = tuple(str(a) for a in argv)
     try:
-        proc = subprocess.run(
-            args,
-            input=stdin,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-        )
-    except FileNotFoundError as exc:
-        raise KindError(f"{what or args[0]}: {args[0]} is not installed") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise KindError(f"{what or ' '.join(args[:3])}: no answer within {timeout:g}s") from exc
-    return subprocess.CompletedProcess(
-        args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-    )
+        return commands.run(argv, timeout=timeout, stdin=stdin)
+    except commands.CommandNotFound as exc:
+        raise KindError(f"{what or exc.argv[0]}: {exc.argv[0]} is not installed") from exc
+    except commands.CommandTimedOut as exc:
+        raise KindError(f"{what or ' '.join(exc.argv[:3])}: no answer within {exc.timeout:g}s") from exc
 
 
 def docker_command() -> str | None:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_pods.core import commands
 from pytest_pods.core.progress import Progress, silent
 from pytest_pods.localcluster import cgroups
 from pytest_pods.localcluster.configs import Network
@@ -78,7 +79,10 @@ _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"
 
 
 def _run(argv: list[str], check: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=check)
+    done = commands.run(argv)
+    if check:
+        done.check_returncode()
+    return done
 
 
 def cni_bin_dir() -> str | None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from pytest_pods.core import commands
 from pytest_pods.core.paths import CachePaths
 from pytest_pods.core.progress import Progress, Stopwatch, silent
 from pytest_pods.localcluster import slim
@@ -217,27 +218,16 @@ def _run(
     args = [str(arg) for arg in argv]
     step = step or f"`{shlex.join(args)}`"
     try:
-        proc = subprocess.run(
-            args,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            errors="replace",
-            env=env,
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError as err:
+        done = commands.run(args, env=env, timeout=timeout, merge_output=True)
+    except commands.CommandNotFound as err:
         raise BuildError(
             what, f"{args[0]} is not installed (apt-get install -y {_package_of(args[0])})"
         ) from err
-    except subprocess.TimeoutExpired as err:
-        out = err.output.decode(errors="replace") if isinstance(err.output, bytes) else (err.output or "")
-        raise BuildError(what, f"{step} did not finish within {timeout:g}s", _tail(out)) from err
-    if proc.returncode != 0:
-        raise BuildError(what, f"{step} exited {proc.returncode}", _tail(proc.stdout))
-    return proc.stdout
+    except commands.CommandTimedOut as err:
+        raise BuildError(what, f"{step} did not finish within {timeout:g}s", _tail(err.output)) from err
+    if done.returncode != 0:
+        raise BuildError(what, f"{step} exited {done.returncode}", _tail(done.stdout))
+    return done.stdout
 
 
 # ---------------------------------------------------------------------------------------------- recipes
