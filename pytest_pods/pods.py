@@ -268,7 +268,16 @@ class Pod:
             raise ValueError("exec needs a command")
         name = self.container(container)
         limit = self.timeout if timeout is None else timeout
-        out = self.kube.exec(self.namespace, self.name, name, argv, timeout=limit)
+        try:
+            out = self.kube.exec(self.namespace, self.name, name, argv, timeout=limit)
+        except ApiError as exc:  # the kubelet refused the stream: the container is gone, say
+            if not _STOPPED.search(exc.message):
+                raise
+            raise PodError(
+                self.namespace,
+                self.name,
+                f"exec of {list(argv)!r} in {name!r} failed: {exc.message}{self._why_stopped(exc.message)}",
+            ) from None
         stdout, stderr, error = out.stdout, out.stderr, out.status
         if out.timed_out:
             raise PodError(
