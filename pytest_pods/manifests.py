@@ -545,7 +545,7 @@ def _apply_one(
         meta["labels"] = {**(meta.get("labels") or {}), **owner.labels}
         meta["annotations"] = {**(meta.get("annotations") or {}), **owner.annotations}
         query["fieldManager"] = owner.field_manager
-        query["force"] = _claim(kube, doc, path, owner)  # forced only over what is the test's to take
+        query["force"] = _claim(kube, doc, path, owner, resources, ns)  # only over what is the test's
         if not dry_run:
             owner.record(Outside(doc.kind, str(doc.obj["apiVersion"]), path))
     if dry_run:
@@ -565,7 +565,7 @@ def _apply_one(
                 ["apiVersion"],
             ) from None
         if owner is not None and outside and exc.status == 409:  # applied by another at the same time
-            _claim(kube, doc, path, owner)
+            _claim(kube, doc, path, owner, resources, ns)
             raise doc.error(not_ours("another apply of it, at the same time", owner)) from None
         raise server_error(doc, exc) from None
 
@@ -613,7 +613,9 @@ def not_ours(who: str, owner: Owner) -> str:
     )
 
 
-def _claim(kube: Kube, doc: Document, path: str, owner: Owner) -> bool:
+def _claim(
+    kube: Kube, doc: Document, path: str, owner: Owner, resources: ResourceMap, namespace: str | None
+) -> bool:
     """Whether the object at ``path`` exists (and may be taken: it is ``owner``'s, or its run is gone);
     a :class:`ManifestError` naming its owner if it belongs to someone else."""
     try:
@@ -626,26 +628,30 @@ def _claim(kube: Kube, doc: Document, path: str, owner: Owner) -> bool:
     if who is not None:
         raise doc.error(not_ours(who, owner))
     if (existing.get("metadata") or {}).get("deletionTimestamp"):  # an earlier test's, going with it
-        wait_deleted(kube, doc, path)
+        wait_deleted(kube, doc, resources, namespace)
         return False
     return True
 
 
-def wait_deleted(kube: Kube, doc: Document, path: str, *, timeout: float = DELETED_TIMEOUT) -> None:
-    """Poll (bounded) until the object at ``path``, being deleted, is gone: a Namespace of a manifest
-    that an earlier test applied too (say) is deleted with that test's namespace, which takes a few
-    seconds; applied to meanwhile, it would refuse new objects."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            kube.request("GET", path)
-        except ApiError as exc:
-            if exc.status == 404:
-                return
-            raise server_error(doc, exc) from None
-        if time.monotonic() >= deadline:
-            raise doc.error(f"it is still being deleted after {timeout:g}s (it was an earlier test's)")
-        time.sleep(0.3)
+def wait_deleted(
+    kube: Kube,
+    doc: Document,
+    resources: ResourceMap,
+    namespace: str | None,
+    *,
+    timeout: float = DELETED_TIMEOUT,
+) -> None:
+    """Wait (the one watch loop, :func:`pytest_pods.waits.wait_for` with ``delete``) until the object of
+    ``doc``, being deleted, is gone: a Namespace of a manifest that an earlier test applied too (say) is
+    deleted with that test's namespace, which takes a few seconds; applied to meanwhile, it would
+    refuse new objects."""
+    resource = resources.resolver.kind(str(doc.obj["apiVersion"]), doc.kind)
+    if resource is None:
+        raise doc.error(f"the cluster has no kind {doc.kind!r} in {doc.obj['apiVersion']!r}", ["kind"])
+    try:
+        waits.wait_for(kube, namespace or "", resource, doc.name, delete=True, timeout=timeout)
+    except WorkloadNotReadyError:
+        raise doc.error(f"it is still being deleted after {timeout:g}s (it was an earlier test's)") from None
 
 
 def _check(
