@@ -273,11 +273,7 @@ class Pod:
         except ApiError as exc:  # the kubelet refused the stream: the container is gone, say
             if not _STOPPED.search(exc.message):
                 raise
-            raise PodError(
-                self.namespace,
-                self.name,
-                f"exec of {list(argv)!r} in {name!r} failed: {exc.message}{self._why_stopped(exc.message)}",
-            ) from None
+            raise self._exec_failed(argv, name, exc.message) from None
         stdout, stderr, error = out.stdout, out.stderr, out.status
         if out.timed_out:
             raise PodError(
@@ -290,11 +286,7 @@ class Pod:
         if returncode is None:
             if _NOT_FOUND.search(message):
                 raise CommandNotFoundError(self.namespace, self.name, name, argv, message)
-            raise PodError(
-                self.namespace,
-                self.name,
-                f"exec of {list(argv)!r} in {name!r} failed: {message}{self._why_stopped(message)}",
-            )
+            raise self._exec_failed(argv, name, message)
         result = ExecResult(argv, returncode, stdout, stderr, self.namespace, self.name, name)
         if returncode == 127 and check:
             raise CommandNotFoundError(self.namespace, self.name, name, argv, stderr)
@@ -302,21 +294,21 @@ class Pod:
             result.check_returncode()
         return result
 
-    def _why_stopped(self, message: str) -> str:
-        """What an exec refused by a stopped container says about the pod: being deleted, its
-        container has already exited (a preStop hook or SIGTERM ended it)."""
-        if not _STOPPED.search(message):
-            return ""
-        try:
-            deleting = bool((self.get().get("metadata") or {}).get("deletionTimestamp"))
-        except PodsError:
-            return ""
-        return (
-            "\n  the container has stopped: the pod is being deleted and its process has already exited "
-            "(its preStop hook or SIGTERM ended it); a pod being deleted is reachable only while it "
-            "still runs"
-            if deleting
-            else ""
+    def _exec_failed(self, argv: Sequence[str], container: str, message: str) -> PodError:
+        """An exec that did not run, with the runtime's or the kubelet's words; where they say the
+        container no longer runs (:data:`_STOPPED`) and the pod is being deleted, also why: its
+        process has already exited (its preStop hook or SIGTERM ended it)."""
+        why = ""
+        if _STOPPED.search(message):
+            with contextlib.suppress(PodsError):
+                if (self.get().get("metadata") or {}).get("deletionTimestamp"):
+                    why = (
+                        "\n  the container has stopped: the pod is being deleted and its process has "
+                        "already exited (its preStop hook or SIGTERM ended it); a pod being deleted is "
+                        "reachable only while it still runs"
+                    )
+        return PodError(
+            self.namespace, self.name, f"exec of {list(argv)!r} in {container!r} failed: {message}{why}"
         )
 
     def read_file(self, path: str, *, container: str | None = None) -> str:
