@@ -131,9 +131,9 @@ def waits_on_claims(pod: JSON) -> bool:
     return bool(pod_claims(pod))
 
 
-def conditions(pod: JSON) -> dict[str, JSON]:
-    """The pod's conditions keyed by type."""
-    return {str(c.get("type")): c for c in (pod.get("status") or {}).get("conditions") or []}
+def conditions(obj: JSON) -> dict[str, JSON]:
+    """An object's status conditions (a pod's, a workload's, a custom resource's) keyed by type."""
+    return {str(c.get("type")): c for c in (obj.get("status") or {}).get("conditions") or []}
 
 
 def describe_conditions(pod: JSON) -> list[str]:

@@ -21,14 +21,11 @@ from typing import Protocol
 
 from pytest_pods.discovery import Resource
 from pytest_pods.kube import JSON
+from pytest_pods.podstate import conditions
 from pytest_pods.waits.claims import pvc_verdict
 from pytest_pods.waits.verdicts import Verdict, fail, last_termination, pending, pod_failure, success
 
 # --- when each kind is up ------------------------------------------------------------------------
-
-
-def conditions(obj: JSON) -> dict[str, JSON]:
-    return {str(c.get("type")): c for c in (obj.get("status") or {}).get("conditions") or []}
 
 
 def observed(obj: JSON) -> Verdict | None:

@@ -10,7 +10,7 @@ from typing import Any
 from pytest_pods.discovery import POD, Resource
 from pytest_pods.errors import PodNotDeletedError, PodsError, WorkloadNotReadyError
 from pytest_pods.kube import JSON, Kube
-from pytest_pods.waits.kinds import conditions
+from pytest_pods.podstate import conditions
 from pytest_pods.waits.loop import Target, wait
 from pytest_pods.waits.report import describe, failure_report, pod_events
 from pytest_pods.waits.verdicts import PENDING, Classifier, Verdict, success
