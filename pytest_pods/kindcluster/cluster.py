@@ -47,6 +47,9 @@ OFFLINE_LABEL = "io.pytest-pods.kind-node.offline"
 OWN_NODE_REPO = "pytest-pods/kind-node"
 #: The etcd image tag an offline node carries (kubeadm asks for another): patched into kubeadm's config.
 ETCD_LABEL = "io.pytest-pods.kind-node.etcd-tag"
+#: The directory of kubeadm patches an offline node carries (``corednsdeployment``: CoreDNS's
+#: readiness probed each second), passed to ``kubeadm init`` through kind's config.
+PATCHES_LABEL = "io.pytest-pods.kind-node.kubeadm-patches"
 CREATE_WAIT = "180s"
 USABLE_TIMEOUT = 120.0
 _TAIL_LINES = 30
@@ -224,9 +227,14 @@ class KindCluster:
                     f"bridge network: remove the extra nodes from {self.spec.config}, or use kindest/node"
                 )
             config.setdefault("networking", {})["disableDefaultCNI"] = True
+            patches = []
             if labels.get(ETCD_LABEL):
-                patch = f"kind: ClusterConfiguration\netcd:\n  local:\n    imageTag: {labels[ETCD_LABEL]}\n"
-                config["kubeadmConfigPatches"] = [*(config.get("kubeadmConfigPatches") or []), patch]
+                etcd = labels[ETCD_LABEL]
+                patches.append(f"kind: ClusterConfiguration\netcd:\n  local:\n    imageTag: {etcd}\n")
+            if labels.get(PATCHES_LABEL):
+                where = labels[PATCHES_LABEL]
+                patches.append(f"kind: InitConfiguration\npatches:\n  directory: {where}\n")
+            config["kubeadmConfigPatches"] = [*(config.get("kubeadmConfigPatches") or []), *patches]
         # containerd reads per-registry hosts.toml files from here: the stand-in mirror for an
         # offline node, and preloaded archives on any node
         config["containerdConfigPatches"] = [

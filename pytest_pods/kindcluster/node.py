@@ -31,7 +31,7 @@ from pytest_pods.core.paths import CachePaths
 from pytest_pods.core.progress import Progress, Stopwatch
 from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.kindcluster.base import build_base_image, image_exists
-from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO
+from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, OWN_NODE_REPO, PATCHES_LABEL
 from pytest_pods.kindcluster.tools import docker_command, run, tail
 
 NODE_RECIPE = "1"
@@ -42,6 +42,43 @@ CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 NODE_BINARIES = ("kubeadm", "kubelet", "kubectl")
 TOOLS_PACKAGES = ("iptables", "nftables", "conntrack", "ipset", "kmod", "iproute2")
 STORAGE_DIR = "/var/local-path-provisioner"
+
+#: Until kube-proxy has written its rules, a pod's connection to a Service address (CoreDNS's to the
+#: API server's, at the service subnet's first address) leaves by the node's default route, where
+#: nothing may answer: it hangs for the dial timeout (30 s in client-go), and CoreDNS is Ready only
+#: after that. An unreachable route for the service subnet makes such a connection fail at once, so
+#: the client retries within a second or two. kube-proxy's DNAT comes before routing, so Services
+#: work as before. Run before each start of the kubelet (kind's /kind/kubeadm.conf names the subnet
+#: by the time kubeadm starts it).
+SERVICE_ROUTE_SCRIPT = """#!/bin/sh
+# pytest-pods: an unreachable route for the service subnet (see the kubelet drop-in beside it)
+[ -f /kind/kubeadm.conf ] || exit 0
+subnets=$(sed -n 's/^ *serviceSubnet: *//p' /kind/kubeadm.conf | head -n 1 | tr -d '"' | tr ',' ' ')
+for subnet in $subnets; do
+  ip route replace unreachable "$subnet" || true
+done
+exit 0
+"""
+SERVICE_ROUTE_DROPIN = """[Service]
+# pytest-pods: connections to Service addresses fail at once, not after 30 s, until kube-proxy's rules
+ExecStartPre=/kind/bin/pytest-pods-service-route.sh
+"""
+
+#: kubeadm's patches in the node (``kubeadm init --patches``, through kind's config; see
+#: :data:`~pytest_pods.kindcluster.cluster.PATCHES_LABEL`). CoreDNS's readiness is probed each second
+#: instead of each 10 s, so that its endpoint (and a new cluster's DNS) is ready within a second of
+#: CoreDNS having synced with the API; 30 failures in a row still make it unready, the 30 s of
+#: kubeadm's 3 x 10 s.
+KUBEADM_PATCHES_DIR = "/kind/pytest-pods-patches"
+COREDNS_PATCH = """spec:
+  template:
+    spec:
+      containers:
+      - name: coredns
+        readinessProbe:
+          periodSeconds: 1
+          failureThreshold: 30
+"""
 
 CNI_CONFIG = {
     "cniVersion": "1.0.0",
@@ -166,6 +203,7 @@ def build_node_image(
         layouts += [(ref, layout) for ref in recipe.refs]
 
     digest = hashlib.sha256(f"node {NODE_RECIPE} {version} {base_ref} {tools}\n".encode())
+    digest.update(f"{SERVICE_ROUTE_SCRIPT}{SERVICE_ROUTE_DROPIN}{COREDNS_PATCH}".encode())
     for name in NODE_BINARIES:
         digest.update(hashlib.sha256((kube_dir / name).read_bytes()).digest())
     for name, layout in layouts:
@@ -197,6 +235,16 @@ def build_node_image(
         (files / "kind/version").write_text(version)
         (files / "kind/manifests/default-storage.yaml").write_text(storage_manifest())
         (files / "etc/cni/net.d/10-pytest-pods-bridge.conflist").write_text(json.dumps(CNI_CONFIG, indent=2))
+        (files / "kind/bin").mkdir(parents=True)
+        route = files / "kind/bin/pytest-pods-service-route.sh"
+        route.write_text(SERVICE_ROUTE_SCRIPT)
+        route.chmod(0o755)
+        patches = files / KUBEADM_PATCHES_DIR.lstrip("/")
+        patches.mkdir(parents=True)
+        (patches / "corednsdeployment+strategic.yaml").write_text(COREDNS_PATCH)
+        dropins = files / "etc/systemd/system/kubelet.service.d"
+        dropins.mkdir(parents=True)
+        (dropins / "12-pytest-pods-service-route.conf").write_text(SERVICE_ROUTE_DROPIN)
         _docker(
             "run",
             "-d",
@@ -247,6 +295,8 @@ def build_node_image(
                     f"LABEL {KEY_LABEL}={key}",
                     "--change",
                     f"LABEL {ETCD_LABEL}={etcd_version}",
+                    "--change",
+                    f"LABEL {PATCHES_LABEL}={KUBEADM_PATCHES_DIR}",
                     container,
                     ref,
                     what=what,

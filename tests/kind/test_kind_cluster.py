@@ -14,6 +14,7 @@ from pytest_pods import Cluster
 from pytest_pods.core.paths import cache_root
 from pytest_pods.kindcluster import KindError
 from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
+from pytest_pods.kindcluster.tools import run
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
@@ -130,3 +131,18 @@ def test_cluster_down_deletes_the_kind_cluster(kind_session: Cluster) -> None:
     assert not KindCluster(spec).exists()
     assert not KindCluster(spec).state_dir.exists()
     KindCluster(spec).up(lambda message: None)  # leave the session's cluster as it found it
+
+
+def test_a_new_cluster_routes_no_service_address_away_and_probes_coredns_each_second(
+    kind_session: Cluster,
+) -> None:
+    """The offline node image's two changes for a cluster usable sooner: until kube-proxy's rules, a
+    connection to a Service address fails at once (an unreachable route for the service subnet)
+    instead of hanging 30 s; CoreDNS's readiness is probed each second (a kubeadm patch)."""
+    node = f"{KindSpec().name}-control-plane"
+    routes = run(["docker", "exec", node, "ip", "route"], timeout=30)
+    assert "unreachable 10.96.0.0/16" in routes.stdout, routes.stdout
+    probe = kind_session.kube.request("GET", "/apis/apps/v1/namespaces/kube-system/deployments/coredns")
+    (container,) = probe["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["periodSeconds"] == 1
+    assert container["readinessProbe"]["failureThreshold"] == 30

@@ -4,6 +4,7 @@ setting, the node's registry mirrors and the storage manifest. No Docker, no kin
 from __future__ import annotations
 
 import io
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ import yaml
 from pytest_pods.core.api import dns_ready
 from pytest_pods.core.paths import CachePaths
 from pytest_pods.kindcluster import KindError, mirror
-from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, KindCluster, KindSpec
-from pytest_pods.kindcluster.node import storage_manifest
+from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, PATCHES_LABEL, KindCluster, KindSpec
+from pytest_pods.kindcluster.node import COREDNS_PATCH, SERVICE_ROUTE_SCRIPT, storage_manifest
 from pytest_pods.kindcluster.tools import _proxy_only
 
 OFFLINE = {OFFLINE_LABEL: "true", ETCD_LABEL: "v3.6.16"}
@@ -36,6 +37,37 @@ def test_an_offline_image_gets_no_default_cni_and_its_etcd_tag(tmp_path: Path) -
     assert config["kubeadmConfigPatches"][0] == "mine"
     assert "imageTag: v3.6.16" in config["kubeadmConfigPatches"][1]
     assert config["containerdConfigPatches"] == [mirror.CONTAINERD_PATCH]
+
+
+def test_an_offline_image_with_kubeadm_patches_gets_them_passed_to_kubeadm_init(tmp_path: Path) -> None:
+    config = _cluster(tmp_path).effective_config({**OFFLINE, PATCHES_LABEL: "/kind/pytest-pods-patches"})
+    init = yaml.safe_load(config["kubeadmConfigPatches"][-1])
+    assert init == {"kind": "InitConfiguration", "patches": {"directory": "/kind/pytest-pods-patches"}}
+    assert len(_cluster(tmp_path).effective_config(OFFLINE)["kubeadmConfigPatches"]) == 1  # an older image
+
+
+def test_the_node_probes_coredns_each_second_and_routes_no_service_address_away(tmp_path: Path) -> None:
+    probe = yaml.safe_load(COREDNS_PATCH)["spec"]["template"]["spec"]["containers"][0]
+    assert probe["name"] == "coredns"
+    assert probe["readinessProbe"] == {"periodSeconds": 1, "failureThreshold": 30}
+    # the route script, run on a kubeadm config as kind writes it (ip stubbed: it records its arguments)
+    conf = tmp_path / "kubeadm.conf"
+    subnets = "serviceSubnet: 10.96.0.0/16,fd00:10:96::/112"
+    conf.write_text(f"networking:\n  podSubnet: 10.244.0.0/16\n  {subnets}\n")
+    script = SERVICE_ROUTE_SCRIPT.replace("/kind/kubeadm.conf", str(conf))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ip").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/ip.log\n')
+    (bin_dir / "ip").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ip.log").read_text().splitlines() == [
+        "route replace unreachable 10.96.0.0/16",
+        "route replace unreachable fd00:10:96::/112",
+    ]
+    conf.unlink()  # before kind has written it: nothing, and the kubelet still starts
+    assert subprocess.run(["sh", "-c", script], env=env, check=False).returncode == 0
 
 
 def test_kind_own_image_keeps_the_users_config(tmp_path: Path) -> None:
