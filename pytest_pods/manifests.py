@@ -29,9 +29,12 @@ from pytest_pods.errors import ApiError, ManifestError, PodsApiWarning, Workload
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.namespaces import Outside, Owner
 from pytest_pods.render import kustomize
+from pytest_pods.render.helm import Chart
 
-#: What :func:`load` accepts: a path, YAML text, one object, or a list of objects.
-ManifestSource: TypeAlias = "str | os.PathLike[str] | Mapping[str, Any] | Sequence[Mapping[str, Any]]"
+#: What :func:`load` accepts: a path (a file, or a kustomization directory), YAML text, one object, or
+#: a list of objects; and what a namespace applies: any of these, or a Helm :class:`Chart` (rendered
+#: for the namespace, see :meth:`pytest_pods.Namespace.apply_chart`).
+ManifestSource: TypeAlias = "str | os.PathLike[str] | Mapping[str, Any] | Sequence[Mapping[str, Any]] | Chart"
 
 FIELD_MANAGER = "pytest-pods"
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -162,6 +165,8 @@ def load(manifest: ManifestSource, *, base_dir: Path | None = None) -> list[Docu
     """The objects of a manifest, in order. A ``str`` is a file path if it is one line that ends in
     .yaml/.yml/.json (or has no ``:``), else YAML text; a relative path is taken from ``base_dir``.
     A directory with a kustomization file is rendered by kustomize (``kubectl kustomize``)."""
+    if isinstance(manifest, Chart):
+        raise TypeError("a Chart is rendered for a namespace: use Namespace.apply_chart or pods_chart")
     if isinstance(manifest, Mapping):
         return [Document(copy.deepcopy(dict(manifest)), "<dict>", 0)]
     if isinstance(manifest, os.PathLike) or (isinstance(manifest, str) and _looks_like_path(manifest)):
