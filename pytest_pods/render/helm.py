@@ -27,6 +27,12 @@ _REMOTE_REF = re.compile(r"^(?:oci|https?)://|^[\w.-]+/[\w.-]+$")
 #: The annotation that makes a template a hook, and the hook that ``helm test`` runs.
 HOOK = "helm.sh/hook"
 TEST_HOOKS = ("test", "test-success")
+#: A file of the chart that Helm names in an error, and its line: ``template: c/templates/x.yaml:7:20:``,
+#: ``parse error at (c/templates/x.yaml:3)``, ``execution error at (...)``, ``YAML parse error on ...``.
+_NAMED = re.compile(
+    r"(?:template: |parse error at \(|execution error at \(|YAML parse error on )"
+    r"([\w.-]+/[^\s:()]+?)(?::(\d+))?[:)\s]"
+)
 #: ``# Source: chart/templates/x.yaml``, the first line Helm writes before each rendered document.
 _SOURCE = re.compile(r"^# Source: (.+)$", re.M)
 
@@ -152,7 +158,10 @@ def check_dependencies(path: Path) -> None:
 def chart_error(chart: str, path: Path, output: str) -> ChartError:
     """Helm's refusal as a :class:`ChartError`: Helm's own message, and the file it names (a template
     and its line, a values file, the chart's values.schema.json), else the chart."""
-    message = "\n".join(line for line in output.strip().splitlines() if line.strip())
+    chatter = ("Use --debug flag",)
+    message = "\n".join(
+        line for line in output.strip().splitlines() if line.strip() and not line.startswith(chatter)
+    )
     message = re.sub(r"^Error: ", "", message) or "helm template failed with no message"
     root = path if path.is_dir() else path.parent
 
@@ -161,9 +170,7 @@ def chart_error(chart: str, path: Path, output: str) -> ChartError:
         return str(root / inner) if path.is_dir() else f"{path}:{named}"
 
     # template: mychart/templates/x.yaml:7:20: executing ...; parse error at (mychart/templates/x.yaml:3)
-    m = re.search(
-        r"(?:template: |parse error at \(|YAML parse error on )([\w.-]+/[^\s:()]+?)(?::(\d+))?[:)\s]", message
-    )
+    m = _NAMED.search(message)
     if m:
         return ChartError(chart, in_chart(m[1]), message, line=int(m[2]) if m[2] else None)
     if "values don't meet the specifications of the schema" in message:
