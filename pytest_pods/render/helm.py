@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,27 @@ def _chart_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ChartError(str(path), str(file), "Chart.yaml is not a mapping")
     return data
+
+
+def chart_name(path: Path) -> str:
+    """The name in a chart's Chart.yaml (a directory, or a packaged ``.tgz``: its top Chart.yaml)."""
+    if path.is_dir():
+        return str(_chart_yaml(path).get("name") or path.name)
+    try:
+        with tarfile.open(path) as tar:
+            member = next(
+                (m for m in tar.getmembers() if m.name.count("/") == 1 and m.name.endswith("/Chart.yaml")),
+                None,
+            )
+            data = tar.extractfile(member) if member is not None else None
+            meta = yaml.safe_load(data.read()) if data is not None else None
+    except (tarfile.TarError, OSError, yaml.YAMLError) as exc:
+        raise ChartError(
+            str(path), str(path), f"not a packaged chart (a .tgz with a Chart.yaml): {exc}"
+        ) from None
+    if not isinstance(meta, dict) or not meta.get("name"):
+        raise ChartError(str(path), str(path), "not a packaged chart: no Chart.yaml with a name at its top")
+    return str(meta["name"])
 
 
 def _vendored(path: Path, name: str) -> bool:
@@ -230,9 +252,7 @@ def render(
     offline first. :class:`ChartError` with Helm's message and the file before any cluster work."""
     path = resolve(chart.chart, base_dir)
     check_dependencies(path)
-    release = chart.release or (
-        str(_chart_yaml(path).get("name") or path.name) if path.is_dir() else path.name.split("-")[0]
-    )
+    release = chart.release or chart_name(path)
     helm = tools.helm(cache)
     with tempfile.TemporaryDirectory(prefix="pytest-pods-helm-") as tmp:
         home = Path(tmp)

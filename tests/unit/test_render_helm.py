@@ -199,3 +199,24 @@ def test_rendered_by_the_real_helm_for_a_namespace_and_a_cluster() -> None:
 def test_without_the_api_the_capability_is_not_seen() -> None:
     out = helm.render(Chart(WEB), namespace="n", api_versions=[])
     assert 'apps: "served"' not in "".join(t for _, t in out.documents)
+
+
+def test_a_packaged_chart_and_values_files(tmp_path: Path) -> None:
+    """A ``.tgz`` (as ``helm package`` makes it) renders as its directory does; its release defaults to
+    the name in its Chart.yaml (not the file's), and its documents name the file inside the package."""
+    import tarfile
+
+    packaged = tmp_path / "web-chart-0.1.0.tgz"
+    with tarfile.open(packaged, "w:gz") as tar:
+        tar.add(WEB, arcname="web")
+    (tmp_path / "ci-values.yaml").write_text("replicas: 4\nmessage: from a values file\n")
+    out = helm.render(
+        Chart("web-chart-0.1.0.tgz", values_files=("ci-values.yaml",)), namespace="n", base_dir=tmp_path
+    )
+    assert out.release == "web"
+    text = "".join(t for _, t in out.documents)
+    assert "replicas: 4" in text and '"from a values file"' in text
+    assert f"{packaged}:web/templates/deployment.yaml" in [s for s, _ in out.documents]
+    (tmp_path / "not-a-chart.tgz").write_bytes(b"plain bytes")
+    with pytest.raises(ChartError, match="not a packaged chart"):
+        helm.render(Chart(tmp_path / "not-a-chart.tgz"), namespace="n")
