@@ -112,3 +112,32 @@ spec:
     assert [o["kind"] for o in objs] == ["CustomResourceDefinition", "Widget"]
     widget = pods_namespace.wait_for(f"widgets.{group}", "widgets")
     assert widget["size"] == 3 and widget["metadata"]["namespace"] == pods_namespace.name
+
+
+def test_on_the_existing_provider_a_chart_and_an_overlay_work_as_markers(
+    pytester: pytest.Pytester, existing_args: list[str]
+) -> None:
+    """An inner run on this same cluster through ``--pods-provider=existing``: the renderers need
+    nothing of the provider; the markers go through the session's look-ahead like any manifest."""
+    overlay = Path(__file__).parent / "kustomize" / "overlays" / "dev"
+    pytester.makepyfile(
+        test_rendered=f"""
+        import pytest
+
+        def test_first(pods_namespace):
+            pass
+
+        @pytest.mark.pods_chart({str(CHARTS / "web")!r}, release="inner", set={{"message": "existing"}})
+        def test_chart(pods_namespace):
+            pod = pods_namespace.workload("Deployment", "inner-web").pods()[0]
+            assert pod.read_file("/etc/settings/message") == "existing"
+            assert pod.read_file("/etc/settings/namespace") == pods_namespace.name
+            assert [t.passed for t in pods_namespace.chart_tests("inner")] == [True]
+
+        @pytest.mark.pods_manifest({str(overlay)!r})
+        def test_overlay(pods_namespace):
+            assert pods_namespace.workload("Deployment", "dev-web").status["readyReplicas"] == 2
+        """
+    )
+    result = pytester.runpytest(*existing_args)
+    result.assert_outcomes(passed=3)
