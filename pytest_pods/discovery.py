@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pytest_pods.errors import ApiError, UnknownKindError
@@ -137,6 +137,13 @@ def choose(name: str, served: Iterable[Resource]) -> list[Resource]:
     return []
 
 
+def preferred(found: Sequence[Resource], groups: Iterable[str]) -> Resource:
+    """Of the resources a name may mean (best first, see :func:`choose`), the one of the first of
+    ``groups`` that has one, else the best. Pure."""
+    by_group = {r.group: r for r in found}
+    return next((by_group[g] for g in groups if g in by_group), found[0])
+
+
 def near(name: str, served: Iterable[Resource], n: int = 5) -> list[str]:
     """The resources the cluster serves that look like ``name``, closest first, each as
     ``Kind (plural.group)`` (for an error). Pure."""
@@ -206,14 +213,16 @@ class Resolver:
                         # the others resolvable, as kubectl's discovery does
             return out
 
-    def resolve(self, name: str, *, kube: Kube | None = None) -> Resource:
+    def resolve(self, name: str, *, kube: Kube | None = None, prefer: Iterable[str] = ()) -> Resource:
         """The resource ``name`` means (a Kind, a plural, a singular, a short name, or any of them
         ``.group``); :class:`UnknownKindError` listing near matches if the cluster serves none, after
-        reading discovery once more."""
+        reading discovery once more. A name that several groups serve means the one of the first
+        ``prefer`` group that serves it (a test's ``gadget`` is the Gadget of the CRD it applied, not
+        one of the same name another run left), else kubectl's choice."""
         for attempt in range(2):
             found = choose(name, self.served(kube))
             if found:
-                return found[0]
+                return preferred(found, prefer)
             if attempt == 0:
                 self.forget()
         raise UnknownKindError(name, near(name, self.served(kube)))

@@ -9,10 +9,12 @@ hands out a :class:`PortForward`); this module is the TCP proxy server beside it
 from __future__ import annotations
 
 import contextlib
+import functools
 import selectors
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +62,46 @@ class ForwardProblem:
 _OPEN_LOCK = threading.Lock()
 
 
+@functools.cache
+def _stream_that_ends_quietly() -> type:
+    """The kubernetes client's port-forward stream, whose proxy thread ends as on a clean close when
+    the API server cuts the connection instead of dying on the error (an ``SSLEOFError`` in a thread
+    of its own, which pytest reports as an unhandled thread exception: a known fault of the client,
+    see opendatahub-io/notebooks#988). The local side then sees the stream end, with the cause on
+    the port's error channel unless the pod side said one first."""
+    from kubernetes.stream import ws_client
+    from websocket import WebSocketException
+
+    class QuietProxy(ws_client.PortForward):
+        def _proxy(self) -> None:
+            try:
+                super()._proxy()  # type: ignore[no-untyped-call]
+            except (OSError, WebSocketException) as exc:
+                for local in self.local_ports.values():
+                    if not local.error:
+                        local.error = f"the API server cut the stream ({type(exc).__name__}: {exc})"
+                    with contextlib.suppress(OSError):
+                        local.python.close()
+
+    return QuietProxy
+
+
+@contextlib.contextmanager
+def _quiet_proxies() -> Iterator[None]:
+    """While held (under :data:`_OPEN_LOCK`), the client makes its streams as
+    :func:`_stream_that_ends_quietly` (it names its ``PortForward`` class at the call)."""
+    from kubernetes.stream import ws_client
+
+    original = ws_client.PortForward
+    setattr(ws_client, "PortForward", _stream_that_ends_quietly())  # noqa: B010 (a class, to mypy)
+    try:
+        yield
+    finally:
+        setattr(ws_client, "PortForward", original)  # noqa: B010
+
+
 def open_tracked(kube: Kube, namespace: str, pod: str, port: int) -> tuple[Any, list[threading.Thread]]:
-    with _OPEN_LOCK:
+    with _OPEN_LOCK, _quiet_proxies():
         before = set(threading.enumerate())
         pf = kube._open_forward(namespace, pod, port)
         proxies = [t for t in threading.enumerate() if t not in before]

@@ -270,6 +270,17 @@ class Namespace:
         )
         self._time("ready", time.monotonic() - began)
 
+    def applied_groups(self) -> list[str]:
+        """The API groups of the objects applied into it and of the CRDs among them, the latest
+        first: a name that several groups serve means the kind this test applied or defined (see
+        :meth:`Resolver.resolve`)."""
+        groups: list[str] = []
+        for o in reversed(self.applied):
+            if o.get("kind") == "CustomResourceDefinition":
+                groups.append(str((o.get("spec") or {}).get("group", "")))
+            groups.append(str(o.get("apiVersion", "")).rpartition("/")[0])
+        return list(dict.fromkeys(groups))
+
     def wait_for(
         self,
         kind: str,
@@ -289,7 +300,7 @@ class Namespace:
         return waits.wait_for(
             self.kube,
             self.name,
-            self.resolver.resolve(kind),
+            self.resolver.resolve(kind, prefer=self.applied_groups()),
             name,
             condition=condition,
             jsonpath=jsonpath,
@@ -303,7 +314,7 @@ class Namespace:
         return Workload(
             self.kube,
             self.name,
-            self.resolver.resolve(kind),
+            self.resolver.resolve(kind, prefer=self.applied_groups()),
             name,
             timeout=self.timeout,
             stable=self.ready_stable,

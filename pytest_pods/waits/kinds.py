@@ -336,18 +336,26 @@ def pods_of(obj: JSON, pods: Iterable[JSON]) -> list[JSON]:
 CONTROLLER_HANDLES = frozenset({"Terminating", "Evicted", "Completed", "DeadlineExceeded"})
 
 
+#: A pod's failures that a Job retries and counts against its backoffLimit: a run that failed,
+#: and the back-off of a container (or init container) restarted in place under OnFailure.
+RETRIED_BY_A_JOB = frozenset(
+    {"Error", "OOMKilled", "StartError", "CrashLoopBackOff", "Init:CrashLoopBackOff", "Init:Error"}
+)
+
+
 def failing_pod(pods: Iterable[JSON], *, runs_to_completion: bool = False) -> tuple[JSON, Verdict] | None:
     """The first of a workload's pods with a reason that will never heal. A Job
-    (``runs_to_completion``) retries pods that ran and failed (its own Failed condition decides),
-    so for it only a pod that cannot start (image, configuration, scheduling, init) counts; for all,
-    a pod the controller replaces (being deleted, evicted) does not count."""
+    (``runs_to_completion``) retries pods that ran and failed, and counts a container's restarts
+    under OnFailure (a crash loop) against its backoffLimit: its own Failed condition decides, so
+    for it only a pod that cannot start (image, configuration, scheduling) counts; for all, a pod
+    the controller replaces (being deleted, evicted) does not count."""
     for pod in pods:
         verdict = pod_failure(pod)
         if verdict is None or verdict.reason in CONTROLLER_HANDLES:
             continue
         if runs_to_completion and (pod.get("status") or {}).get("phase") == "Failed":
             continue
-        if runs_to_completion and verdict.reason in ("Error", "OOMKilled", "StartError"):
+        if runs_to_completion and verdict.reason in RETRIED_BY_A_JOB:
             continue
         return pod, verdict
     return None
@@ -355,11 +363,12 @@ def failing_pod(pods: Iterable[JSON], *, runs_to_completion: bool = False) -> tu
 
 def job_pod_reason(pods: Iterable[JSON]) -> tuple[JSON, Verdict] | None:
     """Why a failed Job's pods failed: the newest pod with a failure verdict. A pod that the Job
-    controller deletes (it stops the pods of a failed Job) tells its containers' last exit instead."""
+    controller deletes (it stops the pods of a failed Job), or whose container the kubelet backs off
+    restarting (OnFailure), tells its containers' last exit instead: the run that failed."""
     failed = []
     for p in pods:
         verdict = pod_failure(p)
-        if verdict is None or verdict.reason == "Terminating":
+        if verdict is None or verdict.reason in ("Terminating", "CrashLoopBackOff", "Init:CrashLoopBackOff"):
             verdict = last_termination(p) or verdict
         if verdict is not None:
             failed.append((p, verdict))

@@ -244,3 +244,29 @@ def test_a_crd_made_again_after_an_earlier_tests_went_is_checked_against_anew(
     with pods_cluster.namespace("tests/cluster/second") as second, pytest.raises(ManifestError) as info:
         second.apply(manifest, wait=True)
     assert [(p.obj, p.field) for p in info.value.problems] == [("Gadget/second", "spec.size")], info.value
+
+
+def test_a_kind_two_crds_serve_means_the_one_the_test_applied(pods_namespace: Namespace) -> None:
+    """Another run's Gadget CRD is still served (say, being deleted) in a group discovery lists
+    first: ``gadget`` in this test still means the Gadget of the CRD it applied."""
+    tag = uuid.uuid4().hex[:10]
+    other, ours = Gadgets(f"a{tag}.pytest-pods.test"), Gadgets(f"z{tag}.pytest-pods.test")
+    crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    kube = pods_namespace.kube
+    kube.request("POST", crds, body=other.crd())  # not the test's: made outside it
+    try:
+        pods_namespace.apply(ours.crd(), wait=True)
+        pods_namespace.apply(ours.gadget("mine"))
+        handle = pods_namespace.workload("gadget", "mine")
+        assert handle.resource.group == ours.group
+        assert handle.get()["metadata"]["name"] == "mine"
+        obj = pods_namespace.wait_for("gdg", "mine", timeout=30)  # exists: --for=create
+        assert obj["apiVersion"] == ours.api_version
+        assert pods_namespace.resolver.resolve("gadget").group == other.group  # kubectl's pick, unasked
+    finally:
+        for kind in (other, ours):
+            try:
+                kube.request("DELETE", f"{crds}/{kind.crd_name}")
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise

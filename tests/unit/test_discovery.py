@@ -230,3 +230,15 @@ def test_a_group_version_that_fails_leaves_the_others_resolvable() -> None:
     r.forget()
     with pytest.raises(ApiError):
         r.resolve("deploy")
+
+
+def test_a_name_two_groups_serve_means_the_preferred_group_s() -> None:
+    """Two CRDs of the same Kind in two groups (another run's, left being deleted, and the test's):
+    the test's group wins when it is preferred, kubectl's order otherwise."""
+    served, r = resolver()
+    served.add_group("a-old.pytest-pods.test", "v1", WIDGETS)
+    served.add_group("b-new.pytest-pods.test", "v1", WIDGETS)
+    assert r.resolve("widget").group == "a-old.pytest-pods.test"  # discovery's order, as kubectl
+    assert r.resolve("widget", prefer=["apps", "b-new.pytest-pods.test"]).group == "b-new.pytest-pods.test"
+    assert r.resolve("wg", prefer=["c.pytest-pods.test"]).group == "a-old.pytest-pods.test"
+    assert r.resolve("deploy", prefer=["b-new.pytest-pods.test"]).group == "apps"

@@ -1,7 +1,17 @@
-"""Pure logic of the port-forward: naming what the pod side said, and the error's message."""
+"""Pure logic of the port-forward: naming what the pod side said, the error's message, and the
+client's stream ending quietly when the API server cuts it (a socket pair stands in for the TLS
+connection)."""
 
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
+from typing import Any
+
+import pytest
+
+from pytest_pods import portforward
 from pytest_pods.errors import PortForwardError
 from pytest_pods.portforward import ForwardProblem
 
@@ -42,3 +52,41 @@ def test_port_forward_error_of_one_connection() -> None:
         == "pod ns/web: a connection forwarded to port 80 failed on the pod side: connection reset by peer"
     )
     assert error.waited is None and error.tail == ""
+
+
+class CutWebsocket:
+    """A websocket whose TLS connection the server cut: readable, and reading it raises
+    ``SSLEOFError``, as the kubernetes client's proxy thread met it on a real cluster."""
+
+    def __init__(self) -> None:
+        self.ours, self.theirs = socket.socketpair()
+        self.theirs.send(b"x")  # readable
+        self.connected = True
+        self.sock = self.ours
+
+    def fileno(self) -> int:
+        return self.ours.fileno()
+
+    def recv_data_frame(self, control_frame: bool) -> Any:
+        raise ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+
+    def close(self) -> None:
+        self.connected = False
+
+
+def test_a_stream_the_api_server_cuts_ends_quietly_with_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    died: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", died.append)
+    websocket = CutWebsocket()
+    before = set(threading.enumerate())
+    stream = portforward._stream_that_ends_quietly()(websocket, [80])
+    for proxy in set(threading.enumerate()) - before:
+        proxy.join(timeout=5)
+    assert died == []  # the client's own class lets the error out of its thread
+    assert stream.socket(80).recv(10) == b""  # the local side sees the stream end
+    assert "the API server cut the stream (SSLEOFError" in stream.error(80)
+    problem = portforward.ForwardProblem.of(stream.error(80))
+    assert problem.cause == "error" and "SSLEOFError" in problem.message
+    stream.close()
+    websocket.ours.close()
+    websocket.theirs.close()

@@ -150,3 +150,15 @@ def test_the_session_layer_imports_no_pytest_and_nothing_above_it(path: Path) ->
     above = {"pytest", "_pytest", "pytest_pods.plugin", "pytest_pods.fixtures", "pytest_pods.pluginstate"}
     assert not {m for m in imported if m in above or m.split(".")[0] in ("pytest", "_pytest")}
     assert imported, "nothing read"
+
+
+def test_a_namespace_prefers_the_groups_it_applied_and_defined_the_latest_first(tmp_path: Path) -> None:
+    info = ClusterInfo("existing", tmp_path / "kc", "c", "v1.99.0", "a stand-in")
+    ns = Namespace(None, "ns1", info)  # type: ignore[arg-type]
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition"}
+    ns.applied += [
+        {"apiVersion": "v1", "kind": "ConfigMap"},
+        {**crd, "spec": {"group": "toys.test"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment"},
+    ]
+    assert ns.applied_groups() == ["apps", "toys.test", "apiextensions.k8s.io", ""]
