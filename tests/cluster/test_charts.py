@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods import ChartError, ChartTestError, Namespace, PodsError
+from pytest_pods import ApiError, Chart, ChartError, ChartTestError, Namespace, PodsError
 
 pytestmark = pytest.mark.cluster
 
@@ -34,6 +34,11 @@ def test_marker_renders_for_the_namespace_and_the_cluster(pods_namespace: Namesp
 
 
 def test_chart_tests_pass_then_fail_with_the_log(pods_namespace: Namespace) -> None:
+    dry = pods_namespace.dry_run(Chart(CHARTS / "web", release="demo"))  # a Chart is a manifest source
+    assert sorted(o["kind"] for o in dry) == ["ConfigMap", "ConfigMap", "Deployment"]  # no test hook
+    with pytest.raises(ApiError) as gone:  # nothing was made
+        pods_namespace.workload("Deployment", "demo-web").get()
+    assert gone.value.status == 404
     pods_namespace.apply_chart(CHARTS / "web", release="demo")
     (outcome,) = pods_namespace.chart_tests("demo")
     assert (outcome.name, outcome.passed, outcome.phase) == ("demo-test-message", True, "Succeeded")
