@@ -5,12 +5,15 @@ its ``helm test`` hooks, the ``pods_chart`` marker's signature; and one renderin
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from pytest_pods import Chart, ChartError, validate_pods_chart
-from pytest_pods.render import helm
+from pytest_pods.core.paths import CachePaths
+from pytest_pods.errors import PreflightError
+from pytest_pods.render import helm, tools
 
 WEB = Path(__file__).parents[1] / "cluster" / "charts" / "web"
 
@@ -204,8 +207,6 @@ def test_without_the_api_the_capability_is_not_seen() -> None:
 def test_a_packaged_chart_and_values_files(tmp_path: Path) -> None:
     """A ``.tgz`` (as ``helm package`` makes it) renders as its directory does; its release defaults to
     the name in its Chart.yaml (not the file's), and its documents name the file inside the package."""
-    import tarfile
-
     packaged = tmp_path / "web-chart-0.1.0.tgz"
     with tarfile.open(packaged, "w:gz") as tar:
         tar.add(WEB, arcname="web")
@@ -220,3 +221,22 @@ def test_a_packaged_chart_and_values_files(tmp_path: Path) -> None:
     (tmp_path / "not-a-chart.tgz").write_bytes(b"plain bytes")
     with pytest.raises(ChartError, match="not a packaged chart"):
         helm.render(Chart(tmp_path / "not-a-chart.tgz"), namespace="n")
+
+
+def test_no_helm_built_says_how_to_build_it(tmp_path: Path) -> None:
+
+    with pytest.raises(PreflightError) as info:
+        tools.helm(CachePaths(tmp_path))
+    assert info.value.missing == "helm" and "`pytest-pods helm install`" in str(info.value)
+    assert str(tmp_path / "bin" / f"helm-{tools.HELM_VERSION}" / "helm") in str(info.value)
+
+
+def test_a_built_helm_is_found_and_not_built_again(tmp_path: Path) -> None:
+
+    cache = CachePaths(tmp_path)
+    built = cache.bin_dir("helm", tools.HELM_VERSION) / "helm"
+    built.parent.mkdir(parents=True)
+    built.write_text("")
+    said: list[str] = []
+    assert tools.install_helm(cache, said.append) == built == tools.helm(cache)
+    assert said == []  # no go command ran, nothing to report
