@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pods import Chart, ChartError, validate_pods_chart
+from pytest_pods import Chart, ChartError, manifests, validate_pods_chart
 from pytest_pods.core.paths import CachePaths
 from pytest_pods.errors import PreflightError
 from pytest_pods.render import helm, tools
@@ -240,3 +240,9 @@ def test_a_built_helm_is_found_and_not_built_again(tmp_path: Path) -> None:
     said: list[str] = []
     assert tools.install_helm(cache, said.append) == built == tools.helm(cache)
     assert said == []  # no go command ran, nothing to report
+
+
+def test_a_chart_needs_a_namespace_to_be_rendered_for() -> None:
+
+    with pytest.raises(TypeError, match="apply_chart"):
+        manifests.load(Chart(WEB))
