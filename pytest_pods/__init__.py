@@ -11,6 +11,8 @@ from pytest_pods.asserts import assert_file_contains, assert_hosts_entry, assert
 from pytest_pods.errors import (
     ApiError,
     BuildError,
+    ChartError,
+    ChartTestError,
     ClusterError,
     CommandNotFoundError,
     ComponentError,
@@ -32,8 +34,9 @@ from pytest_pods.errors import (
     WorkloadNotReadyError,
 )
 from pytest_pods.etchosts import HostsEntry
-from pytest_pods.markers import validate_pods_manifest
+from pytest_pods.markers import validate_pods_chart, validate_pods_manifest
 from pytest_pods.pods import ExecResult, HttpResponse, Pod
+from pytest_pods.render.helm import Chart, ChartTest
 from pytest_pods.session import Cluster, Namespace, Run, Session, cluster_session
 from pytest_pods.settings import Settings
 from pytest_pods.workloads import Workload
@@ -43,6 +46,10 @@ from pytest_pods.workloads import Workload
 __all__ = [
     "ApiError",
     "BuildError",
+    "Chart",
+    "ChartError",
+    "ChartTest",
+    "ChartTestError",
     "Cluster",
     "ClusterError",
     "CommandNotFoundError",
@@ -76,5 +83,6 @@ __all__ = [
     "assert_hosts_entry",
     "assert_log_contains",
     "cluster_session",
+    "validate_pods_chart",
     "validate_pods_manifest",
 ]

@@ -8,6 +8,7 @@ pytest-pods cluster down [--provider P]           stop it and remove everything 
 pytest-pods images build                          build the lab's stand-in images (offline)
 pytest-pods images load ARCHIVE...                push image archives to the local registry
 pytest-pods kind install                          build kind (pinned) from the Go module proxy
+pytest-pods helm install                          build Helm v4 (pinned) from the Go module proxy
 pytest-pods kind build-node-image [--kubernetes-version V] [--image REF]
                                                   an offline kind node image (Docker needed)
 pytest-pods gc [--kubeconfig PATH] [--context C]  delete the namespaces of test runs that are gone
@@ -81,6 +82,9 @@ def _parser(providers: Sequence[str]) -> argparse.ArgumentParser:
         help=f"Kubernetes version (default: {DEFAULT_KUBERNETES_VERSION})",
     )
     node.add_argument("--image", help="image name (default: pytest-pods/kind-node:<version>)")
+    helm = sub.add_parser("helm", help="Helm: the binary that renders charts (pods_chart, apply_chart)")
+    hsub = helm.add_subparsers(dest="action", required=True)
+    hsub.add_parser("install", help="build the pinned Helm v4 from the Go module proxy into the cache")
     images = sub.add_parser("images", help="the lab's stand-in images and image archives")
     isub = images.add_subparsers(dest="action", required=True)
     isub.add_parser(
@@ -191,6 +195,14 @@ def _kind_install(args: argparse.Namespace, registry: Registry, clock: Stopwatch
     return 0
 
 
+def _helm_install(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    from pytest_pods.core.paths import CachePaths
+    from pytest_pods.render.tools import install_helm
+
+    print(install_helm(CachePaths.default(), clock))
+    return 0
+
+
 def _kind_node_image(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
     from pytest_pods.kindcluster import build_node_image, docker_unavailable
 
@@ -232,6 +244,7 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("images", "load"): _images_load,
     ("kind", "install"): _kind_install,
     ("kind", "build-node-image"): _kind_node_image,
+    ("helm", "install"): _helm_install,
     ("gc", None): _gc,
 }
 

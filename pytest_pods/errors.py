@@ -6,10 +6,12 @@
     │   ├── BuildError                 building a binary or an image failed
     │   └── ComponentError             a cluster process failed to start or died (names it, with its log tail)
     ├── ManifestError                  a manifest is missing, is not YAML, or does not fit the schema
+    │   └── ChartError                 Helm refused a chart (template, values, schema) or needs the network
     ├── PodError                       something about one pod (keeps namespace and pod)
     │   ├── PodNotReadyError           a wait gave up: timeout, or a reason that will never heal
     │   ├── PodNotDeletedError         a deleted pod is still there after the timeout
     │   ├── ContainerNotFoundError     a container name that the pod does not have (lists the real ones)
+    │   ├── ChartTestError             a chart's `helm test` pod failed (keeps every outcome and its log)
     │   ├── ExecError                  a command in a container exited non-zero
     │   │   └── CommandNotFoundError   the command does not exist in the container
     │   ├── LogTimeoutError            a log line never appeared
@@ -126,6 +128,17 @@ class ManifestError(PodsError):
         return err
 
 
+class ChartError(ManifestError):
+    """Helm refused a chart before any cluster work (a template error, bad values, a
+    ``values.schema.json`` violation), or the chart needs what an offline run cannot fetch (a remote
+    reference, a dependency not vendored under ``charts/``): ``chart`` as given, ``source`` (and
+    ``line``) the file Helm names, ``detail`` Helm's own message or the reason."""
+
+    def __init__(self, chart: str, source: str, detail: str, *, line: int | None = None) -> None:
+        self.chart = chart
+        super().__init__(source, detail, line=line)
+
+
 class PodError(PodsError):
     """Something about one pod."""
 
@@ -134,6 +147,18 @@ class PodError(PodsError):
         self.pod = pod
         self.detail = detail
         super().__init__(f"pod {namespace}/{pod}: {detail}")
+
+
+class ChartTestError(PodError):
+    """A chart's ``helm test`` pod ended in phase Failed: ``release``, ``log`` (the failing pod's), and
+    ``outcomes`` (every test pod's :class:`~pytest_pods.render.helm.ChartTest`)."""
+
+    def __init__(
+        self, namespace: str, pod: str, release: str, log: str, outcomes: Sequence[object] = ()
+    ) -> None:
+        self.release, self.log, self.outcomes = release, log, list(outcomes)
+        tail = "\n".join(log.rstrip().splitlines()[-30:]) or "(no log)"
+        super().__init__(namespace, pod, f"the test of release {release!r} failed; its log:\n{tail}")
 
 
 class PodNotReadyError(PodError):

@@ -12,6 +12,7 @@ warnings (:class:`~pytest_pods.errors.PodsApiWarning`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 import time
@@ -27,9 +28,13 @@ from pytest_pods.discovery import Resolver
 from pytest_pods.errors import ApiError, ManifestError, PodsApiWarning, WorkloadNotReadyError
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.namespaces import Outside, Owner
+from pytest_pods.render import kustomize
+from pytest_pods.render.helm import Chart
 
-#: What :func:`load` accepts: a path, YAML text, one object, or a list of objects.
-ManifestSource: TypeAlias = "str | os.PathLike[str] | Mapping[str, Any] | Sequence[Mapping[str, Any]]"
+#: What :func:`load` accepts: a path (a file, or a kustomization directory), YAML text, one object, or
+#: a list of objects; and what a namespace applies: any of these, or a Helm :class:`Chart` (rendered
+#: for the namespace, see :meth:`pytest_pods.Namespace.apply_chart`).
+ManifestSource: TypeAlias = "str | os.PathLike[str] | Mapping[str, Any] | Sequence[Mapping[str, Any]] | Chart"
 
 FIELD_MANAGER = "pytest-pods"
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -138,15 +143,38 @@ def _parse(text: str, source: str) -> list[Document]:
     return docs
 
 
+def _kustomized(directory: Path) -> list[Document]:
+    """A kustomization directory, rendered by the real kustomize (:mod:`pytest_pods.render.kustomize`);
+    its objects are named after the kustomization file (their lines are of no file: none is given)."""
+    file = kustomize.kustomization_file(directory)
+    if file is None:
+        raise ManifestError(
+            str(directory),
+            "is a directory, not a manifest file (a kustomization directory has a kustomization.yaml)",
+        )
+    return rendered(kustomize.build(directory), str(file))
+
+
+def rendered(text: str, source: str) -> list[Document]:
+    """The objects of a tool's output (kustomize, helm), each named after ``source`` without a line:
+    the output's lines are of no file a user has."""
+    return [dataclasses.replace(d, line=None, node=None) for d in _parse(text, source)]
+
+
 def load(manifest: ManifestSource, *, base_dir: Path | None = None) -> list[Document]:
     """The objects of a manifest, in order. A ``str`` is a file path if it is one line that ends in
-    .yaml/.yml/.json (or has no ``:``), else YAML text; a relative path is taken from ``base_dir``."""
+    .yaml/.yml/.json (or has no ``:``), else YAML text; a relative path is taken from ``base_dir``.
+    A directory with a kustomization file is rendered by kustomize (``kubectl kustomize``)."""
+    if isinstance(manifest, Chart):
+        raise TypeError("a Chart is rendered for a namespace: use Namespace.apply_chart or pods_chart")
     if isinstance(manifest, Mapping):
         return [Document(copy.deepcopy(dict(manifest)), "<dict>", 0)]
     if isinstance(manifest, os.PathLike) or (isinstance(manifest, str) and _looks_like_path(manifest)):
         path = Path(os.fspath(manifest)).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
+        if path.is_dir():
+            return _kustomized(path)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -71,6 +71,9 @@ MARKERS = (
     "(paths relative to the test file, YAML text or dicts) into the test's namespace, and wait for "
     "their pods to be Ready, before the test runs; scope='class', 'module', 'package' or 'session' "
     "shares one namespace, applied once, among the tests of that scope",
+    "pods_chart(chart, release=None, values=None, values_files=(), set=None, wait=True, timeout=None, "
+    "scope='function'): render this Helm chart (a directory or .tgz, relative to the test file) with "
+    "helm template for the test's namespace and cluster, apply it and wait for it, before the test runs",
     "cluster: the test needs a real Kubernetes cluster (pytest-pods' own marker for such tests: "
     "select them with -m cluster, or leave them out with -m 'not cluster')",
 )

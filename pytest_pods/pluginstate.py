@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pytest_pods.core.progress import Progress, Stopwatch
-from pytest_pods.markers import ManifestMarker, narrowest_scope, validate_pods_manifest
+from pytest_pods.markers import ManifestMarker, narrowest_scope, validate_pods_chart, validate_pods_manifest
 from pytest_pods.providers import Registry
 from pytest_pods.session import Cluster, Namespace, Run, Upcoming
 from pytest_pods.settings import Settings
@@ -61,15 +61,23 @@ def terminal_progress(config: pytest.Config) -> Progress:
     return Stopwatch(write)
 
 
+#: The markers that apply something into the test's namespace, each with its signature.
+APPLYING: dict[str, Callable[..., ManifestMarker]] = {
+    "pods_manifest": validate_pods_manifest,
+    "pods_chart": validate_pods_chart,
+}
+
+
 def manifest_markers(item: pytest.Item) -> list[ManifestMarker]:
-    """The item's ``pods_manifest`` markers, outermost first, checked by the marker's signature."""
+    """The item's ``pods_manifest`` and ``pods_chart`` markers, outermost first, in the order they
+    are written, checked by the marker's signature."""
     __tracebackhide__ = True
     checked = []
-    for marker in reversed(list(item.iter_markers("pods_manifest"))):
+    for marker in reversed([m for m in item.iter_markers() if m.name in APPLYING]):
         try:
-            checked.append(validate_pods_manifest(*marker.args, **marker.kwargs))
+            checked.append(APPLYING[marker.name](*marker.args, **marker.kwargs))
         except TypeError as exc:
-            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.pods_manifest: {exc}") from None
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{marker.name}: {exc}") from None
     return checked
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pytest_pods.kindcluster.tools import KIND_VERSION as KIND_VERSION
     from pytest_pods.kindcluster.tools import docker_unavailable as docker_unavailable
     from pytest_pods.kindcluster.tools import find_kind as find_kind
+    from pytest_pods.kindcluster.tools import go_install as go_install
     from pytest_pods.kindcluster.tools import install_kind as install_kind
 
 #: Each public name -> (the module inside that defines it, its name there).
@@ -43,6 +44,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "describe": ("cluster", "describe"),
     "docker_unavailable": ("tools", "docker_unavailable"),
     "find_kind": ("tools", "find_kind"),
+    "go_install": ("tools", "go_install"),
     "install_kind": ("tools", "install_kind"),
 }
 
@@ -58,6 +60,7 @@ __all__ = [
     "describe",
     "docker_unavailable",
     "find_kind",
+    "go_install",
     "install_kind",
 ]
 

@@ -106,29 +106,39 @@ KIND_MISSING_FIX = (
 
 def install_kind(cache: CachePaths, progress: Progress, version: str = KIND_VERSION) -> Path:
     """Build ``sigs.k8s.io/kind@version`` with ``go install`` through the Go module proxy only."""
-    target = cached_kind(cache, version)
+    # not the Kubernetes build's lock: kind builds in seconds and need not wait for a kubelet
+    return go_install(cache, progress, "kind", f"{KIND_MODULE}@{version}", version)
+
+
+def go_install(
+    cache: CachePaths, progress: Progress, name: str, package: str, version: str, ldflags: str = ""
+) -> Path:
+    """``go install package`` (``module/cmd@version``) through the Go module proxy only, into the
+    cache's ``bin/<name>-<version>/<name>``, under a lock of its own; at once when already built.
+    The tools that are not Kubernetes (kind, Helm) are built by this one function."""
+    target = cache.bin_dir(name, version) / name
     if target.is_file():
         return target
     clock = Stopwatch.of(progress)
     cache.root.mkdir(parents=True, exist_ok=True)
-    # not the Kubernetes build's lock: kind builds in seconds and need not wait for a kubelet
-    with FileLock(str(cache.root / "kind-build.lock")):
+    with FileLock(str(cache.root / f"{name}-build.lock")):
         if target.is_file():
             return target
-        work = cache.build_dir("kind", version)
+        work = cache.build_dir(name, version)
         out = target.parent / ".gobin"
-        go = _ProxyOnlyGo(cache, clock, {"GOBIN": str(out)})
-        with clock.step(f"go install {KIND_MODULE}@{version} (Go module proxy)"):
-            go.run(["install", f"{KIND_MODULE}@{version}"], work, work / "build.log", "building kind")
-        built = out / "kind"
+        go = ProxyOnlyGo(cache, clock, {"GOBIN": str(out)})
+        flags = ["-ldflags", ldflags] if ldflags else []
+        with clock.step(f"go install {package} (Go module proxy)"):
+            go.run(["install", *flags, package], work, work / "build.log", f"building {name}")
+        built = out / name
         if not built.is_file():
-            raise localcluster.BuildError(f"kind {version}", f"go install left no binary at {built}")
+            raise localcluster.BuildError(f"{name} {version}", f"go install left no binary at {built}")
         built.replace(target)
         shutil.rmtree(out, ignore_errors=True)
     return target
 
 
-class _ProxyOnlyGo(localcluster.GoBuilder):
+class ProxyOnlyGo(localcluster.GoBuilder):
     """The local cluster's Go runner (same caches), outside any module, never cloning from origin."""
 
     def __init__(self, cache: CachePaths, progress: Stopwatch, extra: dict[str, str] | None = None) -> None:
@@ -153,7 +163,7 @@ def kind_source(cache: CachePaths, progress: Progress, version: str = KIND_VERSI
     cached = cache.go_modcache / f"{KIND_MODULE}@{version}"
     if (cached / "images" / "base" / "files").is_dir():
         return cached
-    go = _ProxyOnlyGo(cache, clock)
+    go = ProxyOnlyGo(cache, clock)
     work = cache.build_dir("kind", version)
 
     info = json.loads(

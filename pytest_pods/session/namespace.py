@@ -3,22 +3,26 @@ namespace of a test or a scope (:func:`namespace_key`)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 from pytest_pods import manifests, waits
 from pytest_pods.discovery import Resolver, Resource
-from pytest_pods.errors import PodsApiWarning
+from pytest_pods.errors import ChartTestError, PodsApiWarning
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.manifests import ManifestSource
 from pytest_pods.markers import ManifestMarker
 from pytest_pods.namespaces import Owner
 from pytest_pods.pods import Pod
 from pytest_pods.providers.base import ClusterInfo
+from pytest_pods.render import helm
+from pytest_pods.render.helm import Chart, ChartTest
 from pytest_pods.settings import Settings
 from pytest_pods.workloads import Workload
 
@@ -83,6 +87,7 @@ class Namespace:
         self._ahead_warnings: dict[str, list[PodsApiWarning]] = {}  # the server's warnings about it
         self._held: list[PodsApiWarning] | None = None  # while applying ahead: its warnings, held
         self._waiting: dict[str, Future[None]] = {}  # its waits, running in the background
+        self._chart_tests: dict[str, list[manifests.Document]] = {}  # each release's helm test hooks
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
@@ -101,10 +106,89 @@ class Namespace:
         self.timings[phase] = self.timings.get(phase, 0.0) + seconds
 
     def load(self, manifest: ManifestSource) -> list[manifests.Document]:
-        """Load and check a manifest offline (YAML, required fields, schema) without applying it."""
-        docs = manifests.load(manifest, base_dir=self.base_dir)
+        """Load and check a manifest offline (YAML, required fields, schema) without applying it; a
+        :class:`Chart` is rendered for this namespace (see :meth:`apply_chart`)."""
+        if isinstance(manifest, Chart):
+            docs = self._render(manifest)
+        else:
+            docs = manifests.load(manifest, base_dir=self.base_dir)
         manifests.check(docs, kubernetes_version=self.info.kubernetes_version)
         return docs
+
+    # --- Helm charts (issue 21) ----------------------------------------------------------------------
+    def _render(self, chart: Chart) -> list[manifests.Document]:
+        """``helm template`` for this namespace and its cluster's version and API versions; the
+        ``helm test`` hooks are kept apart for :meth:`chart_tests`."""
+        served = self.resolver.served()
+        apis = sorted({r.api_version for r in served} | {f"{r.api_version}/{r.kind}" for r in served})
+        rendered = helm.render(
+            chart,
+            namespace=self.name,
+            kube_version=self.info.kubernetes_version,
+            api_versions=apis,
+            base_dir=self.base_dir,
+        )
+        self._chart_tests[rendered.release] = [
+            doc for source, text in rendered.tests for doc in manifests.rendered(text, source)
+        ]
+        return [doc for source, text in rendered.documents for doc in manifests.rendered(text, source)]
+
+    def apply_chart(
+        self,
+        chart: str | os.PathLike[str],
+        *,
+        release: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        values_files: Sequence[str | os.PathLike[str]] = (),
+        set: Mapping[str, Any] | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> list[JSON]:
+        """Render a Helm chart (a directory or a ``.tgz``) with ``helm template`` for this namespace
+        (``.Release.Namespace``) and this cluster's version and API versions (``.Capabilities``),
+        then check, apply and (with ``wait``) wait for it as any manifest, CRDs of ``crds/`` first.
+        ``release`` defaults to the chart's name; ``values`` (a mapping), ``values_files`` and ``set``
+        (``--set-json``: types kept) are Helm's. Bad values, a template error or a
+        ``values.schema.json`` violation raise :class:`ChartError` (Helm's message and the file)
+        before any cluster work; so do a remote chart and a dependency not vendored under
+        ``charts/``. Its ``helm test`` pods are run by :meth:`chart_tests`."""
+        source = Chart(chart, release, values, tuple(values_files), set)
+        return self.apply(source, wait=wait, timeout=timeout)
+
+    def chart_tests(
+        self, release: str, *, check: bool = True, timeout: float | None = None
+    ) -> list[ChartTest]:
+        """Run the ``helm test`` pods (``helm.sh/hook: test``) of a release applied into this
+        namespace, one after another as ``helm test`` does, each to its end; return each one's
+        :class:`ChartTest` (outcome and log). With ``check`` (the default), a test pod that failed
+        raises :class:`ChartTestError` with its log. A pod that can never run (its image cannot be
+        pulled, say) fails at once as :class:`PodNotReadyError`."""
+        if release not in self._chart_tests:
+            known = ", ".join(sorted(self._chart_tests)) or "none"
+            raise ValueError(f"no chart release {release!r} was applied into {self.name} (releases: {known})")
+        limit = self.timeout if timeout is None else timeout
+        outcomes: list[ChartTest] = []
+        for doc in self._chart_tests[release]:
+            if doc.kind != "Pod":
+                self.apply([doc.obj])
+                continue
+            pod = self.pod(doc.name)
+            pod.delete()  # a test run before (helm's hook-delete-policy before-hook-creation)
+            self.apply([doc.obj])
+            obj = waits.wait_pod(
+                self.kube,
+                self.name,
+                doc.name,
+                timeout=limit,
+                classify=waits.classify_finished,
+                what="finished",
+            )
+            phase = str((obj.get("status") or {}).get("phase", ""))
+            outcomes.append(ChartTest(doc.name, phase == "Succeeded", phase, pod.logs()))
+        failed = next((t for t in outcomes if not t.passed), None)
+        if check and failed is not None:
+            raise ChartTestError(self.name, failed.name, release, failed.log, outcomes)
+        return outcomes
 
     def dry_run(self, manifest: ManifestSource) -> list[JSON]:
         """Check a manifest offline and with a server-side dry-run; nothing is created. The API

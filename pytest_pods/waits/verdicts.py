@@ -333,6 +333,19 @@ def classify_ready(pod: JSON) -> Verdict:
     return PENDING
 
 
+def classify_finished(pod: JSON) -> Verdict:
+    """Until the pod has run to its end, either way (phase Succeeded or Failed: a ``helm test`` pod,
+    whose outcome the caller reads); at once on a reason that stops it from ever running (an image
+    that cannot be pulled, unschedulable, a config error)."""
+    phase = (pod.get("status") or {}).get("phase", "")
+    if phase in ("Succeeded", "Failed"):
+        return success(phase)
+    verdict = pod_failure(pod)
+    if verdict is not None and verdict.reason not in ("Completed", "Error", "Failed"):
+        return verdict
+    return pending(f"phase {phase or 'Pending'}")
+
+
 def classify_running(pod: JSON) -> Verdict:
     """Like :func:`classify_ready`, but content with phase Running (no readiness probe needed): the
     wait of whatever talks to a pod (exec, logs, port-forward, HTTP). A pod that is being deleted

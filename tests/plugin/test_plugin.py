@@ -300,7 +300,7 @@ def test_a_reused_cluster_is_never_stopped(pytester: pytest.Pytester) -> None:
 MARKER_TEST = """
 import pytest
 
-@pytest.mark.pods_manifest({args})
+@pytest.mark.{marker}({args})
 def test_x():
     pass
 """
@@ -310,6 +310,15 @@ def test_x():
     ("args", "message"),
     [
         ("", "*pods_manifest: pods_manifest() needs at least one manifest*"),
+        ("chart='charts/web', sett={}", "*pods_chart: *unexpected keyword argument 'sett'*"),
+        (
+            "'charts/web', values=['a=1']",
+            "*pods_chart: pods_chart(values=...) must be a mapping, not *a=1*",
+        ),
+        (
+            "'charts/web', scope='modul'",
+            "*pods_chart: pods_manifest(scope=...) must be one of *, not 'modul'*",
+        ),
         ("'pod.yaml', wiat=True", "*pods_manifest: *unexpected keyword argument 'wiat'*"),
         (
             "'pod.yaml', timeout='soon'",
@@ -323,7 +332,8 @@ def test_x():
     ],
 )
 def test_marker_with_wrong_arguments(pytester: pytest.Pytester, fake: Path, args: str, message: str) -> None:
-    pytester.makepyfile(MARKER_TEST.format(args=args))
+    marker = "pods_chart" if "pods_chart" in message else "pods_manifest"
+    pytester.makepyfile(MARKER_TEST.format(marker=marker, args=args))
     result = pytester.runpytest("--pods-provider=fake")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([message])
@@ -335,6 +345,8 @@ def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.pods_manifest(*manifests, wait=True, timeout=None, scope='function'):*",
+            "@pytest.mark.pods_chart(chart, release=None, values=None, values_files=(), set=None, wait=True, "
+            "timeout=None, scope='function'):*",
             "@pytest.mark.cluster: the test needs a real Kubernetes cluster*",
         ]
     )
@@ -383,7 +395,7 @@ def test_a_usage_error_at_the_first_pods_fixture_shows_the_message_not_our_sourc
         "choose_provider(pods_settings",
         "raise error from None",
         "def manifest_markers(",
-        "validate_pods_manifest(*marker.args",
+        "APPLYING[marker.name](*marker.args",
         "def _pods_manifest_marker(",
     ):
         assert source not in out, f"a line of pytest-pods' own source is shown: {source}"

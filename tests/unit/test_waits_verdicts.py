@@ -11,6 +11,7 @@ from pytest_pods.waits.verdicts import (
     FAIL_FAST_REASONS,
     HINTS,
     WAITING_REASONS,
+    classify_finished,
     classify_held,
     classify_ready,
     classify_running,
@@ -267,3 +268,24 @@ def test_a_pod_being_deleted_that_still_runs_is_running_but_never_becomes_ready(
     starting = pod(deleting=True, statuses=[waiting("web", "ContainerCreating")])
     v = classify_running(starting)
     assert (v.done, v.ok, v.reason) == (True, False, "Terminating")
+
+
+@pytest.mark.parametrize("phase", ["Succeeded", "Failed"])
+def test_finished_is_either_end_of_a_one_shot_pod(phase: str) -> None:
+    """A ``helm test`` pod is done when it ends, either way: its outcome is the caller's to read."""
+    v = classify_finished(pod(phase=phase, statuses=[terminated("web", 0 if phase == "Succeeded" else 1)]))
+    assert (v.done, v.ok, v.reason) == (True, True, phase)
+
+
+def test_finished_waits_while_it_runs_and_through_its_exit() -> None:
+    assert not classify_finished(pod(phase="Running", statuses=[running("web")])).done
+    # the container has exited 1 under restartPolicy Never, the pod's phase is not Failed yet: the
+    # ready wait's "no retry will come" is no failure here, the pod is simply not at its end
+    exited = pod(phase="Running", statuses=[terminated("web", 1)])
+    exited["spec"]["restartPolicy"] = "Never"
+    assert not classify_finished(exited).done
+
+
+def test_finished_fails_at_once_when_the_pod_can_never_run() -> None:
+    v = classify_finished(pod(statuses=[waiting("web", "ErrImagePull", "not found")]))
+    assert (v.done, v.ok, v.reason) == (True, False, "ErrImagePull")
