@@ -13,13 +13,13 @@ def shown(text: str, first: int = 10) -> list[Shown]:
 
 TABLE_2019 = "\n".join(
     [
-        "NAME        READY   STATUS    RESTARTS   AGE     IP         NODE       NOMINATED NODE   READINESS GATES"  # noqa: E501,
+        "NAME        READY   STATUS    RESTARTS   AGE     IP         NODE       NOMINATED NODE   READINESS GATES",  # noqa: E501
         "webserver   2/2     Running   0          3m37s   10.8.0.5   gke-5hs8   <none>           <none>",
     ]
 )
 TABLE_NOW = "\n".join(
     [
-        "NAME        READY   STATUS    RESTARTS   AGE   IP            NODE    NOMINATED NODE   READINESS GATES"  # noqa: E501,
+        "NAME        READY   STATUS    RESTARTS   AGE   IP            NODE    NOMINATED NODE   READINESS GATES",  # noqa: E501
         "webserver   2/2     Running   0          12s   10.244.0.17   local   <none>           <none>",
     ]
 )
