@@ -185,7 +185,7 @@ def compare_tables(shown: Sequence[Shown], printed: str, namespace: str = "") ->
 
 
 # --- describe -----------------------------------------------------------------------------------------
-_FIELD = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z][\w .()/-]*?):(?:\s+(?P<value>\S.*?))?\s*$")
+_FIELD = re.compile(r"^(?P<indent> *)(?P<key>\w[\w .()/-]*?):(?:\s+(?P<value>\S.*?))?\s*$")
 
 
 def _fields(lines: Sequence[tuple[int, str]]) -> Iterator[tuple[str, int, str]]:
@@ -258,20 +258,25 @@ def compare_json(shown: Sequence[Shown], printed: str, namespace: str = "") -> t
 
 # --- text ---------------------------------------------------------------------------------------------
 def compare_text(shown: Sequence[Shown], printed: str, namespace: str = "") -> list[Drift]:
-    """Line by line, volatile parts ignored; a shown ``...`` line stands for any lines. Each shown line
-    that is not printed is drift, beside the printed line in its place (if any)."""
+    """Line by line, volatile parts ignored, in any order and number (a shown ``...`` line stands for
+    any lines): each shown line that is printed nowhere is drift, beside the printed line in its place
+    (if any)."""
     lab = [s for s in shown if s.text.strip() and s.text.strip() not in ("...", "…")]
     now_lines = [t for t in printed.splitlines() if t.strip()]
     a = [normalize(s.text, namespace) for s in lab]
     b = [normalize(t, namespace) for t in now_lines]
-    drift: list[Drift] = []
+    beside: dict[int, str] = {}
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op in ("replace", "delete"):
+        if op == "replace":
             for k in range(i1, i2):
-                j = j1 + (k - i1)
-                now = now_lines[j].strip() if op == "replace" and j < j2 else "(not printed)"
-                drift.append(Drift(lab[k].line, "line", lab[k].text.strip(), now))
-    return drift
+                if j1 + (k - i1) < j2:
+                    beside[k] = now_lines[j1 + (k - i1)].strip()
+    printed_set = set(b)
+    return [
+        Drift(lab[k].line, "line", lab[k].text.strip(), beside.get(k, "(not printed)"))
+        for k in range(len(lab))
+        if a[k] not in printed_set
+    ]
 
 
 def compare(shown: Sequence[Shown], printed: str, namespace: str = "") -> tuple[list[Drift], str]:

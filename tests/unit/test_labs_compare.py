@@ -148,3 +148,11 @@ def test_the_namespace_name_and_ips_never_count() -> None:
 def test_an_error_the_lab_shows() -> None:
     assert looks_like_error(shown('Error from server (NotFound): pods "x" not found'))
     assert not looks_like_error(shown("pod/x created"))
+
+
+def test_repeated_lines_count_once_and_container_names_may_start_with_a_digit() -> None:
+    lab = "...\nWed Jan  8 08:59:14 UTC 2020\nWed Jan  8 08:59:15 UTC 2020\nWed Jan  8 08:59:16 UTC 2020"
+    assert compare(shown(lab), "Mon Dec  7 05:01:02 UTC 2026\n") == ([], "")
+    lab = "Containers:\n  1st:\n    Image:  nginx\n  2nd:\n    Image:  debian"
+    now = "Containers:\n  1st:\n    Image:  nginx\n  2nd:\n    Image:  debian:bookworm"
+    assert compare(shown(lab), now)[0] == [Drift(14, "Containers > 2nd > Image", "debian", "debian:bookworm")]
