@@ -132,6 +132,11 @@ class LabStep(pytest.Function):
     def __init__(self, *, step: Step, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.step = step
+        if step.options.skip:
+            self.add_marker(pytest.mark.skip(reason=f"the lab's annotation: {step.options.skip}"))
+        elif all(c.kind == "skip" for c in step.commands):
+            why = "; ".join(f"line {c.line}: {c.arg}" for c in step.commands)
+            self.add_marker(pytest.mark.skip(reason=why))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.step.line - 1, f"{self.path.name}:{self.step.line}: {self.step.title}"
@@ -148,18 +153,17 @@ def _runner(step: Step) -> Callable[..., None]:
     ) -> None:
         item = request.node
         assert isinstance(item, LabStep) and isinstance(item.parent, LabFile)
-        if step.options.skip:
-            pytest.skip(f"the lab's annotation: {step.options.skip}")
         run = item.parent.lab_run(pods_cluster, item, lambda: tmp_path_factory.mktemp("pods-lab"))
-        result = run.run(step)
-        item.stash[RESULT_KEY] = result
+        try:
+            result = run.run(step)
+        finally:
+            if run.current is not None:
+                item.stash[RESULT_KEY] = run.current
         for drift in result.drift:
             item.user_properties.append((DRIFT, str(drift)))
         for ran in result.ran:
             if ran.note:
                 item.user_properties.append(("pods-lab note", f"line {ran.command.line}: {ran.note}"))
-        if result.all_skipped:
-            pytest.skip("; ".join(f"line {r.command.line}: {r.command.arg}" for r in result.skipped))
         if result.drift and strict(item.config):
             run.failures.append(step.line)
             listed = "\n".join(f"  {d}" for d in result.drift)
@@ -177,7 +181,8 @@ def add_report(item: pytest.Item, report: pytest.TestReport) -> None:
     result = item.stash.get(RESULT_KEY, None)
     if result is None:
         return
-    report.sections.append((f"pods lab: {item.step.name}", result.transcript()))
+    if result.ran:
+        report.sections.append((f"pods lab: {item.step.name}", result.transcript()))
     rows = "".join(
         f"<tr><td>{d.line}</td><td>{html.escape(d.what)}</td><td><pre>{html.escape(d.shown)}</pre></td>"
         f"<td><pre>{html.escape(d.now)}</pre></td></tr>"

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from pytest_pods import manifests
 from pytest_pods.core.commands import CommandNotFound, CommandTimedOut
 from pytest_pods.core.commands import run as run_command
@@ -86,18 +88,15 @@ class StepResult:
         return "\n".join(out)
 
 
-def find_kubectl(kubernetes_version: str) -> Path:
-    """The cache's kubectl of the cluster's version, else kubectl on PATH."""
+def find_kubectl(kubernetes_version: str) -> Path | None:
+    """The cache's kubectl of the cluster's version, else kubectl on PATH (None: the lab's kubectl
+    commands then fail as a learner's would, with ``kubectl: command not found``)."""
     version = "v" + kubernetes_version.lstrip("v")
     cached = CachePaths.default().bin_dir("kubernetes", version) / "kubectl"
     if cached.is_file():
         return cached
     found = shutil.which("kubectl")
-    if found is None:
-        raise LabError(
-            "kubectl", 0, "kubectl is not installed", "run `pytest-pods cluster build` or put kubectl on PATH"
-        )
-    return Path(found)
+    return Path(found) if found else None
 
 
 class LabRun:
@@ -120,40 +119,45 @@ class LabRun:
         self.kubectl = kubectl or find_kubectl(ns.info.kubernetes_version)
         self.failures: list[int] = []
         self.shell: Exec | None = None
+        #: The step running or last run (what it ran so far, when it failed).
+        self.current: StepResult | None = None
         self.kubeconfig = workdir / f"kubeconfig-{ns.name}"
         self._write_kubeconfig()
-        path = os.pathsep.join([str(self.kubectl.parent), os.environ.get("PATH", "")])
+        path = os.environ.get("PATH", "")
+        if self.kubectl is not None:
+            path = os.pathsep.join([str(self.kubectl.parent), path])
         self.env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PATH": path}
 
     def _write_kubeconfig(self) -> None:
+        """The session's kubeconfig, its context naming the lab's namespace (relative file paths in
+        it made absolute), so that every kubectl of the lab finds the cluster and the namespace."""
         info = self.ns.info
-        argv: list[str | Path] = [self.kubectl, "config", "view", "--raw", "--minify", "--flatten"]
-        argv += ["--kubeconfig", info.kubeconfig]
-        if info.context:
-            argv += ["--context", info.context]
-        view = run_command(argv, timeout=30)
-        if view.returncode != 0:
-            raise LabError(info.kubeconfig, 0, f"kubectl config view failed: {view.stderr.strip()}")
-        self.kubeconfig.write_text(view.stdout)
-        self.kubeconfig.chmod(0o600)
-        set_ns: list[str | Path] = [
-            self.kubectl,
-            "config",
-            "set-context",
-            "--current",
-            "--namespace",
-            self.ns.name,
-        ]
-        done = run_command([*set_ns, "--kubeconfig", str(self.kubeconfig)], timeout=30)
-        if done.returncode != 0:
-            raise LabError(self.kubeconfig, 0, f"kubectl config set-context failed: {done.stderr.strip()}")
+        try:
+            config = yaml.safe_load(Path(info.kubeconfig).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise LabError(info.kubeconfig, 0, f"the session's kubeconfig cannot be read: {exc}") from None
+        base = Path(info.kubeconfig).parent
+        for section, inner in (("clusters", "cluster"), ("users", "user")):
+            for entry in config.get(section) or []:
+                body = entry.get(inner) or {}
+                for key in ("certificate-authority", "client-certificate", "client-key", "tokenFile"):
+                    if isinstance(body.get(key), str) and not Path(body[key]).is_absolute():
+                        body[key] = str(base / body[key])
+        context = info.context or config.get("current-context")
+        found = [c for c in config.get("contexts") or [] if c.get("name") == context]
+        if not found:
+            raise LabError(info.kubeconfig, 0, f"the session's kubeconfig has no context {context!r}")
+        found[0].setdefault("context", {})["namespace"] = self.ns.name
+        config["current-context"] = context
+        self.kubeconfig.touch(mode=0o600)
+        self.kubeconfig.write_text(yaml.safe_dump(config))
 
     # --- one step ---------------------------------------------------------------------------------
     def run(self, step: Step) -> StepResult:
         """Run every command of ``step``; a failure is a :class:`LabStepError` naming the step's line,
         the command, its output, and the earlier failed step it may follow from. A step whose
         annotation says ``fails`` must have a command that fails."""
-        result = StepResult(step)
+        result = self.current = StepResult(step)
         timeout = step.options.timeout or self.timeout
         try:
             for command in step.commands:
@@ -200,7 +204,7 @@ class LabRun:
         return Ran(command, "host")
 
     def _exec(self, step: Step, command: Command, shell: Exec, text: str, timeout: float) -> Ran:
-        argv = [str(self.kubectl), *shell.argv(text)[1:]]
+        argv = [str(self.kubectl or "kubectl"), *shell.argv(text)[1:]]
         where = f"{shell.pod}/{shell.container}" if shell.container else shell.pod
         return self._judge(step, command, argv, where, timeout)
 
