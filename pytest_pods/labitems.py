@@ -49,25 +49,29 @@ def add_options(parser: pytest.Parser) -> None:
 
 
 def lab_paths(config: pytest.Config) -> list[Path]:
-    given = config.getoption("pods_labs")
-    if given:
-        return [Path(p).resolve() for p in given]
-    return [Path(p).resolve() for p in config.getini("pods_labs")]
+    """The labs of ``--pods-labs`` and of the ini key ``pods_labs`` (relative to the ini file)."""
+    given = [Path(p).resolve() for p in config.getoption("pods_labs") or []]
+    return given + [Path(p).resolve() for p in config.getini("pods_labs")]
 
 
 def configure(config: pytest.Config) -> None:
-    """Collect the labs: their paths join the command line's (replace the default ``testpaths`` when
-    no path was given). A lab path that does not exist is a usage error."""
+    """Collect the labs: ``--pods-labs`` paths join the command line's paths (and stand alone when no
+    path was given: ``pytest --pods-labs lab/`` runs the lab only); the ini key's are collected
+    wherever pytest walks (and walked when no path was given). A lab path that does not exist is a
+    usage error."""
     labs = lab_paths(config)
-    if not labs:
-        return
     missing = [str(p) for p in labs if not p.exists()]
     if missing:
         raise pytest.UsageError(f"pytest-pods: --pods-labs: no such file or folder: {', '.join(missing)}")
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args = [str(p) for p in labs]
-    else:
-        config.args += [str(p) for p in labs if str(p) not in config.args]
+    given = [str(Path(p).resolve()) for p in config.getoption("pods_labs") or []]
+    by_args = config.args_source == pytest.Config.ArgsSource.ARGS
+    if given and not by_args:
+        config.args = given
+    elif given:
+        config.args += [p for p in given if p not in config.args]
+    elif not by_args:
+        walked = [Path(a).resolve() for a in config.args]
+        config.args += [str(p) for p in labs if not any(p == w or w in p.parents for w in walked)]
 
 
 def strict(config: pytest.Config) -> bool:

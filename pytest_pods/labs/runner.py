@@ -182,8 +182,8 @@ class LabRun:
         if command.kind == "cd":
             return self._cd(step, command)
         if command.kind == "exit":
-            self.shell = None
-            return Ran(command, "container")
+            where, self.shell = (self.shell.pod if self.shell else "container"), None
+            return Ran(command, where)
         if command.kind == "open":
             assert command.container is not None
             ran = self._exec(step, command, command.container, "true", timeout)
