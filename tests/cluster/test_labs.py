@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 from pytest_pods import Namespace
+from pytest_pods.core.paths import cache_root
 from pytest_pods.errors import LabStepError
 from pytest_pods.labs.reader import read
 from pytest_pods.labs.runner import LabRun
 
 pytestmark = pytest.mark.cluster
+#: Read before pytester gives an inner run a HOME of its own.
+CACHE = cache_root()
 
 POD = """\
 apiVersion: v1
@@ -89,8 +92,9 @@ def test_a_lab_runs_in_its_namespace_waits_for_what_it_applies_and_keeps_a_shell
 
 
 def test_a_broken_image_fails_at_its_step_within_15s_naming_its_line_and_later_steps_run(
-    pytester: pytest.Pytester, existing_args: list[str]
+    pytester: pytest.Pytester, existing_args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PYTEST_PODS_CACHE", str(CACHE))  # pytester's HOME would hide the cache's kubectl
     lab(
         pytester.path,
         """\
