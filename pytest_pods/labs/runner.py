@@ -245,7 +245,10 @@ class LabRun:
                     self.ns.wait_for(kind, name, delete=True, timeout=max(timeout, self.ns.timeout))
         except PodsError as exc:
             what = "is not up" if verb == "up" else "is not gone"
-            raise self._error(step, command, f"ran, but what it changed {what}: {exc}") from None
+            # the first line and the hint: the pods' states, events and logs are the report's sections
+            lines = str(exc).splitlines()
+            told = "\n".join(lines[:1] + [line for line in lines[1:] if line.startswith("hint:")])
+            raise self._error(step, command, f"ran, but what it changed {what}: {told}") from None
 
     def _object(self, kind: str, name: str) -> JSON:
         resource = self.ns.resolver.resolve(kind)
