@@ -20,6 +20,8 @@
     ├── UnknownKindError               a kind the cluster does not serve (names near matches; a ValueError)
     ├── ApiError                       the API server refused a request (keeps the HTTP status and its Status)
     ├── ProviderError                  a provider cannot work here (e.g. kind without Docker)
+    ├── LabError                       a lab's markdown cannot be read or run (names file:line and the fix)
+    │   └── LabStepError               a lab's step failed: its command, its output, the failure it may follow
     └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
         └── KubeconfigError            a kubeconfig cannot be used (unreadable, or lacks what it names)
 
@@ -358,6 +360,33 @@ class ApiError(PodsError):
 
 class ProviderError(PodsError):
     """A provider cannot work on this machine or with these settings."""
+
+
+class LabError(PodsError):
+    """A lab (a markdown file run as a test, :mod:`pytest_pods.labs`) cannot be read or a step of it
+    cannot run as written: ``path``/``line`` name where, ``problem`` what, ``fix`` how to mend it."""
+
+    def __init__(self, path: Path | str, line: int, problem: str, fix: str = "") -> None:
+        self.path, self.line, self.problem, self.fix = Path(path), line, problem, fix
+        where = f"{self.path.name}:{line}" if line else self.path.name
+        super().__init__(f"{where}: {problem}" + (f"; {fix}" if fix else ""))
+
+
+class LabStepError(LabError):
+    """A step of a lab failed: ``command`` (as the lab gives it) and its ``output`` (or what it wrote
+    before a timeout), the ``reason`` (exit code, timeout, a wait that gave up), and ``follows``: the
+    line of the lab's earlier failed step it may follow from (0 if none)."""
+
+    def __init__(
+        self, path: Path | str, line: int, command: str, reason: str, output: str = "", *, follows: int = 0
+    ) -> None:
+        self.command, self.reason, self.output, self.follows = command, reason, output, follows
+        text = f"`{command}` {reason}"
+        if follows:
+            text += f" (it may follow from the failed step at line {follows})"
+        if output.strip():
+            text += "\n--- its output ---\n" + output.rstrip()
+        super().__init__(path, line, text)
 
 
 class ConfigError(PodsError):

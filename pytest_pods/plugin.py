@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_pods import diagnostics, hookspecs, settings
+from pytest_pods import diagnostics, hookspecs, labitems, settings
 from pytest_pods.errors import ConfigError, PodsError
 from pytest_pods.fixtures import _pods_class_namespaces as _pods_class_namespaces
 from pytest_pods.fixtures import _pods_manifest_marker as _pods_manifest_marker
@@ -47,6 +47,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     settings.add_options(parser)
+    labitems.add_options(parser)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A lab's markdown under ``--pods-labs`` (see :mod:`pytest_pods.labitems`)."""
+    return labitems.collect_file(file_path, parent)
 
 
 @pytest.hookimpl(trylast=True)
@@ -99,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run = Run(new_run_id(), "main", default_state_dir())
     config.stash[STATE_KEY] = PluginState(run, registry, checked)
+    labitems.configure(config)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "pytest-pods-xdist")
 
@@ -133,6 +140,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Adds a section per pod of the test's namespace (its own, or the one it shares) to a failed
     setup or call report, and records the failure on the namespace (which decides keeping it)."""
     report: pytest.TestReport = yield
+    labitems.add_report(item, report)
     ns = item.stash.get(NAMESPACE_KEY, None)
     if ns is not None and report.failed and report.when in ("setup", "call"):
         ns.failures.append(item.nodeid)
@@ -153,6 +161,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    labitems.summary(terminalreporter)
     cluster = config.stash.get(CLUSTER_KEY, None)
     if cluster is None:
         return

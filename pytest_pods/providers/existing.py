@@ -39,8 +39,7 @@ def choose_context(kubeconfig: Path, requested: str | None) -> str:
     if requested == CURRENT_CONTEXT:
         if not current:
             raise ConfigError(
-                f"--pods-context=current, but {kubeconfig} has no current-context; "
-                f"valid: {listed}"
+                f"--pods-context=current, but {kubeconfig} has no current-context; valid: {listed}"
             )
         return str(current)
     if requested is not None:

@@ -103,7 +103,6 @@ class Run:
             (self.state_dir / f"choice-{self.id}.lock").unlink()
 
 
-
 def choose_provider(settings: Settings, registry: Registry, run: Run) -> tuple[Provider, str]:
     """The provider of these settings and why it was chosen. ``auto`` is decided once per run (by
     the first worker that asks; the answer is known to work here); a provider asked for by name is
@@ -116,7 +115,6 @@ def choose_provider(settings: Settings, registry: Registry, run: Run) -> tuple[P
     if problem:
         raise ProviderError(f"--pods-provider={settings.provider} cannot work here: {problem}")
     return provider, "asked for"
-
 
 
 @contextlib.contextmanager
