@@ -168,9 +168,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
     if ledger.cleanup_problem:
         terminalreporter.write_line(f"cleanup: {ledger.cleanup_problem}", yellow=True)
+    if ledger.lease_problem:
+        terminalreporter.write_line(f"lease: {ledger.lease_problem}", yellow=True)
     for name in ledger.kept:
+        where = diagnostics.KubectlCommands(cluster.info.kubeconfig, cluster.info.context, name, True)
+        until = ledger.kept_until.get(name)
+        expiry = f" until {until} (--pods-keep-for; then `pytest-pods gc` deletes it)" if until else ""
         terminalreporter.write_line(
-            f"kept namespace {name}: kubectl --kubeconfig {cluster.info.kubeconfig} delete namespace {name}"
+            f"kept namespace {name}{expiry}: {where.kubectl('get', 'all,events')}; "
+            f"kubectl --kubeconfig {cluster.info.kubeconfig} delete namespace {name}"
         )
         if ledger.kept_outside.get(name):
             outside = ", ".join(ledger.kept_outside[name])

@@ -156,6 +156,7 @@ LAYERS = (
     "pytest_pods.pods",
     "pytest_pods.markers",
     "pytest_pods.manifests",
+    "pytest_pods.gc",
     "pytest_pods.namespaces",
     "pytest_pods.providers",
     "pytest_pods.settings",
