@@ -93,18 +93,24 @@ def ago(seconds: float) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
+def lease_state(lease: JSON, now: dt.datetime) -> str | None:
+    """``expired 3m12s ago (holder ci-17/abc)``, or None while the Lease is live."""
+    expiry = lease_expiry(lease)
+    holder = (lease.get("spec") or {}).get("holderIdentity") or "?"
+    if expiry is None:
+        return f"has no renewal time (holder {holder})"
+    if expiry > now:
+        return None
+    return f"expired {ago((now - expiry).total_seconds())} ago (holder {holder})"
+
+
 def lease_verdict(ref: str, lease: JSON | None, now: dt.datetime) -> str | None:
     """Why a namespace whose run held the Lease ``ref`` may go (``lease`` None: it is gone), or
     None while the Lease is live."""
     if lease is None:
         return f"its run's lease {ref} is gone (the run ended, or its lease was reaped)"
-    expiry = lease_expiry(lease)
-    holder = (lease.get("spec") or {}).get("holderIdentity") or "?"
-    if expiry is None:
-        return f"its run's lease {ref} (holder {holder}) has no renewal time"
-    if expiry > now:
-        return None
-    return f"its run's lease {ref} (holder {holder}) expired {ago((now - expiry).total_seconds())} ago"
+    state = lease_state(lease, now)
+    return None if state is None else f"its run's lease {ref} {state}"
 
 
 def kept_verdict(annotations: Mapping[str, str], now: dt.datetime) -> str | None:
@@ -191,9 +197,9 @@ def _expired_leases(kube: Kube, now: dt.datetime, keep: set[str], problems: list
     for lease in items or []:
         name = str((lease.get("metadata") or {}).get("name"))
         ref = f"{LEASE_NAMESPACE}/{name}"
-        why = lease_verdict(ref, lease, now)
+        why = lease_state(lease, now)
         if why is not None and ref not in keep:
-            out.append(Doomed("Lease", ref, why.replace("its run's lease", "the run's lease", 1)))
+            out.append(Doomed("Lease", ref, why))
     return out
 
 

@@ -28,7 +28,7 @@ def test_a_lease_expires_its_duration_after_its_last_renewal() -> None:
     assert gc.lease_expiry(lease(renewed)) == renewed + dt.timedelta(seconds=120)
     assert gc.lease_verdict(REF, lease(renewed), NOW) is None  # live: 20 s left
     late = lease(NOW - dt.timedelta(seconds=200))
-    assert gc.lease_verdict(REF, late, NOW) == (f"its run's lease {REF} (holder ci-17/abc) expired 1m20s ago")
+    assert gc.lease_verdict(REF, late, NOW) == (f"its run's lease {REF} expired 1m20s ago (holder ci-17/abc)")
     assert gc.lease_verdict(REF, None, NOW) == (
         f"its run's lease {REF} is gone (the run ended, or its lease was reaped)"
     )
@@ -108,13 +108,15 @@ def test_plan_reaps_by_lease_from_any_host_and_never_touches_a_live_run() -> Non
     assert found.namespaces == ["pp-ended", "pp-expired", "pp-kept-expired"]
     by_name = {d.name: d for d in found.doomed}
     assert by_name["pp-expired"].line == (
-        "namespace pp-expired (with ClusterRole/r): its run's lease pytest-pods/old (holder ci-17/abc) "
-        "expired 8m00s ago"
+        "namespace pp-expired (with ClusterRole/r): its run's lease pytest-pods/old expired 8m00s ago "
+        "(holder ci-17/abc)"
     )
     assert "is gone" in by_name["pp-ended"].why
     assert by_name["pp-kept-expired"].why.startswith("kept until 2026-12-07T04:00:00Z")
     # the lease "old" is still named by a kept namespace that lives on: kept; "older" names nothing
-    assert [d.name for d in found.doomed if d.kind == "Lease"] == ["pytest-pods/older"]
+    assert [d.line for d in found.doomed if d.kind == "Lease"] == [
+        "lease pytest-pods/older: expired 13m00s ago (holder ci-17/abc)"
+    ]
     assert found.problems == [
         "namespace pp-unreadable: cannot read its run's lease: GET "
         "/apis/coordination.k8s.io/v1/namespaces/pytest-pods/leases/forbidden: 403 Forbidden: no"
