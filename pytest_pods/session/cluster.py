@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from pytest_pods import gc, manifests, namespaces
+from pytest_pods import access, gc, manifests, namespaces
 from pytest_pods.core.progress import Progress, silent
 from pytest_pods.discovery import Resolver
 from pytest_pods.errors import PodsError
@@ -249,6 +249,11 @@ def cluster_session(
         if not info.reused:
             run.mark_started(provider.name)
     kube = Kube.from_kubeconfig(info.kubeconfig, info.context)
+    try:
+        access.check(kube)  # a missing permission: one error now, not a 403 in every test
+    except BaseException:
+        kube.close()
+        raise
     lease = RunLease(kube, run)
     cluster = Cluster(info, kube, settings, run, time.monotonic() - began, images_seconds, provider=provider)
     ledger = cluster.ledger

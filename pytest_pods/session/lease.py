@@ -29,6 +29,7 @@ import datetime as dt
 import threading
 
 from pytest_pods import namespaces
+from pytest_pods.access import ROLE_FILE
 from pytest_pods.errors import ApiError
 from pytest_pods.gc import LEASE_NAMESPACE, LEASES_PATH
 from pytest_pods.kube import JSON, Kube
@@ -36,7 +37,6 @@ from pytest_pods.session.run import Run
 
 LEASE_SECONDS = 120
 RENEW_SECONDS = 30.0
-ROLE_FILE = "deploy/pytest-pods-role.yaml"
 
 
 def micro_time(when: dt.datetime | None = None) -> str:

@@ -158,6 +158,7 @@ LAYERS = (
     "pytest_pods.manifests",
     "pytest_pods.gc",
     "pytest_pods.namespaces",
+    "pytest_pods.access",
     "pytest_pods.providers",
     "pytest_pods.settings",
     "pytest_pods.waits",
