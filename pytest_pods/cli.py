@@ -102,7 +102,11 @@ def _parser(providers: Sequence[str]) -> argparse.ArgumentParser:
         "never touched. A session does the same when it starts.",
     )
     gc.add_argument("--list", action="store_true", help="only print what would be deleted, and why")
-    gc.add_argument("--kubeconfig", help="the cluster's kubeconfig (default: the local cluster's)")
+    where = gc.add_mutually_exclusive_group()
+    where.add_argument("--kubeconfig", help="the cluster's kubeconfig (default: the local cluster's)")
+    where.add_argument(
+        "--in-cluster", action="store_true", help="use the pod's own ServiceAccount (e.g. in a CronJob)"
+    )
     gc.add_argument("--context", help="context in that kubeconfig")
     return p
 
@@ -215,8 +219,11 @@ def _gc(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
     from pytest_pods import gc
     from pytest_pods.kube import Kube
 
-    kubeconfig = Path(args.kubeconfig) if args.kubeconfig else localcluster.LocalCluster().kubeconfig
-    kube = Kube.from_kubeconfig(kubeconfig, args.context)
+    if args.in_cluster:
+        kube = Kube.in_cluster()
+    else:
+        kubeconfig = Path(args.kubeconfig) if args.kubeconfig else localcluster.LocalCluster().kubeconfig
+        kube = Kube.from_kubeconfig(kubeconfig, args.context)
     try:
         found = gc.plan(kube)
         if not args.list:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -182,6 +183,10 @@ def test_the_role_is_enough_for_the_examples_and_the_scope_orphan_and_port_forwa
     )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
+    summary = out.strip().splitlines()[-1]
+    passed = re.search(r"(\d+) passed", summary)
+    assert passed and int(passed.group(1)) >= 20, summary
+    assert not re.search(r"failed|error|skipped", summary), summary
     assert "lease:" not in out and "falling back" not in out, "the run held its Lease"
 
 
