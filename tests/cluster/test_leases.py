@@ -157,3 +157,31 @@ def test_a_kept_namespace_expires_and_gc_deletes_it(
     done = run([], tmp_path, *gc_args(pods_cluster))
     assert done.returncode == 0, done.stderr
     assert wait_gone(pods_cluster, name) == "Gone"
+
+
+def test_the_workers_of_a_run_share_one_lease_and_the_last_deletes_it(
+    pytester: pytest.Pytester, pods_cluster: Cluster, existing_args: list[str]
+) -> None:
+    out = pytester.path / "seen.txt"
+    pytester.makepyfile(
+        f"""
+        import os, time
+        import pytest
+
+        @pytest.mark.parametrize("i", range(4))
+        def test_record(pods_namespace, i):
+            kube = pods_namespace.kube
+            meta = kube.request("GET", f"/api/v1/namespaces/{{pods_namespace.name}}")["metadata"]
+            lease = meta["annotations"]["{namespaces.LEASE_ANNOTATION}"]
+            kube.request("GET", "{LEASES}/" + lease.split("/", 1)[1])  # held while the run lives
+            with open({str(out)!r}, "a") as f:
+                f.write(os.environ.get("PYTEST_XDIST_WORKER", "main") + " " + lease + "\\n")
+            time.sleep(1)
+        """
+    )
+    result = pytester.runpytest(*existing_args, "-n", "2")
+    result.assert_outcomes(passed=4)
+    seen = [line.split() for line in out.read_text().splitlines()]
+    assert {w for w, _ in seen} == {"gw0", "gw1"}, seen
+    (ref,) = {lease for _, lease in seen}
+    assert get_lease(pods_cluster, ref) is None, "the run's last worker deleted its Lease"
