@@ -66,6 +66,23 @@ def role_docs() -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(ROLE_FILE.read_text()) if d]
 
 
+INGRESS_TEST = """
+import pytest
+from pytest_pods import ManifestError
+
+INGRESS = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "Ingress",
+    "metadata": {"name": "minimal-ingress"},
+    "spec": {"defaultBackend": {"service": {"name": "test", "port": {"number": 80}}}},
+}
+
+def test_a_kind_the_role_does_not_cover_is_refused_naming_the_role(pods_namespace):
+    with pytest.raises(ManifestError, match="add a rule for it to the ClusterRole in deploy/"):
+        pods_namespace.apply(INGRESS)
+"""
+
+
 class Identity:
     """A ServiceAccount of its own namespace, bound to the roles given, and a kubeconfig for it."""
 
@@ -195,7 +212,9 @@ def test_without_the_leases_role_a_run_says_so_once_and_falls_back(
 ) -> None:
     who = Identity(pods_cluster, tmp_path, "pytest-pods", None)
     identities.append(who)
-    done = who.pytest(tmp_path, str(ROOT / "examples" / "test_pods01_webserver.py"), "-q")
+    ingress = tmp_path / "test_ingress.py"
+    ingress.write_text(INGRESS_TEST)
+    done = who.pytest(tmp_path, str(ROOT / "examples" / "test_pods01_webserver.py"), str(ingress), "-q")
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     said = (
