@@ -360,7 +360,7 @@ def server_error(doc: Document, exc: ApiError) -> ManifestError:
     if not problems:
         hint = ""
         if exc.status == 403:  # the kubeconfig's identity may not apply this kind
-            hint = f"; to apply a {doc.kind}, add a rule for it to the ClusterRole in {ROLE_FILE}"
+            hint = f"; to apply {doc.kind} objects, add a rule for them to the ClusterRole in {ROLE_FILE}"
         return doc.error(f"the API server refused it: {exc.status} {exc.reason}: {message}{hint}")
     return ManifestError.all_of(problems)
 

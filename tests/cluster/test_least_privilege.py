@@ -78,7 +78,7 @@ INGRESS = {
 }
 
 def test_a_kind_the_role_does_not_cover_is_refused_naming_the_role(pods_namespace):
-    with pytest.raises(ManifestError, match="add a rule for it to the ClusterRole in deploy/"):
+    with pytest.raises(ManifestError, match="add a rule for them to the ClusterRole in deploy/"):
         pods_namespace.apply(INGRESS)
 """
 

@@ -197,7 +197,7 @@ def test_a_kind_the_identity_may_not_apply_points_at_the_role() -> None:
     err = str(manifests.server_error(doc, exc))
     assert f"the API server refused it: 403 Forbidden: {message}" in err
     assert err.endswith(
-        "; to apply a Pod, add a rule for it to the ClusterRole in deploy/pytest-pods-role.yaml"
+        "; to apply Pod objects, add a rule for them to the ClusterRole in deploy/pytest-pods-role.yaml"
     )
 
 
