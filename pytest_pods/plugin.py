@@ -152,6 +152,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     cluster = config.stash.get(CLUSTER_KEY, None)
     if cluster is None:
+        state = config.stash.get(STATE_KEY, None)  # an xdist controller: what its workers left to say
+        problem = state.run.lease_problem_file if state is not None else None
+        if problem is not None and problem.exists():
+            terminalreporter.write_sep("-", "pytest-pods")
+            terminalreporter.write_line(f"lease: {problem.read_text()}", yellow=True)
         return
     terminalreporter.write_sep("-", "pytest-pods")
     terminalreporter.write_line(

@@ -130,10 +130,13 @@ class RunLease:
             verb = "create" if exc.method == "POST" else "update"
             why = exc.reason.lower() or f"HTTP {exc.status}"
             grant = f"; the role in {ROLE_FILE} grants it" if exc.status == 403 else ""
-            return (
+            problem = (
                 f"cannot {verb} leases in namespace {self.namespace}: {why}{grant}; falling back to "
                 "host-local reaping (this run's namespaces are reaped only from this host)"
             )
+            with contextlib.suppress(OSError):
+                self.run.lease_problem_file.write_text(problem)
+            return problem
         self.held = True
         self._thread = threading.Thread(
             target=self._renew_loop, name=f"pytest-pods lease {self.name}", daemon=True

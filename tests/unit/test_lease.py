@@ -102,3 +102,7 @@ def test_a_run_that_may_not_hold_a_lease_says_so_and_names_the_role(tmp_path: Pa
     )
     held.release()
     assert kube.methods() == [f"POST {LEASES}"], "nothing renewed, nothing deleted"
+    # left for the run's xdist controller to say, and forgotten with the run
+    assert held.run.lease_problem_file.read_text().startswith("cannot create leases in namespace")
+    held.run.forget()
+    assert not held.run.lease_problem_file.exists()
