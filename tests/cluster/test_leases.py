@@ -9,7 +9,10 @@ the passing of that time would."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,8 +21,8 @@ import pytest
 from pytest_pods import Cluster, gc, namespaces
 from pytest_pods.errors import ApiError
 from pytest_pods.session import Run
-from pytest_pods.session.lease import RunLease, micro_time
-from tests.cluster.conftest import POD, Start, namespace_phase, run, wait_gone
+from pytest_pods.session.lease import RENEW_SECONDS, RunLease, micro_time
+from tests.cluster.conftest import POD, ROOT, Start, namespace_phase, run, wait_gone
 
 pytestmark = pytest.mark.cluster
 
@@ -185,3 +188,49 @@ def test_the_workers_of_a_run_share_one_lease_and_the_last_deletes_it(
     assert {w for w, _ in seen} == {"gw0", "gw1"}, seen
     (ref,) = {lease for _, lease in seen}
     assert get_lease(pods_cluster, ref) is None, "the run's last worker deleted its Lease"
+
+
+DEBUGGED = """
+from pathlib import Path
+
+def test_stopped_in_the_debugger(pods_namespace):
+    Path({ready!r}).write_text(pods_namespace.name)
+    breakpoint()
+"""
+
+
+def test_a_run_stopped_at_a_breakpoint_keeps_renewing_its_lease(
+    pods_cluster: Cluster, existing_args: list[str], tmp_path: Path
+) -> None:
+    """The real figures: a run sits at a pdb prompt (its main thread blocked on stdin) past a renewal
+    period; its Lease is renewed all the same, and gc leaves its namespace alone."""
+    ready = tmp_path / "ready"
+    (tmp_path / "test_debugged.py").write_text(DEBUGGED.format(ready=str(ready)))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_PODS_STATE_DIR": str(tmp_path / "state"),
+           "PYTEST_PODS_HOST": "ci-runner-debugged"}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", *existing_args, "test_debugged.py"],
+        cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the run never reached its breakpoint"
+            time.sleep(0.2)
+        name = ready.read_text()
+        ref = lease_of(pods_cluster, name)
+        first = get_lease(pods_cluster, ref)
+        assert first is not None
+        renewed = first["spec"]["renewTime"]  # type: ignore[index]
+        deadline = time.monotonic() + RENEW_SECONDS + 15
+        while (lease := get_lease(pods_cluster, ref)) and lease["spec"]["renewTime"] == renewed:  # type: ignore[index]
+            assert time.monotonic() < deadline, "not renewed while the main thread sat at the prompt"
+            time.sleep(1)
+        assert proc.poll() is None, "still at the prompt"
+        assert namespace_phase(pods_cluster, name) == "Active"
+        assert name not in gc.plan(pods_cluster.kube).namespaces
+    finally:
+        out, _ = proc.communicate("c\n", timeout=120)
+    assert proc.returncode == 0, out
+    assert "(Pdb)" in out, out  # it really sat at the debugger's prompt
