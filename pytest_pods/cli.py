@@ -11,7 +11,9 @@ pytest-pods kind install                          build kind (pinned) from the G
 pytest-pods helm install                          build Helm v4 (pinned) from the Go module proxy
 pytest-pods kind build-node-image [--kubernetes-version V] [--image REF]
                                                   an offline kind node image (Docker needed)
-pytest-pods gc [--kubeconfig PATH] [--context C]  delete the namespaces of test runs that are gone
+pytest-pods gc [--list] [--kubeconfig PATH] [--context C]
+                                                  delete (--list: only show, with why) the namespaces of
+                                                  test runs that are over, and kept ones expired
 """
 
 from __future__ import annotations
@@ -96,12 +98,19 @@ def _parser(providers: Sequence[str]) -> argparse.ArgumentParser:
     load.add_argument("archives", nargs="+")
     gc = sub.add_parser(
         "gc",
-        help="delete the test namespaces of runs that are gone (killed before they could clean up)",
-        description="Delete the test namespaces whose run's process (on this host) is gone, and what their "
-        "tests made outside them; namespaces of live runs, of other hosts and kept ones are left alone. A "
-        "session does the same when it starts.",
+        help="delete the test namespaces of runs that are over, and kept ones whose time is up",
+        description="Delete, with what their tests made outside them, the test namespaces whose run's "
+        "Lease has expired or is gone (a run killed on any host), those whose run held no Lease and whose "
+        "maker on this host is gone, and kept ones past their expiry (--pods-keep-for); then the runs' "
+        "expired Leases. Namespaces of live runs, and namespaces without the pytest-pods/run label, are "
+        "never touched. A session does the same when it starts.",
     )
-    gc.add_argument("--kubeconfig", help="the cluster's kubeconfig (default: the local cluster's)")
+    gc.add_argument("--list", action="store_true", help="only print what would be deleted, and why")
+    where = gc.add_mutually_exclusive_group()
+    where.add_argument("--kubeconfig", help="the cluster's kubeconfig (default: the local cluster's)")
+    where.add_argument(
+        "--in-cluster", action="store_true", help="use the pod's own ServiceAccount (e.g. in a CronJob)"
+    )
     gc.add_argument("--context", help="context in that kubeconfig")
     return p
 
@@ -218,18 +227,28 @@ def _kind_node_image(args: argparse.Namespace, registry: Registry, clock: Stopwa
 
 
 def _gc(args: argparse.Namespace, registry: Registry, clock: Stopwatch) -> int:
+    """Print one line per thing deleted (or, with ``--list``, to be deleted): ``kind name: why``."""
+    from pytest_pods import gc
     from pytest_pods.kube import Kube
-    from pytest_pods.namespaces import reap_orphans
 
-    kubeconfig = Path(args.kubeconfig) if args.kubeconfig else localcluster.LocalCluster().kubeconfig
-    kube = Kube.from_kubeconfig(kubeconfig, args.context)
+    if args.in_cluster:
+        kube = Kube.in_cluster()
+    else:
+        kubeconfig = Path(args.kubeconfig) if args.kubeconfig else localcluster.LocalCluster().kubeconfig
+        kube = Kube.from_kubeconfig(kubeconfig, args.context)
     try:
-        reaped = reap_orphans(kube)
+        found = gc.plan(kube)
+        if not args.list:
+            gc.collect(kube, found.doomed)
     finally:
         kube.close()
-    for name in reaped:
-        print(name)
-    clock(f"deleting {len(reaped)} namespace(s) of runs that are gone")
+    for d in found.doomed:
+        print(d.line)
+    for problem in found.problems:
+        print(f"pytest-pods: warning: {problem}", file=sys.stderr)
+    what = "would delete" if args.list else "deleting"
+    leases = len(found.doomed) - len(found.namespaces)
+    clock(f"{what} {len(found.namespaces)} namespace(s) and {leases} lease(s)")
     return 0
 
 

@@ -23,7 +23,8 @@
     ├── LabError                       a lab's markdown cannot be read or run (names file:line and the fix)
     │   └── LabStepError               a lab's step failed: its command, its output, the failure it may follow
     └── ConfigError                    a setting is wrong (option, ini key, pods_defaults, kubeconfig context)
-        └── KubeconfigError            a kubeconfig cannot be used (unreadable, or lacks what it names)
+        ├── KubeconfigError            a kubeconfig cannot be used (unreadable, or lacks what it names)
+        └── PermissionsError           its identity lacks permissions the plugin needs (names them)
 
 Beside the tree, one warning: :class:`PodsApiWarning` (a ``UserWarning``), for each ``Warning``
 header the API server sends on an apply (a deprecated API, a field it ignores).
@@ -404,3 +405,17 @@ class KubeconfigError(ConfigError):
         self.cause = cause
         which = f" (context {context!r})" if context else ""
         super().__init__(f"cannot use the kubeconfig {kubeconfig}{which}: {cause}")
+
+
+class PermissionsError(ConfigError):
+    """The kubeconfig's identity may not do what the plugin needs: ``missing`` lists each, as
+    ``verb resource in namespace X`` (or ``in every namespace``); the message names the role that
+    grants them. Raised once, when the session starts, instead of a 403 in every test."""
+
+    def __init__(self, missing: Sequence[str], role_file: str) -> None:
+        self.missing = list(missing)
+        self.role_file = role_file
+        super().__init__(
+            f"the kubeconfig's identity {'; '.join(f'cannot {m}: forbidden' for m in self.missing)}; the "
+            f"role in {role_file} grants it (apply it, then bind ClusterRole pytest-pods to this identity)"
+        )

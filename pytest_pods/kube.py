@@ -173,6 +173,23 @@ class Kube:
             raise KubeconfigError(kubeconfig, context, f"{type(exc).__name__}: {exc}") from exc
         return cls(api, kubeconfig, context)
 
+    @classmethod
+    def in_cluster(cls) -> Kube:
+        """A client for the pod it runs in: its ServiceAccount's token and CA (a pod's
+        ``/var/run/secrets/kubernetes.io/serviceaccount``, ``$KUBERNETES_SERVICE_HOST``). Outside
+        a pod, a :class:`~pytest_pods.errors.KubeconfigError` that says so."""
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        configuration = client.Configuration()
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except ConfigException as exc:
+            raise KubeconfigError(
+                Path("/var/run/secrets/kubernetes.io/serviceaccount"), None, f"not in a pod? {exc}"
+            ) from exc
+        return cls(client.ApiClient(configuration))
+
     @property
     def server(self) -> str:
         """The API server's URL."""

@@ -24,6 +24,7 @@ from typing import Any, TypeAlias
 import yaml
 
 from pytest_pods import waits
+from pytest_pods.access import ROLE_FILE
 from pytest_pods.discovery import Resolver
 from pytest_pods.errors import ApiError, ManifestError, PodsApiWarning, WorkloadNotReadyError
 from pytest_pods.kube import JSON, Kube
@@ -385,7 +386,10 @@ def server_error(doc: Document, exc: ApiError) -> ManifestError:
                     )
                 )
     if not problems:
-        return doc.error(f"the API server refused it: {exc.status} {exc.reason}: {message}")
+        hint = ""
+        if exc.status == 403:  # the kubeconfig's identity may not apply this kind
+            hint = f"; to apply {doc.kind} objects, add a rule for them to the ClusterRole in {ROLE_FILE}"
+        return doc.error(f"the API server refused it: {exc.status} {exc.reason}: {message}{hint}")
     return ManifestError.all_of(problems)
 
 

@@ -3,9 +3,10 @@ deletion that does not block (nor is waited for at the end: kube-controller-mana
 namespace deletion 5 s before it starts), a check for deletions that are stuck, and the
 reaping of namespaces whose run is gone (killed before it could clean up).
 
-Each namespace carries its owner in annotations: the host, and the process (pid and start time, so a
-reused pid does not count as alive). A run is gone when its process is no longer there; namespaces of
-another host are left alone (their owner cannot be checked from here).
+Each namespace carries its owner in annotations: the host (``$PYTEST_PODS_HOST``, else the host name),
+the process (pid and start time, so a reused pid does not count as alive) and, when its run could take
+one, the run's Lease (:data:`LEASE_ANNOTATION`; :mod:`pytest_pods.gc` reaps by it, from any host). A
+kept namespace carries the time it may be deleted (:data:`EXPIRES_ANNOTATION`).
 
 What a test's manifests make outside its namespace (cluster-scoped objects, a Namespace of their own,
 objects in another namespace) is the test's too (:class:`Owner`): labelled with the run and the test's
@@ -38,7 +39,13 @@ WORKER_LABEL = f"{LABEL_PREFIX}/worker"
 NODEID_ANNOTATION = f"{LABEL_PREFIX}/nodeid"
 HOST_ANNOTATION = f"{LABEL_PREFIX}/host"
 OWNER_ANNOTATION = f"{LABEL_PREFIX}/owner"  # "<pid>:<start time>" of the process that made it
+#: The run's Lease, ``<namespace>/<name>``: the namespace (or object) lives as long as that Lease does.
+LEASE_ANNOTATION = f"{LABEL_PREFIX}/lease"
 KEPT_LABEL = f"{LABEL_PREFIX}/kept"
+#: On a kept namespace: when it may be deleted (RFC 3339, UTC; ``--pods-keep-for``).
+EXPIRES_ANNOTATION = f"{LABEL_PREFIX}/expires"
+#: Overrides the host identity recorded on namespaces (e.g. a CI runner's job id).
+HOST_ENV = "PYTEST_PODS_HOST"
 #: On an object a test made outside its namespace: that namespace (the test that owns the object).
 NAMESPACE_LABEL = f"{LABEL_PREFIX}/namespace"
 #: On a test's namespace: what its tests made outside it (a JSON list of ``[kind, apiVersion, path]``).
@@ -55,39 +62,28 @@ def process_token(pid: int) -> str | None:
     return f"{pid}:{fields[19]}"  # field 22 of stat: the start time, in clock ticks since boot
 
 
+def host_name() -> str:
+    """This host's identity: ``$PYTEST_PODS_HOST``, else the host name."""
+    return os.environ.get(HOST_ENV) or socket.gethostname()
+
+
 def owner_annotations() -> dict[str, str]:
     """Who makes a namespace now: this host and this process."""
     return {
-        HOST_ANNOTATION: socket.gethostname(),
+        HOST_ANNOTATION: host_name(),
         OWNER_ANNOTATION: process_token(os.getpid()) or str(os.getpid()),
     }
 
 
 def owner_gone(annotations: Mapping[str, str], host: str | None = None) -> bool:
     """True when the namespace's maker ran on this host and that process is no longer there."""
-    if annotations.get(HOST_ANNOTATION) != (host or socket.gethostname()):
+    if annotations.get(HOST_ANNOTATION) != (host or host_name()):
         return False
     owner = annotations.get(OWNER_ANNOTATION, "")
     pid = owner.split(":", 1)[0]
     if not pid.isdigit():
         return False
     return process_token(int(pid)) != owner
-
-
-def reap_orphans(kube: Kube) -> list[str]:
-    """Delete (in the background) the test namespaces whose run is gone, and what their tests made
-    outside them (:func:`delete_outside`); return the names of those namespaces. Kept namespaces
-    (``--pods-keep-namespace``) are left for the user, with what is theirs."""
-    listing = kube.request("GET", "/api/v1/namespaces", query={"labelSelector": f"{RUN_LABEL},!{KEPT_LABEL}"})
-    reaped = []
-    for ns in listing.get("items") or []:
-        meta = ns.get("metadata") or {}
-        if meta.get("deletionTimestamp") or not owner_gone(meta.get("annotations") or {}):
-            continue
-        delete_outside(kube, outside_of(meta.get("annotations") or {}))
-        delete(kube, str(meta["name"]))
-        reaped.append(str(meta["name"]))
-    return sorted(reaped)
 
 
 @dataclass(frozen=True)
@@ -288,14 +284,23 @@ def delete(kube: Kube, name: str) -> None:
             raise
 
 
-def keep(kube: Kube, name: str) -> None:
-    """Label the namespace kept (:data:`KEPT_LABEL`), so that no later clean-up deletes it. Best
-    effort: a namespace that cannot be labelled is still kept (it is not deleted)."""
+def rfc3339(when: dt.datetime) -> str:
+    """``2026-12-07T04:39:34Z`` (UTC, whole seconds)."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def keep(kube: Kube, name: str, until: dt.datetime | None = None) -> None:
+    """Label the namespace kept (:data:`KEPT_LABEL`), so that no clean-up of its run deletes it,
+    and stamp ``until`` on it (:data:`EXPIRES_ANNOTATION`): after that, ``pytest-pods gc`` (and any
+    session's start) deletes it. Best effort: a namespace that cannot be labelled is still kept."""
+    meta: JSON = {"labels": {KEPT_LABEL: "true"}}
+    if until is not None:
+        meta["annotations"] = {EXPIRES_ANNOTATION: rfc3339(until)}
     with contextlib.suppress(ApiError):
         kube.request(
             "PATCH",
             f"/api/v1/namespaces/{name}",
-            body={"metadata": {"labels": {KEPT_LABEL: "true"}}},
+            body={"metadata": meta},
             content_type="application/merge-patch+json",
         )
 

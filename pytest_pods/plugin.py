@@ -164,6 +164,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     labitems.summary(terminalreporter)
     cluster = config.stash.get(CLUSTER_KEY, None)
     if cluster is None:
+        state = config.stash.get(STATE_KEY, None)  # an xdist controller: what its workers left to say
+        problem = state.run.lease_problem_file if state is not None else None
+        if problem is not None and problem.exists():
+            terminalreporter.write_sep("-", "pytest-pods")
+            terminalreporter.write_line(f"lease: {problem.read_text()}", yellow=True)
         return
     terminalreporter.write_sep("-", "pytest-pods")
     terminalreporter.write_line(
@@ -180,9 +185,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
     if ledger.cleanup_problem:
         terminalreporter.write_line(f"cleanup: {ledger.cleanup_problem}", yellow=True)
+    if ledger.lease_problem:
+        terminalreporter.write_line(f"lease: {ledger.lease_problem}", yellow=True)
     for name in ledger.kept:
+        where = diagnostics.KubectlCommands(cluster.info.kubeconfig, cluster.info.context, name, True)
+        until = ledger.kept_until.get(name)
+        expiry = f" until {until} (--pods-keep-for; then `pytest-pods gc` deletes it)" if until else ""
         terminalreporter.write_line(
-            f"kept namespace {name}: kubectl --kubeconfig {cluster.info.kubeconfig} delete namespace {name}"
+            f"kept namespace {name}{expiry}: {where.kubectl('get', 'all,events')}; "
+            f"kubectl --kubeconfig {cluster.info.kubeconfig} delete namespace {name}"
         )
         if ledger.kept_outside.get(name):
             outside = ", ".join(ledger.kept_outside[name])

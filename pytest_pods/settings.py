@@ -34,6 +34,8 @@ class Settings:
     kubernetes_version: str | None = None
     keep_cluster: bool = True
     keep_namespace: str = "never"
+    #: Seconds a kept namespace lives before gc may delete it (``--pods-keep-for``).
+    keep_for: float = 24 * 3600.0
     timeout: float = 120.0
     ready_stable: float = READY_STABLE
     preload_images: tuple[Path, ...] = ()
@@ -106,6 +108,14 @@ OPTIONS = (
         "keep each test's namespace: never, on-failure or always [never]",
         "WHEN",
         KEEP_NAMESPACE,
+    ),
+    Option(
+        "keep_for",
+        "--pods-keep-for",
+        "pods_keep_for",
+        "how long a kept namespace lives: after that, `pytest-pods gc` (or any session's start, from any "
+        "host) deletes it, e.g. 30m, 8h, 2d, 1h30m, or seconds [24h]",
+        "DURATION",
     ),
     Option(
         "timeout",
@@ -189,6 +199,20 @@ def _seconds(value: Any) -> float:
         return math.nan
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """``"1h30m"``, ``"2d"``, ``"45s"`` or a number of seconds, in seconds; NaN if it is none of these."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if not text or _DURATION.sub("", text):
+        return math.nan
+    return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(text))
+
+
 def _parse_one(o: Option, value: Any, where: str, base: Path, providers: Sequence[str]) -> Any:
     if o.field == "provider":
         if value not in providers:
@@ -206,6 +230,13 @@ def _parse_one(o: Option, value: Any, where: str, base: Path, providers: Sequenc
         if not seconds > 0:
             raise _usage(where, value, "is not valid; valid: a number of seconds greater than 0, e.g. 120")
         return seconds
+    if o.field == "keep_for":
+        seconds = value if isinstance(value, int | float) else duration(str(value))
+        if not seconds > 0:
+            raise _usage(
+                where, value, "is not valid; valid: a duration greater than 0, e.g. 30m, 8h, 2d or 3600"
+            )
+        return float(seconds)
     if o.field == "ready_stable":
         seconds = _seconds(value)
         if not seconds >= 0:

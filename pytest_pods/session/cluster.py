@@ -5,13 +5,14 @@ scope shares (:class:`SharedNamespaces`), and how a session starts and ends (:fu
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from pytest_pods import manifests, namespaces
+from pytest_pods import access, gc, manifests, namespaces
 from pytest_pods.core.progress import Progress, silent
 from pytest_pods.discovery import Resolver
 from pytest_pods.errors import PodsError
@@ -20,6 +21,7 @@ from pytest_pods.markers import ManifestMarker
 from pytest_pods.providers import Registry, builtin_registry
 from pytest_pods.providers.base import ClusterInfo, Provider
 from pytest_pods.session.ahead import LookAhead, Upcoming, prepare_next
+from pytest_pods.session.lease import RunLease
 from pytest_pods.session.ledger import Ledger
 from pytest_pods.session.namespace import Namespace, namespace_key
 from pytest_pods.session.run import Run, choose_provider, stop_if_started
@@ -49,6 +51,9 @@ class Cluster:
     #: The namespaces made ahead of the tests that will use them.
     ahead: LookAhead = field(init=False, repr=False)
     _open: set[str] = field(default_factory=set, repr=False)
+    #: The run's Lease, ``<namespace>/<name>``, named on every namespace it makes ("" without one:
+    #: its namespaces are then reaped by the host-local rule only).
+    lease: str = ""
 
     def __post_init__(self) -> None:
         self.resources = manifests.ResourceMap(self.kube)
@@ -76,9 +81,15 @@ class Cluster:
                 self.ledger.cleanup_problem = f"could not look for stuck namespace deletions: {exc}"
         name = namespaces.namespace_name(nodeid)
         labels = namespaces.namespace_labels(nodeid, self.run.id, self.run.worker)
-        namespaces.create(self.kube, name, labels, {namespaces.NODEID_ANNOTATION: nodeid})
+        leased = {namespaces.LEASE_ANNOTATION: self.lease} if self.lease else {}
+        namespaces.create(self.kube, name, labels, {namespaces.NODEID_ANNOTATION: nodeid, **leased})
         self.ledger.made()
-        owner = namespaces.Owner(self.kube, name, {**labels, namespaces.NAMESPACE_LABEL: name})
+        owner = namespaces.Owner(
+            self.kube,
+            name,
+            {**labels, namespaces.NAMESPACE_LABEL: name},
+            {**namespaces.owner_annotations(), **leased},
+        )
         return Namespace(
             self.kube,
             name,
@@ -140,7 +151,9 @@ class Cluster:
             outside = ns.owner.outside if ns.owner is not None else []
             if keep() if keep is not None else ns.kept():
                 self.ledger.kept.append(name)
-                namespaces.keep(self.kube, name)
+                until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.settings.keep_for)
+                self.ledger.kept_until[name] = namespaces.rfc3339(until)
+                namespaces.keep(self.kube, name, until)
                 if ns.owner is not None and outside:
                     ns.owner.keep()
                     self.ledger.kept_outside[name] = [o.label for o in outside]
@@ -236,23 +249,46 @@ def cluster_session(
         if not info.reused:
             run.mark_started(provider.name)
     kube = Kube.from_kubeconfig(info.kubeconfig, info.context)
+    try:
+        access.check(kube)  # a missing permission: one error now, not a 403 in every test
+    except BaseException:
+        kube.close()
+        raise
+    lease = RunLease(kube, run)
     cluster = Cluster(info, kube, settings, run, time.monotonic() - began, images_seconds, provider=provider)
     ledger = cluster.ledger
     try:
-        ledger.reaped = namespaces.reap_orphans(kube)
-    except PodsError as exc:
-        ledger.cleanup_problem = f"could not look for namespaces of runs that are gone: {exc}"
-    if ledger.reaped:
-        progress(
-            f"deleting {len(ledger.reaped)} namespace(s) of runs that are gone: {', '.join(ledger.reaped)}"
-        )
-    try:
+        ledger.lease_problem = lease.acquire()
+        cluster.lease = "" if ledger.lease_problem else lease.ref
+        if ledger.lease_problem:
+            progress(ledger.lease_problem)
+        reap(cluster, progress)
         yield cluster
     finally:
         try:
             cluster.ahead.close()
         finally:
-            kube.close()
+            try:
+                lease.release()
+            finally:
+                kube.close()
+
+
+def reap(cluster: Cluster, progress: Progress = silent) -> None:
+    """Delete what ``pytest-pods gc`` would (namespaces of runs that are over, kept ones expired, the
+    runs' expired Leases); record it in the ledger. A failure is a clean-up problem, not an error."""
+    ledger = cluster.ledger
+    try:
+        found = gc.plan(cluster.kube)
+        gc.collect(cluster.kube, found.doomed)
+    except PodsError as exc:
+        ledger.cleanup_problem = f"could not look for namespaces of runs that are gone: {exc}"
+        return
+    ledger.reaped = found.namespaces
+    if ledger.reaped:
+        progress(
+            f"deleting {len(ledger.reaped)} namespace(s) of runs that are gone: {', '.join(ledger.reaped)}"
+        )
 
 
 class Session:

@@ -15,6 +15,8 @@ class Ledger:
     namespaces_made: int = 0
     #: Namespaces kept (``--pods-keep-namespace``), in the order they were kept.
     kept: list[str] = field(default_factory=list)
+    #: When each kept namespace expires (RFC 3339; ``--pods-keep-for``): gc deletes it after that.
+    kept_until: dict[str, str] = field(default_factory=dict)
     #: What the tests of each kept namespace made outside it (``Kind/name``), kept with it.
     kept_outside: dict[str, list[str]] = field(default_factory=dict)
     #: Namespaces this session asked to delete (not waited for).
@@ -25,6 +27,8 @@ class Ledger:
     totals: dict[str, float] = field(default_factory=dict)
     #: A clean-up that could not be done or checked, said once in the report ("" when none).
     cleanup_problem: str = ""
+    #: Why the run holds no Lease (and falls back to host-local reaping), "" when it holds one.
+    lease_problem: str = ""
 
     def made(self) -> None:
         self.namespaces_made += 1

@@ -73,6 +73,12 @@ class Run:
         """The provider this run chose (``auto`` is decided once per run, not per worker)."""
         return self.state_dir / f"provider-{self.id}.json"
 
+    @property
+    def lease_problem_file(self) -> Path:
+        """Why the run holds no Lease, written by the first of its processes that found out (so that
+        an xdist controller, which talks to no cluster, can say it once)."""
+        return self.state_dir / f"lease-{self.id}.problem"
+
     def mark_started(self, provider: str) -> None:
         if not self.started_file.exists():
             self.started_file.write_text(json.dumps({"provider": provider}))
@@ -96,7 +102,7 @@ class Run:
 
     def forget(self) -> None:
         """Remove the run's marker files (the run is over)."""
-        for path in (self.started_file, self.images_file, self.choice_file):
+        for path in (self.started_file, self.images_file, self.choice_file, self.lease_problem_file):
             with contextlib.suppress(OSError):
                 path.unlink()
         with contextlib.suppress(OSError):

@@ -3,17 +3,26 @@ through the plugin's own fixtures. Nothing here stands in for the cluster."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import pytest_pods
 from pytest_pods import Cluster
 from pytest_pods.core.progress import Stopwatch
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import Kube
 
 MANIFESTS = Path(__file__).parent / "manifests"
+ROOT = Path(pytest_pods.__file__).resolve().parent.parent
+POD = ROOT / "examples" / "pods01.yaml"
 
 
 def shell_pod(
@@ -124,3 +133,86 @@ def _real_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 def _inner_runs_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner pytest runs (pytester) keep their lock and marker files in a temporary directory."""
     monkeypatch.setenv("PYTEST_PODS_STATE_DIR", str(tmp_path / "inner-state"))
+
+
+HOLDER = """
+import time
+from pathlib import Path
+
+def test_hold(pods_namespace):
+    pods_namespace.apply({pod!r}, wait=True)
+    Path({ready!r}).write_text(pods_namespace.name)
+    while Path({hold!r}).exists():
+        time.sleep(0.2)
+"""
+
+
+@dataclass
+class Holder:
+    """A pytest run that holds a namespace with a running nginx pod until ``hold`` is removed."""
+
+    proc: subprocess.Popen[str]
+    ready: Path
+    hold: Path
+
+    def namespace(self, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while not self.ready.exists():
+            if self.proc.poll() is not None:
+                out, _ = self.proc.communicate()
+                raise AssertionError(f"the holding run ended early ({self.proc.returncode}):\n{out}")
+            if time.monotonic() > deadline:
+                raise AssertionError("the holding run did not get its pod Ready in time")
+            time.sleep(0.2)
+        return self.ready.read_text()
+
+
+Start = Callable[..., Holder]  # (name, manifest=POD, host=None): a run holding ``manifest`` applied
+
+
+@pytest.fixture
+def start_holder(tmp_path: Path, existing_args: list[str]) -> Iterator[Start]:
+    """Starts holding runs; any still running at the end is killed (its namespace is reaped below)."""
+    made: list[Holder] = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_PODS_STATE_DIR": str(tmp_path / "state")}
+
+    def start(name: str, manifest: Path = POD, host: str | None = None) -> Holder:
+        """A holding run; ``host``: the host identity it claims (``$PYTEST_PODS_HOST``)."""
+        d = tmp_path / name
+        d.mkdir()
+        ready, hold = d / "ready", d / "hold"
+        hold.touch()
+        (d / "test_hold.py").write_text(HOLDER.format(pod=str(manifest), ready=str(ready), hold=str(hold)))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", *existing_args, "test_hold.py"],
+            cwd=d,
+            env={**env, "PYTEST_PODS_HOST": host} if host else env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        made.append(Holder(proc, ready, hold))
+        return made[-1]
+
+    yield start
+    for holder in made:
+        holder.hold.unlink(missing_ok=True)
+        try:
+            holder.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            holder.proc.kill()
+            holder.proc.communicate()
+
+
+def run(existing_args: list[str], where: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_PODS_STATE_DIR": str(where / "state")}
+    return subprocess.run(
+        [sys.executable, *extra], cwd=where, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def wait_gone(cluster: Cluster, name: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while (state := namespace_phase(cluster, name)) != "Gone" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return state

@@ -16,12 +16,9 @@ from pytest_pods import Cluster, Namespace
 from pytest_pods.errors import ApiError, ManifestError
 from pytest_pods.kube import Kube
 from pytest_pods.namespaces import KEPT_LABEL, NAMESPACE_LABEL, OUTSIDE_ANNOTATION, RUN_LABEL
-from tests.cluster.conftest import delete_paths
-from tests.cluster.test_orphans import Start, run, start_holder
+from tests.cluster.conftest import Start, delete_paths, run
 
 pytestmark = pytest.mark.cluster
-
-__all__ = ["start_holder"]  # the fixture, used here
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 

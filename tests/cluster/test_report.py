@@ -92,7 +92,10 @@ def test_failure_report_sections_and_kept_namespace(
     assert "the test's own failure" in text
     # kept, and said so with the command that deletes it
     result.stdout.fnmatch_lines(
-        [f"kept namespace {ns}: kubectl --kubeconfig {kubeconfig} delete namespace {ns}"]
+        [
+            f"kept namespace {ns} until *: kubectl * get all,events; "
+            f"kubectl --kubeconfig {kubeconfig} delete namespace {ns}"
+        ]
     )
     try:
         assert _namespace_exists(pods_cluster, ns)

@@ -111,7 +111,10 @@ def test_passes_after(pods_namespace):
         )
         assert result.stdout.str().count(f"- pods: pod {ns}/webserver -") == 1, "only the failing test"
         result.stdout.fnmatch_lines(
-            [f"kept namespace {ns}: kubectl --kubeconfig {kubeconfig} delete namespace {ns}"]
+            [
+                f"kept namespace {ns} until *: kubectl * get all,events; "
+                f"kubectl --kubeconfig {kubeconfig} delete namespace {ns}"
+            ]
         )
         assert namespace_phase(pods_cluster, ns) == "Active"
         labels = pods_cluster.kube.request("GET", f"/api/v1/namespaces/{ns}")["metadata"]["labels"]

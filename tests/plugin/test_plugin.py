@@ -817,7 +817,12 @@ def test_a_shared_namespace_is_kept_if_a_test_that_used_it_failed(
         f"keep {ns}" if kept else f"delete {ns}"
     ]
     if kept:
-        result.stdout.fnmatch_lines([f"kept namespace {ns}: kubectl --kubeconfig * delete namespace {ns}"])
+        result.stdout.fnmatch_lines(
+            [
+                f"kept namespace {ns} until 20*Z (--pods-keep-for*): kubectl * get all,events; "
+                f"kubectl --kubeconfig * delete namespace {ns}"
+            ]
+        )
 
 
 def test_a_shared_namespace_without_failures_is_not_kept_on_failure(

@@ -148,3 +148,15 @@ def test_the_kind_providers_stop_raises_the_plugins_error(
     assert isinstance(info.value.__cause__, KindError)
     status = provider.status()
     assert not status.healthy and "kind needs a Docker engine" in status.details[0]
+
+
+def test_gc_in_cluster_outside_a_pod_says_so_and_takes_no_kubeconfig_with_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    assert cli.main(["gc", "--in-cluster"], registry=installed_registry()) == 1
+    assert "not in a pod? Service host/port is not set" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        cli.main(["gc", "--in-cluster", "--kubeconfig", "k"], registry=installed_registry())
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -188,6 +188,19 @@ def test_server_error_maps_causes() -> None:
     assert "Required value" in str(err)
 
 
+def test_a_kind_the_identity_may_not_apply_points_at_the_role() -> None:
+    (doc,) = manifests.load(POD)
+    message = (
+        'pods "webserver" is forbidden: User "system:serviceaccount:ci:runner" cannot patch resource "pods"'
+    )
+    exc = ApiError("PATCH", "/x", 403, {"reason": "Forbidden", "message": message})
+    err = str(manifests.server_error(doc, exc))
+    assert f"the API server refused it: 403 Forbidden: {message}" in err
+    assert err.endswith(
+        "; to apply Pod objects, add a rule for them to the ClusterRole in deploy/pytest-pods-role.yaml"
+    )
+
+
 def test_every_mistake_of_a_file_is_named_in_one_error(tmp_path: Path) -> None:
     """The issue's file: a wrong type and a misspelled field; both named with file:line, object and
     field path, as kubectl's strict field validation does."""

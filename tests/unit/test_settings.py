@@ -46,6 +46,9 @@ def test_command_line_beats_ini_beats_fixture() -> None:
         ("timeout", "-1", "greater than 0"),
         ("timeout", "soon", "greater than 0"),
         ("kubernetes_version", "latest", "v1.34.4"),
+        ("keep_for", "tomorrow", "e.g. 30m, 8h, 2d or 3600"),
+        ("keep_for", "0s", "greater than 0"),
+        ("keep_for", "1h soon", "greater than 0"),
     ],
 )
 def test_bad_values_list_the_valid_ones(field: str, value: str, valid: str) -> None:
@@ -126,3 +129,12 @@ def test_a_negative_ready_stable_is_a_usage_error_naming_valid_values(pytester: 
     result = pytester.runpytest("--pods-ready-stable=-1", "-p", "no:cacheprovider")
     result.stderr.fnmatch_lines(["*--pods-ready-stable*-1*valid: a number of seconds, 0 or more*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_keep_for_reads_durations_and_defaults_to_a_day() -> None:
+    assert Settings().keep_for == 24 * 3600
+    assert _resolve({"keep_for": "1h30m"}).keep_for == 5400
+    assert _resolve({"keep_for": "2d"}).keep_for == 2 * 86400
+    assert _resolve({"keep_for": "90"}).keep_for == 90
+    assert _resolve(ini={"keep_for": "45s"}).keep_for == 45
+    assert _resolve(defaults={"keep_for": 600}).keep_for == 600
