@@ -29,6 +29,7 @@ from pytest_pods.errors import LabError, LabStepError, PodsError
 from pytest_pods.kube import JSON
 from pytest_pods.labs.compare import Drift, compare, looks_like_error
 from pytest_pods.labs.reader import Command, Exec, Step
+from pytest_pods.render import kustomize
 from pytest_pods.session import Namespace
 
 #: A command's own timeout unless a lab's annotation gives another.
@@ -258,8 +259,9 @@ class LabRun:
 def changes(text: str, cwd: Path) -> tuple[str, list[JSON], list[tuple[str, str]]] | None:
     """What a kubectl command changes: ``("up", objects, [(kind, name)])`` after apply, create, run,
     scale, set image, rollout undo/restart; ``("gone", ...)`` after delete; None for anything else
-    (or a command in shell syntax, a URL, a kustomization: nothing is waited for). Objects come
-    from the files of ``-f`` (relative to ``cwd``)."""
+    (or a command in shell syntax, a URL: nothing is waited for). Objects come from the files of
+    ``-f`` and the kustomization directories of ``-k`` (relative to ``cwd``; a kustomization is
+    rendered by the same kustomize as ``kubectl apply -k``)."""
     if SHELL_SYNTAX.search(text):
         return None
     try:
@@ -273,11 +275,11 @@ def changes(text: str, cwd: Path) -> tuple[str, list[JSON], list[tuple[str, str]
     i = 1
     while i < len(argv):
         arg = argv[i]
-        if arg in ("-f", "--filename") and i + 1 < len(argv):
+        if arg in ("-f", "--filename", "-k", "--kustomize") and i + 1 < len(argv):
             files.append(argv[i + 1])
             i += 2
             continue
-        if arg.startswith("--filename="):
+        if arg.startswith(("--filename=", "--kustomize=")):
             files.append(arg.split("=", 1)[1])
         elif arg in (
             "-n",
@@ -292,7 +294,7 @@ def changes(text: str, cwd: Path) -> tuple[str, list[JSON], list[tuple[str, str]
         ):
             i += 2
             continue
-        elif arg in ("-A", "--all", "--all-namespaces", "-k") or arg.startswith(("--selector=", "-l=")):
+        elif arg in ("-A", "--all", "--all-namespaces") or arg.startswith(("--selector=", "-l=")):
             return None
         elif not arg.startswith("-"):
             words.append(arg)
@@ -308,7 +310,7 @@ def changes(text: str, cwd: Path) -> tuple[str, list[JSON], list[tuple[str, str]
         rest = rest[1:]
     objs: list[JSON] = []
     for name in files:
-        if "://" in name or not (cwd / name).is_file():
+        if "://" in name or not ((cwd / name).is_file() or kustomize.kustomization_file(cwd / name)):
             return None
         objs += [d.obj for d in manifests.load(cwd / name)]
     refs: list[tuple[str, str]] = []

@@ -66,3 +66,18 @@ def test_workload_changes_wait_for_the_workload(folder: Path, command: str, expe
 )
 def test_what_is_not_waited_for(folder: Path, command: str) -> None:
     assert changes(command, folder) is None
+
+
+def test_apply_of_a_kustomization_waits_for_what_kustomize_renders(folder: Path) -> None:
+    """``kubectl apply -k DIR``: the objects the built kubectl's kustomize renders (a name prefix
+    here), as ``kubectl apply -k`` applies them."""
+    overlay = folder / "overlay"
+    overlay.mkdir()
+    (overlay / "pod.yaml").write_text(POD)
+    (overlay / "kustomization.yaml").write_text("namePrefix: dev-\nresources:\n- pod.yaml\n")
+    for command in ("kubectl apply -k overlay", "kubectl apply --kustomize=overlay"):
+        change = changes(command, folder)
+        assert change is not None
+        verb, objs, refs = change
+        assert (verb, [o["metadata"]["name"] for o in objs], refs) == ("up", ["dev-web"], [])
+    assert changes("kubectl apply -k missing", folder) is None  # kubectl itself fails on it
