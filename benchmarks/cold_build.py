@@ -2,7 +2,9 @@
 ``pytest-pods cluster build`` does now) against one ``go build`` per command, in turn, sharing the
 Go build cache (what it did before).
 
-    python benchmarks/cold_build.py [--kubernetes-version V] [--commands a,b] [--order one,each]
+    python benchmarks/cold_build.py [--kubernetes-version V] [--commands a,b] [--order one,each,nodwarf]
+
+``nodwarf``: one ``go build`` whose compiler writes no DWARF (``-gcflags=all=-dwarf=false``).
 
 Each way starts from an empty Go build cache in a temporary cache root. The Go module cache is
 the real one, which must hold the sources already (`pytest-pods cluster build` fills it), so the
@@ -13,16 +15,18 @@ the load average before and after): the two ways take minutes each and other wor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_pods.core.paths import CachePaths
 from pytest_pods.core.progress import Stopwatch, to_stderr
 from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
-from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, build_kubernetes
+from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, GoBuilder, build_kubernetes
 
 
 def scratch_cache(real: CachePaths, parent: Path) -> CachePaths:
@@ -33,13 +37,32 @@ def scratch_cache(real: CachePaths, parent: Path) -> CachePaths:
     return CachePaths(root)
 
 
+@contextlib.contextmanager
+def no_dwarf() -> Iterator[None]:
+    """The compiler told to write no DWARF at all (``-gcflags=all=-dwarf=false``), besides the
+    linker's ``-s -w`` that strips it from the binary afterwards."""
+    plain = GoBuilder.env
+
+    def env(self: GoBuilder) -> dict[str, str]:
+        out = plain(self)
+        out["GOFLAGS"] = f"{out.get('GOFLAGS', '')} -gcflags=all=-dwarf=false".strip()
+        return out
+
+    GoBuilder.env = env  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        GoBuilder.env = plain  # type: ignore[method-assign]
+
+
 def build_one_way(way: str, real: CachePaths, version: str, commands: list[str]) -> float:
     cache = scratch_cache(real, real.root)
     watch = Stopwatch(lambda line: to_stderr(f"  {way}: {line}"))
     began = time.monotonic()
     try:
-        if way == "one":
-            build_kubernetes(cache, version, watch, commands)
+        if way in ("one", "nodwarf"):
+            with no_dwarf() if way == "nodwarf" else contextlib.nullcontext():
+                build_kubernetes(cache, version, watch, commands)
         else:
             for command in commands:
                 build_kubernetes(cache, version, watch, [command])
@@ -58,8 +81,8 @@ def main() -> None:
     args = ap.parse_args()
     commands = [c for c in args.commands.split(",") if c]
     ways = [w for w in args.order.split(",") if w]
-    if not set(ways) <= {"one", "each"}:
-        ap.error("--order takes 'one' and/or 'each'")
+    if not set(ways) <= {"one", "each", "nodwarf"}:
+        ap.error("--order takes 'one', 'each' and/or 'nodwarf'")
     real = CachePaths.default()
     module = real.go_modcache / "cache/download/k8s.io/kubernetes/@v" / f"{args.kubernetes_version}.zip"
     if not module.is_file():
@@ -73,10 +96,16 @@ def main() -> None:
     print(f"load average after: {os.getloadavg()}")
     print(f"cold build of {', '.join(commands)} ({args.kubernetes_version}), empty Go build cache:")
     for way, took in seconds.items():
-        label = "one go build for all" if way == "one" else "one go build per command"
+        label = {
+            "one": "one go build for all",
+            "each": "one go build per command",
+            "nodwarf": "one go build, no DWARF",
+        }[way]
         print(f"  {label:26s} {took:7.1f} s")
-    if len(seconds) == 2:
+    if "one" in seconds and "each" in seconds:
         print(f"  speed-up of one build: {seconds['each'] / seconds['one']:.2f}x")
+    if "one" in seconds and "nodwarf" in seconds:
+        print(f"  no DWARF / today's: {seconds['nodwarf'] / seconds['one']:.2f}x")
 
 
 if __name__ == "__main__":
