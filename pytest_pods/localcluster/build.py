@@ -135,6 +135,11 @@ def _version_ldflags(version: str) -> str:
     return " ".join(flags)
 
 
+#: The compiler writes no DWARF: the linker's ``-s -w`` strips it from every binary anyway, and not
+#: writing it made the cold Kubernetes build 11 % shorter (414.5 s -> 367.9 s, 6 commands, 2 cores;
+#: ``benchmarks/cold_build.py --order dwarf,one``). Versions are stamped by ``-ldflags``, unchanged.
+GCFLAGS = "all=-dwarf=false"
+
 _STAGING_REPLACE = re.compile(r"^\s*(k8s\.io/[a-z0-9-]+)\s+=>\s+\./staging/", re.MULTILINE)
 
 
@@ -176,6 +181,7 @@ def _build_many(
             [
                 "build",
                 "-trimpath",
+                *([f"-gcflags={GCFLAGS}"] if GCFLAGS else []),
                 *([f"-tags={tags}"] if tags else []),
                 f"-ldflags={ldflags}",
                 "-o",

@@ -93,3 +93,34 @@ def test_binary_image_key_follows_the_binary_and_config(tmp_path: Path) -> None:
     assert BinaryImage("registry.k8s.io/coredns/coredns:v1.14.6", binary, user="0").key() != first
     binary.write_bytes(b"two")
     assert image.key() != first
+
+
+class RecordingGo:
+    """Stands in for GoBuilder: records the arguments and makes the binaries ``go build`` would."""
+
+    def __init__(self) -> None:
+        self.args: list[str] = []
+
+    def run(self, args: list[str], cwd: Path, log: Path, what: str) -> str:
+        self.args = list(args)
+        out = Path(args[args.index("-o") + 1])
+        (out if not str(out).endswith("/") else out / "kubelet").write_text("")
+        return ""
+
+
+def test_one_build_writes_no_dwarf_strips_and_stamps_the_real_version(tmp_path: Path) -> None:
+    go = RecordingGo()
+    flags = build._version_ldflags("v1.37.2")
+    build._build_many(
+        go,  # type: ignore[arg-type]
+        tmp_path,
+        tmp_path / "log",
+        tmp_path / "bin",
+        {"kubelet": "k8s.io/kubernetes/cmd/kubelet"},
+        flags,
+        "compiling kubelet",
+    )
+    assert "-gcflags=all=-dwarf=false" in go.args and "-trimpath" in go.args
+    ldflags = next(a for a in go.args if a.startswith("-ldflags="))
+    assert "-s -w" in ldflags and "-X k8s.io/component-base/version.gitVersion=v1.37.2" in ldflags
+    assert (tmp_path / "bin" / "kubelet").exists()
