@@ -3,6 +3,7 @@ through the plugin's own fixtures. Nothing here stands in for the cluster."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import pytest_pods
 from pytest_pods import Cluster
@@ -216,3 +218,42 @@ def wait_gone(cluster: Cluster, name: str, timeout: float = 120) -> str:
     while (state := namespace_phase(cluster, name)) != "Gone" and time.monotonic() < deadline:
         time.sleep(0.5)
     return state
+
+
+def service_account_kubeconfig(
+    kube: Kube, namespace: str, account: str, path: Path, *, seconds: int = 600
+) -> Path:
+    """A kubeconfig of its own for the token of ServiceAccount ``namespace/account`` (a TokenRequest of
+    ``seconds``), on the server of ``kube``'s kubeconfig and context; a CA file there is carried as
+    data, so the file stands alone. Written to ``path``, which is returned."""
+    token = kube.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+        body={
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": seconds},
+        },
+    )["status"]["token"]
+    assert kube.kubeconfig is not None
+    admin = yaml.safe_load(kube.kubeconfig.read_text())
+    current = next(c for c in admin["contexts"] if c["name"] == (kube.context or admin["current-context"]))
+    cluster = next(c for c in admin["clusters"] if c["name"] == current["context"]["cluster"])
+    server = dict(cluster["cluster"])
+    if "certificate-authority" in server:
+        server["certificate-authority-data"] = base64.b64encode(
+            Path(server.pop("certificate-authority")).read_bytes()
+        ).decode()
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": cluster["name"], "cluster": server}],
+                "users": [{"name": account, "user": {"token": token}}],
+                "contexts": [{"name": account, "context": {"cluster": cluster["name"], "user": account}}],
+                "current-context": account,
+            }
+        )
+    )
+    return path

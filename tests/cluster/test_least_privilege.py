@@ -7,7 +7,6 @@ one rule of the ClusterRole the run stops with one error that names it."""
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import secrets
@@ -23,7 +22,7 @@ import yaml
 from pytest_pods import Cluster
 from pytest_pods.errors import ApiError
 from pytest_pods.kube import Kube
-from tests.cluster.conftest import ROOT
+from tests.cluster.conftest import ROOT, service_account_kubeconfig
 
 pytestmark = pytest.mark.cluster
 
@@ -123,34 +122,8 @@ class Identity:
             )
         for doc in self.made:
             apply(self.kube, doc)
-        token = self.kube.request(
-            "POST",
-            f"/api/v1/namespaces/{self.name}/serviceaccounts/runner/token",
-            body={
-                "apiVersion": "authentication.k8s.io/v1",
-                "kind": "TokenRequest",
-                "spec": {"expirationSeconds": 3600},
-            },
-        )["status"]["token"]
-        admin = yaml.safe_load(Path(str(cluster.info.kubeconfig)).read_text())
-        context = cluster.info.context or admin["current-context"]
-        ctx = next(c["context"] for c in admin["contexts"] if c["name"] == context)
-        server = next(c["cluster"] for c in admin["clusters"] if c["name"] == ctx["cluster"])
-        if "certificate-authority" in server:  # a file: carry its content, the kubeconfig stands alone
-            ca = Path(server.pop("certificate-authority")).read_bytes()
-            server["certificate-authority-data"] = base64.b64encode(ca).decode()
-        self.kubeconfig = where / f"{self.name}.kubeconfig"
-        self.kubeconfig.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "clusters": [{"name": "shared", "cluster": server}],
-                    "users": [{"name": "runner", "user": {"token": token}}],
-                    "contexts": [{"name": "runner", "context": {"cluster": "shared", "user": "runner"}}],
-                    "current-context": "runner",
-                }
-            )
+        self.kubeconfig = service_account_kubeconfig(
+            self.kube, self.name, "runner", where / f"{self.name}.kubeconfig", seconds=3600
         )
 
     def pytest(self, where: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:

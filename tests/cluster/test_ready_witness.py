@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from pytest_pods import Namespace
 from pytest_pods.errors import PodNotReadyError
 from pytest_pods.kube import Kube
 from pytest_pods.pods import Pod
 from pytest_pods.waits.hold import AttachWitness, Sight
-from tests.cluster.conftest import shell_pod
+from tests.cluster.conftest import service_account_kubeconfig, shell_pod
 
 pytestmark = pytest.mark.cluster
 
@@ -98,36 +97,6 @@ def test_a_container_that_closes_its_output_still_passes_the_wait(
     assert "ended" in sight.why, sight
 
 
-def _kubeconfig_for(ns: Namespace, account: str, path: Path) -> Path:
-    """A kubeconfig for a ServiceAccount token, on the same server as the session's."""
-    token = ns.kube.request(
-        "POST",
-        f"/api/v1/namespaces/{ns.name}/serviceaccounts/{account}/token",
-        body={
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "TokenRequest",
-            "spec": {"expirationSeconds": 600},
-        },
-    )["status"]["token"]
-    assert ns.kube.kubeconfig is not None
-    admin = yaml.safe_load(ns.kube.kubeconfig.read_text())
-    current = next(c for c in admin["contexts"] if c["name"] == (ns.kube.context or admin["current-context"]))
-    cluster = next(c for c in admin["clusters"] if c["name"] == current["context"]["cluster"])
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [cluster],
-                "users": [{"name": account, "user": {"token": token}}],
-                "contexts": [{"name": account, "context": {"cluster": cluster["name"], "user": account}}],
-                "current-context": account,
-            }
-        )
-    )
-    return path
-
-
 def test_without_attach_permission_the_hold_goes_by_the_status(
     pods_namespace: Namespace, tmp_path: Path
 ) -> None:
@@ -157,7 +126,9 @@ def test_without_attach_permission_the_hold_goes_by_the_status(
             shell_pod("flicker", "echo about-to-fail; exit 3"),
         ]
     )
-    watcher = Kube.from_kubeconfig(_kubeconfig_for(ns, "watcher", tmp_path / "watcher.kubeconfig"))
+    watcher = Kube.from_kubeconfig(
+        service_account_kubeconfig(ns.kube, ns.name, "watcher", tmp_path / "watcher.kubeconfig")
+    )
     try:
         refused = AttachWitness(watcher)
         sight = refused.sight(("u", "main", 0), ns.name, "healthy", "main")
