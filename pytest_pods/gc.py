@@ -29,7 +29,14 @@ from pytest_pods.kube import JSON, Kube
 
 #: Where the runs' Leases live (a namespace of its own, made by the first run or by the role's manifest).
 LEASE_NAMESPACE = "pytest-pods"
-LEASES_PATH = f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases"
+
+
+def leases_path(namespace: str = LEASE_NAMESPACE) -> str:
+    """The API path of the Leases of ``namespace`` (the runs' by default)."""
+    return f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+
+
+LEASES_PATH = leases_path()
 
 
 @dataclass(frozen=True)

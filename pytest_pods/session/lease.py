@@ -31,7 +31,7 @@ import threading
 from pytest_pods import namespaces
 from pytest_pods.access import ROLE_FILE
 from pytest_pods.errors import ApiError
-from pytest_pods.gc import LEASE_NAMESPACE, LEASES_PATH
+from pytest_pods.gc import LEASE_NAMESPACE, leases_path
 from pytest_pods.kube import JSON, Kube
 from pytest_pods.session.run import Run
 
@@ -80,7 +80,7 @@ class RunLease:
 
     @property
     def _path(self) -> str:
-        return LEASES_PATH.replace(f"/namespaces/{LEASE_NAMESPACE}/", f"/namespaces/{self.namespace}/")
+        return leases_path(self.namespace)
 
     def _body(self) -> JSON:
         now = micro_time()
