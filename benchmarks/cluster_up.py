@@ -40,7 +40,7 @@ from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.localcluster import ClusterConfig, LocalCluster, cgroups
 
 ROOT = Path(__file__).resolve().parents[1]
-PODS03 = ROOT / "examples" / "pods03.yaml"
+PODS03 = ROOT / "examples" / "pods101" / "pods03.yaml"
 
 
 class RssSampler(threading.Thread):

@@ -1,13 +1,17 @@
 """The README's first command, cold, as a new user runs it: a fresh clone, an empty cache, no cluster
-running; ``bash .ci/install local && python3 -m pytest --pods-provider=local examples``, timed part by
-part from its own output.
+running; ``bash .ci/install local && python3 -m pytest --pods-provider=local examples/pods101``, timed
+part by part from its own output.
 
-    sudo python benchmarks/first_command.py [--ref HEAD] [--cache /tmp/first-command-cache]
+    sudo python benchmarks/first_command.py [--ref HEAD] [--cache /tmp/first-command-cache] [--command C]
+
+``--command`` runs another command instead: an older commit's first command, for a baseline (before
+issue 24's last part: ``--ref c2f5c8e --command "bash .ci/install local && python3 -m pytest
+--pods-provider=local examples"``). Run the two back to back, each with an empty cache.
 
 Debian's packages are whatever this machine has (the first apt-get is not repeated). The local
 cluster must be down (``pytest-pods cluster down``): the command starts it. The clone, the cache and
 the cluster it starts are left for a look; remove the cache directory afterwards. Run it on a quiet
-machine: it compiles Kubernetes, etcd, CoreDNS, local-path-provisioner and Helm.
+machine: it compiles Kubernetes, etcd, CoreDNS and local-path-provisioner.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMAND = "bash .ci/install local && python3 -m pytest --pods-provider=local examples"
+COMMAND = "bash .ci/install local && python3 -m pytest --pods-provider=local examples/pods101"
 #: A line of .ci/install that starts a part, e.g. "--- pytest-pods cluster build".
 PART = re.compile(r"^--- (.+)$")
 
@@ -32,6 +36,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ref", default="HEAD", help="the commit to clone (default HEAD)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/first-command-cache"))
+    ap.add_argument("--command", default=COMMAND, help=f"what to run in the clone (default: {COMMAND})")
     args = ap.parse_args()
     if args.cache.exists() and any(args.cache.iterdir()):
         raise SystemExit(f"{args.cache} is not empty: the measure is of an empty cache")
@@ -47,7 +52,7 @@ def main() -> int:
     marks: list[tuple[str, float]] = [("start", 0.0)]
     tail: list[str] = []
     with subprocess.Popen(
-        ["bash", "-c", COMMAND],
+        ["bash", "-c", args.command],
         cwd=clone,
         env=env,
         stdout=subprocess.PIPE,
@@ -64,7 +69,7 @@ def main() -> int:
             tail = [*tail, line.rstrip()][-3:]
     total = time.monotonic() - began
     print(f"load average after: {os.getloadavg()}")
-    print(f"the README's first command, cold ({COMMAND}), exit {proc.returncode}: {total:.0f} s")
+    print(f"the README's first command, cold ({args.command}), exit {proc.returncode}: {total:.0f} s")
     for (name, at), (_, end) in zip(marks, [*marks[1:], ("end", total)], strict=True):
         print(f"  {name:45.45s} {end - at:7.1f} s")
     print("\n".join(tail))

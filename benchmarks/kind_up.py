@@ -30,7 +30,7 @@ from pytest_pods.core.versions import DEFAULT_KUBERNETES_VERSION
 from pytest_pods.kindcluster.cluster import KindCluster, KindSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-PODS03 = ROOT / "examples" / "pods03.yaml"
+PODS03 = ROOT / "examples" / "pods101" / "pods03.yaml"
 
 
 def _timed(fn: object) -> float:

@@ -28,7 +28,7 @@ from pytest_pods.providers.existing import ExistingProvider
 from pytest_pods.session import Run, cluster_session
 from pytest_pods.settings import Settings
 
-POD = Path(__file__).resolve().parents[1] / "examples" / "pods01.yaml"
+POD = Path(__file__).resolve().parents[1] / "examples" / "pods101" / "pods01.yaml"
 
 
 def kubectl_run(kubectl: Path, kubeconfig: Path) -> float:

@@ -5,7 +5,7 @@
 (1) Healthy-pod overhead: in a fresh namespace each, apply a pod and wait with ``wait_ready()``
     (the default) or ``wait_ready(stable=0)`` (the check off), timed from just before the apply to the
     wait's return. The two alternate (1, 0, 1, 0, ...) in the same run; prints both medians and their
-    difference, for three pods: examples/pods01.yaml (nginx, no probe: Ready as soon as it runs), the
+    difference, for three pods: examples/pods101/pods01.yaml (nginx, no probe: Ready as soon as it runs), the
     same with a readiness probe from 2 s after the start (Ready comes after it runs), and
     pods01 waited for 4 s after its apply (a pod applied ahead, as a prepared namespace's is).
 (2) Time to fail: for each reason, ``apply(manifest, wait=True)`` with the default settings, timed from
@@ -32,7 +32,7 @@ from pytest_pods.providers.existing import ExistingProvider
 from pytest_pods.session import Run, cluster_session
 from pytest_pods.settings import Settings
 
-POD = Path(__file__).resolve().parents[1] / "examples" / "pods01.yaml"
+POD = Path(__file__).resolve().parents[1] / "examples" / "pods101" / "pods01.yaml"
 DEFAULT = Settings().ready_stable
 NEVER_READY = {"readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1}}
 

@@ -109,7 +109,7 @@ def main() -> int:
     ready = work / "ready"
     (work / "hold").mkdir()
     (work / "hold" / "test_hold.py").write_text(
-        HOLD.format(pod=str(ROOT / "examples" / "pods01.yaml"), ready=str(ready), tag=tag)
+        HOLD.format(pod=str(ROOT / "examples" / "pods101" / "pods01.yaml"), ready=str(ready), tag=tag)
     )
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pods-provider=existing",
             f"--pods-kubeconfig={args.kubeconfig}"]  # fmt: skip

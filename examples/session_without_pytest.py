@@ -30,7 +30,7 @@ def check_webserver(settings: Settings) -> list[str]:
     with Session(settings, progress=Stopwatch(to_stderr)) as cluster:
         seen.append(f"cluster: {cluster.info.description}, Kubernetes {cluster.info.kubernetes_version}")
         with cluster.namespace("examples/session_without_pytest.py::webserver", base_dir=HERE) as ns:
-            ns.apply("pods01.yaml", wait=True)
+            ns.apply("pods101/pods01.yaml", wait=True)
             pod = ns.pod("webserver")
             seen.append(f"pod {ns.name}/webserver: {pod.phase}, ip {pod.ip}")
             seen.append("exec: " + pod.exec(["nginx", "-v"]).stderr.strip())

@@ -95,7 +95,20 @@ def pods_cluster(request: pytest.FixtureRequest, pods_settings: Settings) -> Ite
             f"Kubernetes {cluster.info.kubernetes_version}"
         )
         config.stash[CLUSTER_KEY] = cluster
+        if any(item.get_closest_marker("pods_chart") for item in request.session.items):
+            _helm_for_charts(progress)
         yield cluster
+
+
+def _helm_for_charts(progress: Callable[[str], None]) -> None:
+    """Helm's first build (minutes, once), before the tests and with progress, rather than inside a
+    namespace made ahead in the background. A failure is left for the chart tests to report."""
+    from pytest_pods.render import tools
+
+    try:
+        tools.helm(progress=progress)
+    except PodsError as exc:
+        progress(f"Helm could not be built ({str(exc).splitlines()[0]}): the tests with pods_chart report it")
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +254,22 @@ def build_kubernetes(
     return out
 
 
+def _fetch_module_command(
+    cache: CachePaths, progress: Stopwatch, *, name: str, module: str, version: str, godebug: bool = False
+) -> None:
+    """Download and resolve ``module@version`` into its wrapper module (nothing when built already)."""
+    if (cache.bin_dir(name, version) / name).exists():
+        return
+    work = cache.build_dir(name, version)
+    if (work / "go.mod").exists() and module in (work / "go.mod").read_text():
+        return
+    go = GoBuilder(cache, progress)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "go.mod").write_text(_wrapper_go_mod(f"pytest-pods.local/{name}bin", godebug))
+    with progress.step(f"downloading {module}@{version} through the Go module proxy"):
+        go.run(["get", "-tool", f"{module}@{version}"], work, work / "build.log", f"resolving {module}")
+
+
 def _build_module_command(
     cache: CachePaths,
     progress: Stopwatch,
@@ -268,30 +285,48 @@ def _build_module_command(
     out = cache.bin_dir(name, version) / name
     if out.exists():
         return out
+    _fetch_module_command(cache, progress, name=name, module=module, version=version, godebug=godebug)
     work = cache.build_dir(name, version)
-    log = work / "build.log"
     go = GoBuilder(cache, progress)
-    if not (work / "go.mod").exists() or module not in (work / "go.mod").read_text():
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "go.mod").write_text(_wrapper_go_mod(f"pytest-pods.local/{name}bin", godebug))
-        with progress.step(f"downloading {module}@{version} through the Go module proxy"):
-            go.run(["get", "-tool", f"{module}@{version}"], work, log, f"resolving {module}")
     with progress.step(f"compiling {name} {version}"):
-        _build_many(go, work, log, out.parent, {name: module}, f"-s -w {ldflags}", f"compiling {name}")
+        _build_many(
+            go, work, work / "build.log", out.parent, {name: module}, f"-s -w {ldflags}", f"compiling {name}"
+        )
     return out
+
+
+@dataclass(frozen=True)
+class ModuleCommand:
+    """A command at the root of a module, built through a wrapper module (see the module's doc)."""
+
+    name: str
+    module: str
+    godebug: bool = False
+
+    def fetch(self, cache: CachePaths, version: str, progress: Stopwatch) -> None:
+        _fetch_module_command(
+            cache, progress, name=self.name, module=self.module, version=version, godebug=self.godebug
+        )
+
+    def build(self, cache: CachePaths, version: str, progress: Stopwatch, ldflags: str) -> Path:
+        return _build_module_command(
+            cache,
+            progress,
+            name=self.name,
+            module=self.module,
+            version=version,
+            ldflags=ldflags,
+            godebug=self.godebug,
+        )
+
+
+ETCD = ModuleCommand("etcd", "go.etcd.io/etcd/server/v3", godebug=True)
+LOCAL_PATH_PROVISIONER = ModuleCommand("local-path-provisioner", "github.com/rancher/local-path-provisioner")
 
 
 def build_etcd(cache: CachePaths, version: str, progress: Stopwatch) -> Path:
     """Build etcd ``version`` (server module) into the cache; returns the binary's path."""
-    return _build_module_command(
-        cache,
-        progress,
-        name="etcd",
-        module="go.etcd.io/etcd/server/v3",
-        version=version,
-        ldflags=f"-X go.etcd.io/etcd/api/v3/version.GitSHA={version}",
-        godebug=True,
-    )
+    return ETCD.build(cache, version, progress, f"-X go.etcd.io/etcd/api/v3/version.GitSHA={version}")
 
 
 def build_local_path_provisioner(cache: CachePaths, version: str, progress: Stopwatch) -> Path:
@@ -299,14 +334,7 @@ def build_local_path_provisioner(cache: CachePaths, version: str, progress: Stop
 
     Stamped as its ``scripts/build`` does (``-X main.VERSION``); static, as its image ships it.
     """
-    return _build_module_command(
-        cache,
-        progress,
-        name="local-path-provisioner",
-        module="github.com/rancher/local-path-provisioner",
-        version=version,
-        ldflags=f"-X main.VERSION={version}",
-    )
+    return LOCAL_PATH_PROVISIONER.build(cache, version, progress, f"-X main.VERSION={version}")
 
 
 #: CoreDNS plugins compiled in: what kubeadm's (and kind's) default Corefile uses (errors, health,
@@ -371,6 +399,36 @@ def coredns_main(directives: Sequence[tuple[str, str]]) -> str:
     )
 
 
+def _coredns_key(version: str, plugins: Sequence[str]) -> str:
+    """``bin/coredns-<key>``: the default plugin set is the version alone; another gets a suffix."""
+    if tuple(plugins) == COREDNS_PLUGINS:
+        return version
+    return version + "-" + hashlib.sha256(" ".join(sorted(plugins)).encode()).hexdigest()[:8]
+
+
+def fetch_coredns(
+    cache: CachePaths, version: str, progress: Stopwatch, plugins: Sequence[str] = COREDNS_PLUGINS
+) -> None:
+    """Download CoreDNS ``version`` and write the main package with ``plugins`` (nothing when built)."""
+    key = _coredns_key(version, plugins)
+    work = cache.build_dir("coredns", key)
+    if (cache.bin_dir("coredns", key) / "coredns").exists() or (work / "main.go").exists():
+        return
+    go = GoBuilder(cache, progress)
+    log = work / "build.log"
+    module = "github.com/coredns/coredns"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "go.mod").write_text(_wrapper_go_mod("pytest-pods.local/coredns", godebug=False))
+    with progress.step(f"downloading {module}@{version} through the Go module proxy"):
+        info = json.loads(
+            go.run(["mod", "download", "-json", f"{module}@{version}"], work, log, "downloading CoreDNS")
+        )
+        go.run(["get", f"{module}@{version}"], work, log, "resolving CoreDNS")
+    directives = coredns_directives((Path(info["Dir"]) / "plugin.cfg").read_text(), plugins)
+    (work / "main.go.tmp").write_text(coredns_main(directives))
+    (work / "main.go.tmp").rename(work / "main.go")
+
+
 def build_coredns(
     cache: CachePaths, version: str, progress: Stopwatch, plugins: Sequence[str] = COREDNS_PLUGINS
 ) -> Path:
@@ -378,30 +436,16 @@ def build_coredns(
 
     The default plugin set lives in ``bin/coredns-<version>``; another set gets a directory of its own.
     """
-    key = version
-    if tuple(plugins) != COREDNS_PLUGINS:
-        key += "-" + hashlib.sha256(" ".join(sorted(plugins)).encode()).hexdigest()[:8]
+    key = _coredns_key(version, plugins)
     out = cache.bin_dir("coredns", key) / "coredns"
     if out.exists():
         return out
+    fetch_coredns(cache, version, progress, plugins)
     work = cache.build_dir("coredns", key)
-    log = work / "build.log"
     go = GoBuilder(cache, progress)
-    module = "github.com/coredns/coredns"
-    if not (work / "main.go").exists():
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "go.mod").write_text(_wrapper_go_mod("pytest-pods.local/coredns", godebug=False))
-        with progress.step(f"downloading {module}@{version} through the Go module proxy"):
-            info = json.loads(
-                go.run(["mod", "download", "-json", f"{module}@{version}"], work, log, "downloading CoreDNS")
-            )
-            go.run(["get", f"{module}@{version}"], work, log, "resolving CoreDNS")
-        directives = coredns_directives((Path(info["Dir"]) / "plugin.cfg").read_text(), plugins)
-        (work / "main.go.tmp").write_text(coredns_main(directives))
-        (work / "main.go.tmp").rename(work / "main.go")
     with progress.step(f"compiling coredns {version} ({len(plugins)} plugins)"):
-        ldflags = f"-s -w -X {module}/coremain.GitCommit={version}"
-        _build_many(go, work, log, out.parent, {"coredns": "."}, ldflags, "compiling coredns")
+        ldflags = f"-s -w -X github.com/coredns/coredns/coremain.GitCommit={version}"
+        _build_many(go, work, work / "build.log", out.parent, {"coredns": "."}, ldflags, "compiling coredns")
     return out
 
 
@@ -423,8 +467,22 @@ def ensure_binaries(
 ) -> Binaries:
     """Build whatever the local cluster needs and is missing; return the paths."""
     clock = Stopwatch.of(progress)
-    with _build_lock(cache):
-        kube_dir = build_kubernetes(cache, kubernetes_version, clock)
+    with _build_lock(cache), ThreadPoolExecutor(max_workers=3, thread_name_prefix="go-fetch") as pool:
+        # the other modules download (network) while Kubernetes compiles (CPU); each compile then
+        # waits for its own download
+        fetched = [
+            pool.submit(ETCD.fetch, cache, etcd_version, clock),
+            pool.submit(fetch_coredns, cache, coredns_version, clock),
+            pool.submit(LOCAL_PATH_PROVISIONER.fetch, cache, local_path_provisioner_version, clock),
+        ]
+        try:
+            kube_dir = build_kubernetes(cache, kubernetes_version, clock)
+        except BaseException:
+            for future in fetched:
+                future.cancel()
+            raise
+        for future in fetched:
+            future.result()
         etcd = build_etcd(cache, etcd_version, clock)
         coredns = build_coredns(cache, coredns_version, clock)
         provisioner = build_local_path_provisioner(cache, local_path_provisioner_version, clock)

@@ -28,7 +28,7 @@ from pytest_pods.core.paths import CachePaths, log_tail
 from pytest_pods.core.progress import Progress, Stopwatch, silent
 from pytest_pods.core.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
 from pytest_pods.localcluster import addons, cgroups, host
-from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, ensure_binaries
+from pytest_pods.localcluster.build import KUBERNETES_COMMANDS, Binaries, ensure_binaries
 from pytest_pods.localcluster.components import Plan, Ports, make_plan
 from pytest_pods.localcluster.configs import (
     Network,
@@ -250,7 +250,7 @@ class LocalCluster:
 
         clock = Stopwatch.of(progress)
         cfg = self.config
-        bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
+        bins = self._binaries(clock)
         images.build_and_push(clock, self.cache, cfg.registry_addr, addons.addon_images(bins))
         if os.geteuid() == 0:  # containerd unpacks layers with mounts
             self._image_store(images.plan_images(self.cache, clock, addons.addon_images(bins)), clock)
@@ -262,6 +262,20 @@ class LocalCluster:
             bins.coredns,
             bins.local_path_provisioner,
         ]
+
+    def _binaries(self, clock: Stopwatch) -> Binaries:
+        """The cluster's binaries (built once). On a cold cache the Debian stand-in images build
+        meanwhile: debootstrap and dpkg are mostly network and disk, the Go compile is CPU, so the
+        stand-ins cost little beside it (their builder needs root: else they build after, as before)."""
+        from pytest_pods.localcluster import images
+
+        cfg = self.config
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stand-ins") as pool:
+            stand_ins = pool.submit(images.plan_images, self.cache, clock) if os.geteuid() == 0 else None
+            bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
+            if stand_ins is not None:
+                stand_ins.result()
+        return bins
 
     # -- up -------------------------------------------------------------------------------------
     def up(self, progress: Progress = silent) -> ClusterInfo:
@@ -304,7 +318,7 @@ class LocalCluster:
                 ("registry", cfg.registry_port),
             ]
         )
-        bins = ensure_binaries(self.cache, cfg.kubernetes_version, cfg.etcd_version, clock)
+        bins = self._binaries(clock)
         addon_images = addons.addon_images(bins) if cfg.with_addons else []
         planned = images.plan_images(self.cache, clock, addon_images)
         store, key = self._image_store(planned, clock)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from pytest_pods.core.paths import CachePaths
+from pytest_pods.core.progress import Progress, silent
 from pytest_pods.errors import ChartError
 from pytest_pods.render import tools
 
@@ -246,14 +247,16 @@ def render(
     api_versions: Sequence[str] = (),
     base_dir: Path | None = None,
     cache: CachePaths | None = None,
+    progress: Progress = silent,
 ) -> Rendered:
     """``helm template`` of ``chart`` for ``namespace`` (``.Release.Namespace``), the cluster's
     ``kube_version`` and ``api_versions`` (``.Capabilities``), CRDs of ``crds/`` included; checked
-    offline first. :class:`ChartError` with Helm's message and the file before any cluster work."""
+    offline first. :class:`ChartError` with Helm's message and the file before any cluster work.
+    Helm is built on first use (:func:`~pytest_pods.render.tools.helm`), reported to ``progress``."""
     path = resolve(chart.chart, base_dir)
     check_dependencies(path)
     release = chart.release or chart_name(path)
-    helm = tools.helm(cache)
+    helm = tools.helm(cache, progress)
     with tempfile.TemporaryDirectory(prefix="pytest-pods-helm-") as tmp:
         home = Path(tmp)
         argv: list[str | Path] = [helm, "template", release, path, "--namespace", namespace, "--include-crds"]

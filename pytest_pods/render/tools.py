@@ -4,14 +4,16 @@ the Go module proxy into the cache (``bin/helm-<version>/helm``) like kind, neve
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
-from pytest_pods import kindcluster
+from pytest_pods import kindcluster, localcluster
 from pytest_pods.core import DEFAULT_KUBERNETES_VERSION, commands
 from pytest_pods.core.paths import CachePaths
-from pytest_pods.core.progress import Progress
+from pytest_pods.core.progress import Progress, silent
 from pytest_pods.errors import PreflightError
+from pytest_pods.providers.local import translated
 
 #: The Helm release ``pytest-pods helm install`` builds (and the one CI tests with).
 HELM_VERSION = "v4.3.2"
@@ -53,19 +55,31 @@ def cached_helm(cache: CachePaths, version: str = HELM_VERSION) -> Path:
 
 
 HELM_MISSING_FIX = (
-    f"build Helm {HELM_VERSION} from the Go module proxy with `pytest-pods helm install` (needs Go; "
-    ".ci/install does it)"
+    f"install Go 1.24+ (pytest-pods then builds Helm {HELM_VERSION} from the Go module proxy on first "
+    "use), or build it ahead with `pytest-pods helm install` (`bash .ci/install` does)"
 )
 
 
-def helm(cache: CachePaths | None = None) -> Path:
-    """The cached Helm build; :class:`PreflightError` saying how to build it when it is not there."""
+def helm(cache: CachePaths | None = None, progress: Progress = silent) -> Path:
+    """The cached Helm build. Built on first use (about 2 minutes on 2 cores, with ``progress``) when
+    the go command is there, as ``pytest-pods helm install`` builds it; :class:`PreflightError`
+    saying how to get it when Go is missing too."""
     cache = cache or CachePaths.default()
     found = cached_helm(cache)
     if found.is_file():
         return found
+    if shutil.which("go") is not None:
+        progress(
+            f"Helm {HELM_VERSION} is not built yet: building it once, from the Go module proxy, into "
+            f"{found.parent} (about 2 minutes on 2 cores; `pytest-pods helm install` builds it ahead)"
+        )
+        try:
+            return install_helm(cache, progress)
+        except localcluster.LocalClusterError as exc:  # the builder's own error, at this boundary
+            raise translated(exc) from exc
     raise PreflightError(
-        f"Helm {HELM_VERSION} is not built at {found}: {HELM_MISSING_FIX}",
+        f"Helm {HELM_VERSION} is not built at {found}, and there is no go command to build it: "
+        f"{HELM_MISSING_FIX}",
         missing="helm",
         fix=HELM_MISSING_FIX,
     )

@@ -54,6 +54,8 @@ class Cluster:
     #: The run's Lease, ``<namespace>/<name>``, named on every namespace it makes ("" without one:
     #: its namespaces are then reaped by the host-local rule only).
     lease: str = ""
+    #: Where its long one-time steps report (Helm's first build): the terminal under pytest.
+    progress: Progress = field(default=silent, repr=False)
 
     def __post_init__(self) -> None:
         self.resources = manifests.ResourceMap(self.kube)
@@ -100,6 +102,7 @@ class Cluster:
             ready_stable=self.settings.ready_stable,
             keep_namespace=self.settings.keep_namespace,
             owner=owner,
+            progress=self.progress,
         )
 
     def prepare(self, nodeid: str, *, base_dir: Path | None, markers: Sequence[ManifestMarker]) -> bool:
@@ -255,7 +258,8 @@ def cluster_session(
         kube.close()
         raise
     lease = RunLease(kube, run)
-    cluster = Cluster(info, kube, settings, run, time.monotonic() - began, images_seconds, provider=provider)
+    took = time.monotonic() - began
+    cluster = Cluster(info, kube, settings, run, took, images_seconds, provider=provider, progress=progress)
     ledger = cluster.ledger
     try:
         ledger.lease_problem = lease.acquire()

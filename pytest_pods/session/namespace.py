@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_pods import manifests, waits
+from pytest_pods.core.progress import Progress, silent
 from pytest_pods.discovery import Resolver, Resource
 from pytest_pods.errors import ChartTestError, PodsApiWarning
 from pytest_pods.kube import JSON, Kube
@@ -66,6 +67,7 @@ class Namespace:
         ready_stable: float = Settings.ready_stable,
         keep_namespace: str = Settings.keep_namespace,
         owner: Owner | None = None,
+        progress: Progress = silent,
     ) -> None:
         self.kube = kube
         self.name = name
@@ -78,6 +80,7 @@ class Namespace:
         #: What its tests made outside it, theirs (labelled, recorded, deleted with it); None: not
         #: tracked (objects outside it are applied as they are, and left).
         self.owner = owner
+        self.progress = progress  # Helm's first build reports here
         self.timings: dict[str, float] = {"apply": 0.0, "ready": 0.0}
         self.applied: list[JSON] = []
         self.failures: list[str] = []  # the tests that failed while using it (they decide keeping it)
@@ -127,6 +130,7 @@ class Namespace:
             kube_version=self.info.kubernetes_version,
             api_versions=apis,
             base_dir=self.base_dir,
+            progress=self.progress,
         )
         self._chart_tests[rendered.release] = [
             doc for source, text in rendered.tests for doc in manifests.rendered(text, source)

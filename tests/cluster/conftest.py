@@ -24,7 +24,7 @@ from pytest_pods.kube import Kube
 
 MANIFESTS = Path(__file__).parent / "manifests"
 ROOT = Path(pytest_pods.__file__).resolve().parent.parent
-POD = ROOT / "examples" / "pods01.yaml"
+POD = ROOT / "examples" / "pods101" / "pods01.yaml"
 
 
 def shell_pod(

@@ -187,7 +187,9 @@ def test_without_the_leases_role_a_run_says_so_once_and_falls_back(
     identities.append(who)
     ingress = tmp_path / "test_ingress.py"
     ingress.write_text(INGRESS_TEST)
-    done = who.pytest(tmp_path, str(ROOT / "examples" / "test_pods01_webserver.py"), str(ingress), "-n", "2")
+    done = who.pytest(
+        tmp_path, str(ROOT / "examples" / "pods101" / "test_pods01_webserver.py"), str(ingress), "-n", "2"
+    )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     said = (
@@ -211,7 +213,7 @@ def test_a_missing_permission_is_one_error_that_names_it(
     try:
         who = Identity(pods_cluster, tmp_path, partial["metadata"]["name"], "pytest-pods-leases")
         identities.append(who)
-        done = who.pytest(tmp_path, str(ROOT / "examples" / "test_pods01_webserver.py"), "-q")
+        done = who.pytest(tmp_path, str(ROOT / "examples" / "pods101" / "test_pods01_webserver.py"), "-q")
     finally:
         delete(pods_cluster.kube, partial)
     out = done.stdout + done.stderr

@@ -89,7 +89,7 @@ def test_fails(pods_namespace):
 
 def test_passes_after(pods_namespace):
     record("after", pods_namespace)
-"""
+""",
     )
     result = pytester.runpytest(*existing_args, "--pods-keep-namespace=on-failure", "-rA")
     result.assert_outcomes(passed=2, failed=1)

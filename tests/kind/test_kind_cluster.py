@@ -146,3 +146,22 @@ def test_a_new_cluster_routes_no_service_address_away_and_probes_coredns_each_se
     (container,) = probe["spec"]["template"]["spec"]["containers"]
     assert container["readinessProbe"]["periodSeconds"] == 1
     assert container["readinessProbe"]["failureThreshold"] == 30
+
+
+def test_a_new_clusters_controller_manager_is_not_throttled_and_holds_no_lease(kind_session: Cluster) -> None:
+    """The offline node's kubeadm patches of the control plane: the controller manager's client may
+    send 200 requests/s (its 20 held a new cluster's controllers back about 5 s), and on this single
+    control plane neither it nor the scheduler holds a leader lease."""
+    node = f"{KindSpec().name}-control-plane"
+    commands = {}
+    for component in ("kube-controller-manager", "kube-scheduler"):
+        pod = kind_session.kube.request("GET", f"/api/v1/namespaces/kube-system/pods/{component}-{node}")
+        (container,) = pod["spec"]["containers"]
+        commands[component] = container["command"]
+    assert {"--kube-api-qps=200", "--kube-api-burst=400", "--leader-elect=false"} <= set(
+        commands["kube-controller-manager"]
+    )
+    assert "--leader-elect=false" in commands["kube-scheduler"]
+    leases = kind_session.kube.request("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases")
+    held = {lease["metadata"]["name"] for lease in leases["items"]}
+    assert not held & {"kube-controller-manager", "kube-scheduler"}, held

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_pods.localcluster import LocalCluster
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pods101"
 #: The `pytest-pods` command of this checkout (the console script may belong to another install).
 CLI = [sys.executable, "-m", "pytest_pods"]
 

@@ -355,19 +355,20 @@ def test_markers_are_registered(pytester: pytest.Pytester) -> None:
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("test_*.py")))
+@pytest.mark.parametrize("example", sorted(str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("test_*.py")))
 def test_an_example_copied_out_of_the_repository_collects_strictly_without_warnings(
     pytester: pytest.Pytester, example: str
 ) -> None:
     # A bare directory: no pyproject of ours registers a marker here; only the plugin can. In a process
     # of its own: in this one, pytest.mark remembers the markers the outer session knows.
-    (pytester.path / example).write_text((EXAMPLES / example).read_text())
+    copy = pytester.path / Path(example).name
+    copy.write_text((EXAMPLES / example).read_text())
     assert not (pytester.path / "pyproject.toml").exists()
-    result = pytester.runpytest_subprocess("--co", "-q", "--strict-markers", "-W", "error", example)
+    result = pytester.runpytest_subprocess("--co", "-q", "--strict-markers", "-W", "error", copy.name)
     out = "\n".join(result.outlines + result.errlines)
     assert result.ret == pytest.ExitCode.OK, out
     assert "Unknown pytest.mark" not in out and "not found in `markers`" not in out
-    assert f"{example}::test_" in out
+    assert f"{copy.name}::test_" in out
 
 
 def test_a_usage_error_at_the_first_pods_fixture_shows_the_message_not_our_source(

@@ -16,7 +16,13 @@ from pytest_pods.core.api import dns_ready
 from pytest_pods.core.paths import CachePaths
 from pytest_pods.kindcluster import KindError, mirror
 from pytest_pods.kindcluster.cluster import ETCD_LABEL, OFFLINE_LABEL, PATCHES_LABEL, KindCluster, KindSpec
-from pytest_pods.kindcluster.node import COREDNS_PATCH, SERVICE_ROUTE_SCRIPT, storage_manifest
+from pytest_pods.kindcluster.node import (
+    COREDNS_PATCH,
+    KUBEADM_PATCHES,
+    SERVICE_ROUTE_SCRIPT,
+    appended_flags_patch,
+    storage_manifest,
+)
 from pytest_pods.kindcluster.tools import _proxy_only
 
 OFFLINE = {OFFLINE_LABEL: "true", ETCD_LABEL: "v3.6.16"}
@@ -174,3 +180,19 @@ def test_delete_without_docker_keeps_the_record_of_a_cluster_it_made(
     assert "was not deleted: kind needs a Docker engine. the Docker engine does not answer" in str(info.value)
     assert "pytest-pods cluster down --provider kind" in str(info.value)
     assert cluster.recorded() == {"key": "k"}
+
+
+def test_the_nodes_control_plane_patches_append_flags_as_kubeadm_json_patches() -> None:
+    assert yaml.safe_load(appended_flags_patch(("--a=1", "--b"))) == [
+        {"op": "add", "path": "/spec/containers/0/command/-", "value": "--a=1"},
+        {"op": "add", "path": "/spec/containers/0/command/-", "value": "--b"},
+    ]
+    # kubeadm's names: <target>+<patchtype>.yaml, one target each
+    targets = {name.split("+")[0] for name in KUBEADM_PATCHES}
+    assert targets == {"corednsdeployment", "kube-controller-manager", "kube-scheduler"}
+    manager = yaml.safe_load(KUBEADM_PATCHES["kube-controller-manager+json.yaml"])
+    assert [op["value"] for op in manager] == [
+        "--leader-elect=false",
+        "--kube-api-qps=200",
+        "--kube-api-burst=400",
+    ]

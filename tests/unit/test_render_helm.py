@@ -223,12 +223,28 @@ def test_a_packaged_chart_and_values_files(tmp_path: Path) -> None:
         helm.render(Chart(tmp_path / "not-a-chart.tgz"), namespace="n")
 
 
-def test_no_helm_built_says_how_to_build_it(tmp_path: Path) -> None:
-
+def test_no_helm_built_and_no_go_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(PreflightError) as info:
         tools.helm(CachePaths(tmp_path))
     assert info.value.missing == "helm" and "`pytest-pods helm install`" in str(info.value)
+    assert "no go command" in str(info.value) and "install Go" in info.value.fix
     assert str(tmp_path / "bin" / f"helm-{tools.HELM_VERSION}" / "helm") in str(info.value)
+
+
+def test_helm_is_built_on_first_use_when_go_is_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[CachePaths] = []
+
+    def install(cache: CachePaths, progress: object) -> Path:  # the real one: minutes of go install
+        built.append(cache)
+        return tools.cached_helm(cache)
+
+    monkeypatch.setattr(tools, "install_helm", install)
+    said: list[str] = []
+    cache = CachePaths(tmp_path)
+    assert tools.helm(cache, said.append) == tools.cached_helm(cache)
+    assert built == [cache]
+    assert said and "building it once" in said[0] and "`pytest-pods helm install`" in said[0]
 
 
 def test_a_built_helm_is_found_and_not_built_again(tmp_path: Path) -> None:

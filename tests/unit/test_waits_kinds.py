@@ -173,8 +173,12 @@ def test_a_job_retries_failed_pods_but_not_pods_that_cannot_start() -> None:
     looping = labelled(pod(statuses=[waiting("web", "CrashLoopBackOff")]), "try-3")
     assert k.failing_pod([looping], runs_to_completion=True) is None
     assert k.failing_pod([looping]) is not None  # a Deployment's crash loop fails at once
-    restarted = {"name": "web", "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-                 "lastState": {"terminated": {"exitCode": 6, "reason": "Error"}}}
+    restarted = {
+        "name": "web",
+        "restartCount": 1,
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {"terminated": {"exitCode": 6, "reason": "Error"}},
+    }
     looped = labelled(pod(statuses=[restarted]), "try-4")
     found = k.job_pod_reason([looped])  # the Job failed: its pod's last run says why
     assert found is not None and found[1].reason == "Error" and "6" in found[1].detail

@@ -61,11 +61,12 @@ DRIFT = {
 
 
 def pods101() -> Path:
-    for base in (HERE.parent.parent, HERE.parent.parent.parent):
+    # the seed lies beside the repository (../shared) or beside its parent (a clone in a worktree)
+    for base in HERE.parents[2:4]:
         folder = base / "shared" / "seed" / "kubelabs-pods101"
         if folder.is_dir():
             return folder
-    raise FileNotFoundError(f"shared/seed/kubelabs-pods101 is not beside {HERE.parent}")
+    raise FileNotFoundError(f"shared/seed/kubelabs-pods101 is not beside {HERE.parents[1]}")
 
 
 def test_pods101_as_published_step_by_step(
