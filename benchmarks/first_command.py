@@ -37,6 +37,7 @@ def main() -> int:
     ap.add_argument("--ref", default="HEAD", help="the commit to clone (default HEAD)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/first-command-cache"))
     ap.add_argument("--command", default=COMMAND, help=f"what to run in the clone (default: {COMMAND})")
+    ap.add_argument("--log", type=Path, help="write every line of the command's output here, timed")
     args = ap.parse_args()
     if args.cache.exists() and any(args.cache.iterdir()):
         raise SystemExit(f"{args.cache} is not empty: the measure is of an empty cache")
@@ -48,6 +49,7 @@ def main() -> int:
         (clone.parent / "shared").symlink_to(shared)
     env = {**os.environ, "PYTEST_PODS_CACHE": str(args.cache)}
     print(f"load average before: {os.getloadavg()}", flush=True)
+    log = args.log.open("w") if args.log else None
     began = time.monotonic()
     marks: list[tuple[str, float]] = [("start", 0.0)]
     tail: list[str] = []
@@ -61,6 +63,8 @@ def main() -> int:
     ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
+            if log is not None:
+                log.write(f"{time.monotonic() - began:7.1f} {line}")
             found = PART.match(line.strip())
             if found:
                 marks.append((found.group(1), time.monotonic() - began))

@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -220,6 +220,23 @@ def build_kubernetes(
     missing = [c for c in dict.fromkeys(commands) if not (out / c).exists()]
     if not missing:
         return out
+    packages = fetch_kubernetes(cache, version, progress, missing)
+    work = cache.build_dir("kubernetes", version)
+    names = ", ".join(missing)
+    with progress.step(f"compiling {names} {version} (one go build)"):
+        ldflags = _version_ldflags(version)
+        go = GoBuilder(cache, progress)
+        _build_many(
+            go, work, work / "build.log", out, packages, ldflags, f"compiling {names}", "selinux,notest"
+        )
+    return out
+
+
+def fetch_kubernetes(
+    cache: CachePaths, version: str, progress: Stopwatch, commands: Sequence[str] = KUBERNETES_COMMANDS
+) -> dict[str, str]:
+    """Download Kubernetes ``version`` and resolve ``commands``' dependencies in its wrapper module
+    (once); returns ``command -> package``."""
     work = cache.build_dir("kubernetes", version)
     log = work / "build.log"
     go = GoBuilder(cache, progress)
@@ -239,7 +256,7 @@ def build_kubernetes(
         v0 = "v0." + version.removeprefix("v1.")
         edits = [f"-replace={m}={m}@{v0}" for m in staging]
         go.run(["mod", "edit", *edits, f"-require=k8s.io/kubernetes@{version}"], work, log, "editing go.mod")
-    packages = {c: f"k8s.io/kubernetes/cmd/{c}" for c in missing}
+    packages = {c: f"k8s.io/kubernetes/cmd/{c}" for c in commands}
     untracked = [p for p in packages.values() if p not in _module_tools(go, work, log)]
     if untracked:
         short = ", ".join(p.rsplit("/", 1)[-1] for p in untracked)
@@ -247,94 +264,147 @@ def build_kubernetes(
             go.run(
                 ["get", "-tool", *(f"{p}@{version}" for p in untracked)], work, log, "resolving dependencies"
             )
-    names = ", ".join(missing)
-    with progress.step(f"compiling {names} {version} (one go build)"):
-        ldflags = _version_ldflags(version)
-        _build_many(go, work, log, out, packages, ldflags, f"compiling {names}", "selinux,notest")
-    return out
+    return packages
 
 
-def _fetch_module_command(
-    cache: CachePaths, progress: Stopwatch, *, name: str, module: str, version: str, godebug: bool = False
+def module_versions(go: GoBuilder, work: Path, log: Path) -> dict[str, str]:
+    """The version of every module a wrapper module requires (a replacement's, when replaced)."""
+    doc = json.loads(go.run(["mod", "edit", "-json"], work, log, "reading go.mod"))
+    versions = {r["Path"]: r["Version"] for r in doc.get("Require") or []}
+    for replace in doc.get("Replace") or []:
+        if replace["Old"]["Path"] in versions and replace.get("New", {}).get("Version"):
+            versions[replace["Old"]["Path"]] = replace["New"]["Version"]
+    return versions
+
+
+def aligned_requirements(reference: dict[str, str], own: dict[str, str], own_prefix: str) -> list[str]:
+    """``module@version`` for each module both builds use at different versions, at the version of
+    ``reference`` (Kubernetes's build); the command's own modules (``own_prefix``) keep theirs."""
+    return sorted(
+        f"{path}@{reference[path]}"
+        for path, version in own.items()
+        if path in reference and reference[path] != version and not path.startswith(own_prefix)
+    )
+
+
+#: In a wrapper module built with Kubernetes's module versions (see :func:`_align`).
+_ALIGNED = "aligned-with-kubernetes"
+
+
+def _align(
+    go: GoBuilder, work: Path, packages: Sequence[str], reference: dict[str, str] | None, own_prefix: str
 ) -> None:
-    """Download and resolve ``module@version`` into its wrapper module (nothing when built already)."""
-    if (cache.bin_dir(name, version) / name).exists():
+    """Require the versions Kubernetes's build uses of the modules this build shares with it. The
+    Go build cache keys a compiled package by its sources and flags, so each package whose module
+    is then at Kubernetes's version is compiled once for both; minimal version selection keeps the
+    higher of two requirements, so nothing goes below what the command itself asks for."""
+    if not reference:
         return
-    work = cache.build_dir(name, version)
-    if (work / "go.mod").exists() and module in (work / "go.mod").read_text():
+    log = work / "build.log"
+    edits = aligned_requirements(reference, module_versions(go, work, log), own_prefix)
+    if not edits:
         return
-    go = GoBuilder(cache, progress)
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "go.mod").write_text(_wrapper_go_mod(f"pytest-pods.local/{name}bin", godebug))
-    with progress.step(f"downloading {module}@{version} through the Go module proxy"):
-        go.run(["get", "-tool", f"{module}@{version}"], work, work / "build.log", f"resolving {module}")
+    go.run(["mod", "edit", *(f"-require={e}" for e in edits)], work, log, "aligning go.mod")
+    go.run(["list", "-deps", *packages], work, log, "resolving the aligned modules")  # downloads too
+    (work / _ALIGNED).write_text("\n".join(edits) + "\n")
 
 
-def _build_module_command(
-    cache: CachePaths,
-    progress: Stopwatch,
-    *,
-    name: str,
-    module: str,
-    version: str,
-    ldflags: str,
-    godebug: bool = False,
-) -> Path:
-    """Build the main package at the root of ``module@version`` (a module whose own go.mod has
-    ``replace`` lines, or that must not be ``go install``-ed) through a wrapper module."""
-    out = cache.bin_dir(name, version) / name
-    if out.exists():
-        return out
-    _fetch_module_command(cache, progress, name=name, module=module, version=version, godebug=godebug)
-    work = cache.build_dir(name, version)
-    go = GoBuilder(cache, progress)
-    with progress.step(f"compiling {name} {version}"):
-        _build_many(
-            go, work, work / "build.log", out.parent, {name: module}, f"-s -w {ldflags}", f"compiling {name}"
-        )
-    return out
+def _compile_or_unalign(
+    work: Path, progress: Stopwatch, name: str, compile_: Callable[[], None], refetch: Callable[[], None]
+) -> None:
+    """Compile; when a build with Kubernetes's module versions does not compile (a version pair
+    nobody has tried), fetch it again with its own versions and compile that, saying so."""
+    try:
+        compile_()
+    except BuildError as exc:
+        if not (work / _ALIGNED).exists():
+            raise
+        progress(f"{name} does not compile with Kubernetes's module versions ({exc.detail}): with its own")
+        for leftover in ("go.mod", "go.sum", _ALIGNED, "main.go"):
+            (work / leftover).unlink(missing_ok=True)
+        refetch()
+        compile_()
 
 
 @dataclass(frozen=True)
 class ModuleCommand:
-    """A command at the root of a module, built through a wrapper module (see the module's doc)."""
+    """The main package at the root of a module (whose own go.mod has ``replace`` lines, or that must
+    not be ``go install``-ed), built through a wrapper module (see the module's doc)."""
 
     name: str
     module: str
+    #: Its own modules: they keep their versions when the others take Kubernetes's.
+    own_prefix: str
     godebug: bool = False
 
-    def fetch(self, cache: CachePaths, version: str, progress: Stopwatch) -> None:
-        _fetch_module_command(
-            cache, progress, name=self.name, module=self.module, version=version, godebug=self.godebug
-        )
+    def fetch(
+        self, cache: CachePaths, version: str, progress: Stopwatch, reference: dict[str, str] | None = None
+    ) -> None:
+        """Download and resolve ``module@version`` into its wrapper module, with the module versions
+        of Kubernetes's build (``reference``) where it shares modules with it; nothing when built."""
+        if (cache.bin_dir(self.name, version) / self.name).exists():
+            return
+        work = cache.build_dir(self.name, version)
+        if (work / "go.mod").exists() and self.module in (work / "go.mod").read_text():
+            return
+        go = GoBuilder(cache, progress)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "go.mod").write_text(_wrapper_go_mod(f"pytest-pods.local/{self.name}bin", self.godebug))
+        with progress.step(f"downloading {self.module}@{version} through the Go module proxy"):
+            what = f"resolving {self.module}"
+            go.run(["get", "-tool", f"{self.module}@{version}"], work, work / "build.log", what)
+            _align(go, work, [self.module], reference, self.own_prefix)
 
-    def build(self, cache: CachePaths, version: str, progress: Stopwatch, ldflags: str) -> Path:
-        return _build_module_command(
-            cache,
-            progress,
-            name=self.name,
-            module=self.module,
-            version=version,
-            ldflags=ldflags,
-            godebug=self.godebug,
-        )
+    def build(
+        self,
+        cache: CachePaths,
+        version: str,
+        progress: Stopwatch,
+        ldflags: str,
+        reference: dict[str, str] | None = None,
+    ) -> Path:
+        out = cache.bin_dir(self.name, version) / self.name
+        if out.exists():
+            return out
+        self.fetch(cache, version, progress, reference)
+        work = cache.build_dir(self.name, version)
+        go = GoBuilder(cache, progress)
+
+        def compile_() -> None:
+            with progress.step(f"compiling {self.name} {version}"):
+                flags = f"-s -w {ldflags}"
+                _build_many(
+                    go, work, work / "build.log", out.parent, {self.name: self.module}, flags, self.name
+                )
+
+        _compile_or_unalign(work, progress, self.name, compile_, lambda: self.fetch(cache, version, progress))
+        return out
 
 
-ETCD = ModuleCommand("etcd", "go.etcd.io/etcd/server/v3", godebug=True)
-LOCAL_PATH_PROVISIONER = ModuleCommand("local-path-provisioner", "github.com/rancher/local-path-provisioner")
+ETCD = ModuleCommand("etcd", "go.etcd.io/etcd/server/v3", own_prefix="go.etcd.io/etcd/", godebug=True)
+LOCAL_PATH_PROVISIONER = ModuleCommand(
+    "local-path-provisioner",
+    "github.com/rancher/local-path-provisioner",
+    own_prefix="github.com/rancher/local-path-provisioner",
+)
 
 
-def build_etcd(cache: CachePaths, version: str, progress: Stopwatch) -> Path:
+def build_etcd(
+    cache: CachePaths, version: str, progress: Stopwatch, reference: dict[str, str] | None = None
+) -> Path:
     """Build etcd ``version`` (server module) into the cache; returns the binary's path."""
-    return ETCD.build(cache, version, progress, f"-X go.etcd.io/etcd/api/v3/version.GitSHA={version}")
+    ldflags = f"-X go.etcd.io/etcd/api/v3/version.GitSHA={version}"
+    return ETCD.build(cache, version, progress, ldflags, reference)
 
 
-def build_local_path_provisioner(cache: CachePaths, version: str, progress: Stopwatch) -> Path:
+def build_local_path_provisioner(
+    cache: CachePaths, version: str, progress: Stopwatch, reference: dict[str, str] | None = None
+) -> Path:
     """Build rancher's local-path-provisioner ``version`` into the cache; returns the binary's path.
 
     Stamped as its ``scripts/build`` does (``-X main.VERSION``); static, as its image ships it.
     """
-    return LOCAL_PATH_PROVISIONER.build(cache, version, progress, f"-X main.VERSION={version}")
+    return LOCAL_PATH_PROVISIONER.build(cache, version, progress, f"-X main.VERSION={version}", reference)
 
 
 #: CoreDNS plugins compiled in: what kubeadm's (and kind's) default Corefile uses (errors, health,
@@ -407,9 +477,14 @@ def _coredns_key(version: str, plugins: Sequence[str]) -> str:
 
 
 def fetch_coredns(
-    cache: CachePaths, version: str, progress: Stopwatch, plugins: Sequence[str] = COREDNS_PLUGINS
+    cache: CachePaths,
+    version: str,
+    progress: Stopwatch,
+    plugins: Sequence[str] = COREDNS_PLUGINS,
+    reference: dict[str, str] | None = None,
 ) -> None:
-    """Download CoreDNS ``version`` and write the main package with ``plugins`` (nothing when built)."""
+    """Download CoreDNS ``version`` and write the main package with ``plugins`` (nothing when built),
+    with Kubernetes's module versions (``reference``) where it shares modules with that build."""
     key = _coredns_key(version, plugins)
     work = cache.build_dir("coredns", key)
     if (cache.bin_dir("coredns", key) / "coredns").exists() or (work / "main.go").exists():
@@ -425,12 +500,20 @@ def fetch_coredns(
         )
         go.run(["get", f"{module}@{version}"], work, log, "resolving CoreDNS")
     directives = coredns_directives((Path(info["Dir"]) / "plugin.cfg").read_text(), plugins)
-    (work / "main.go.tmp").write_text(coredns_main(directives))
-    (work / "main.go.tmp").rename(work / "main.go")
+    (work / "main.go").write_text(coredns_main(directives))  # main.go: fetched (once aligned)
+    try:
+        _align(go, work, ["."], reference, module)
+    except BaseException:
+        (work / "main.go").unlink()
+        raise
 
 
 def build_coredns(
-    cache: CachePaths, version: str, progress: Stopwatch, plugins: Sequence[str] = COREDNS_PLUGINS
+    cache: CachePaths,
+    version: str,
+    progress: Stopwatch,
+    plugins: Sequence[str] = COREDNS_PLUGINS,
+    reference: dict[str, str] | None = None,
 ) -> Path:
     """Build CoreDNS ``version`` with ``plugins`` into the cache; returns the binary's path.
 
@@ -440,12 +523,20 @@ def build_coredns(
     out = cache.bin_dir("coredns", key) / "coredns"
     if out.exists():
         return out
-    fetch_coredns(cache, version, progress, plugins)
+    fetch_coredns(cache, version, progress, plugins, reference)
     work = cache.build_dir("coredns", key)
     go = GoBuilder(cache, progress)
-    with progress.step(f"compiling coredns {version} ({len(plugins)} plugins)"):
-        ldflags = f"-s -w -X github.com/coredns/coredns/coremain.GitCommit={version}"
-        _build_many(go, work, work / "build.log", out.parent, {"coredns": "."}, ldflags, "compiling coredns")
+
+    def compile_() -> None:
+        with progress.step(f"compiling coredns {version} ({len(plugins)} plugins)"):
+            ldflags = f"-s -w -X github.com/coredns/coredns/coremain.GitCommit={version}"
+            _build_many(
+                go, work, work / "build.log", out.parent, {"coredns": "."}, ldflags, "compiling coredns"
+            )
+
+    _compile_or_unalign(
+        work, progress, "coredns", compile_, lambda: fetch_coredns(cache, version, progress, plugins)
+    )
     return out
 
 
@@ -467,13 +558,22 @@ def ensure_binaries(
 ) -> Binaries:
     """Build whatever the local cluster needs and is missing; return the paths."""
     clock = Stopwatch.of(progress)
+    kube_work = cache.build_dir("kubernetes", kubernetes_version)
     with _build_lock(cache), ThreadPoolExecutor(max_workers=3, thread_name_prefix="go-fetch") as pool:
-        # the other modules download (network) while Kubernetes compiles (CPU); each compile then
-        # waits for its own download
+        reference: dict[str, str] | None = None
+        if not (cache.bin_dir("kubernetes", kubernetes_version) / KUBERNETES_COMMANDS[0]).exists():
+            fetch_kubernetes(cache, kubernetes_version, clock)
+        if (kube_work / "go.mod").is_file():
+            reference = module_versions(GoBuilder(cache, clock), kube_work, kube_work / "build.log")
+        # the other modules download (network) while Kubernetes compiles (CPU), at Kubernetes's
+        # module versions where they share modules with it (compiled once); each compile then waits
+        # for its own download
         fetched = [
-            pool.submit(ETCD.fetch, cache, etcd_version, clock),
-            pool.submit(fetch_coredns, cache, coredns_version, clock),
-            pool.submit(LOCAL_PATH_PROVISIONER.fetch, cache, local_path_provisioner_version, clock),
+            pool.submit(ETCD.fetch, cache, etcd_version, clock, reference),
+            pool.submit(fetch_coredns, cache, coredns_version, clock, COREDNS_PLUGINS, reference),
+            pool.submit(
+                LOCAL_PATH_PROVISIONER.fetch, cache, local_path_provisioner_version, clock, reference
+            ),
         ]
         try:
             kube_dir = build_kubernetes(cache, kubernetes_version, clock)
@@ -483,9 +583,9 @@ def ensure_binaries(
             raise
         for future in fetched:
             future.result()
-        etcd = build_etcd(cache, etcd_version, clock)
-        coredns = build_coredns(cache, coredns_version, clock)
-        provisioner = build_local_path_provisioner(cache, local_path_provisioner_version, clock)
+        etcd = build_etcd(cache, etcd_version, clock, reference)
+        coredns = build_coredns(cache, coredns_version, clock, COREDNS_PLUGINS, reference)
+        provisioner = build_local_path_provisioner(cache, local_path_provisioner_version, clock, reference)
     return Binaries(kube_dir, etcd, coredns, provisioner)
 
 

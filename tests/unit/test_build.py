@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_pods.core.progress import Stopwatch
 from pytest_pods.localcluster import build
 from pytest_pods.localcluster.errors import BuildError
 from pytest_pods.localcluster.images import BinaryImage
@@ -124,3 +125,57 @@ def test_one_build_writes_no_dwarf_strips_and_stamps_the_real_version(tmp_path: 
     ldflags = next(a for a in go.args if a.startswith("-ldflags="))
     assert "-s -w" in ldflags and "-X k8s.io/component-base/version.gitVersion=v1.37.2" in ldflags
     assert (tmp_path / "bin" / "kubelet").exists()
+
+
+def test_shared_modules_take_kubernetes_versions_and_the_commands_own_keep_theirs() -> None:
+    kubernetes = {
+        "k8s.io/client-go": "v0.37.2",
+        "google.golang.org/grpc": "v1.82.1",
+        "go.etcd.io/etcd/client/v3": "v3.7.0",
+        "golang.org/x/net": "v0.50.0",
+    }
+    etcd = {
+        "google.golang.org/grpc": "v1.83.2",  # newer in etcd: required anyway, MVS keeps the newer
+        "go.etcd.io/etcd/client/v3": "v3.6.16",  # its own module: untouched
+        "golang.org/x/net": "v0.50.0",  # the same already
+        "github.com/spf13/cobra": "v1.10.0",  # Kubernetes's build does not have it
+    }
+    assert build.aligned_requirements(kubernetes, etcd, "go.etcd.io/etcd/") == [
+        "google.golang.org/grpc@v1.82.1"
+    ]
+    coredns = {"k8s.io/client-go": "v0.35.4", "golang.org/x/net": "v0.49.0"}
+    assert build.aligned_requirements(kubernetes, coredns, "github.com/coredns/coredns") == [
+        "golang.org/x/net@v0.50.0",
+        "k8s.io/client-go@v0.37.2",
+    ]
+
+
+def test_a_build_that_does_not_compile_aligned_is_fetched_again_with_its_own_versions(tmp_path: Path) -> None:
+    work = tmp_path
+    for name in ("go.mod", "go.sum", "main.go", "aligned-with-kubernetes"):
+        (work / name).write_text("x")
+    tries: list[str] = []
+    said: list[str] = []
+
+    def compile_() -> None:
+        tries.append("aligned" if (work / "aligned-with-kubernetes").exists() else "own")
+        if tries[-1] == "aligned":
+            raise BuildError("coredns", "undefined: wait.PollImmediate")
+
+    def refetch() -> None:
+        assert not (work / "go.mod").exists() and not (work / "main.go").exists()
+        (work / "go.mod").write_text("own")
+
+    build._compile_or_unalign(work, Stopwatch(said.append), "coredns", compile_, refetch)
+    assert tries == ["aligned", "own"]
+    assert any(
+        "does not compile with Kubernetes's module versions (undefined: wait.PollImmediate)" in s
+        for s in said
+    )
+
+    # a build with its own versions that fails is not retried
+    def fails() -> None:
+        raise BuildError("x", "broken")
+
+    with pytest.raises(BuildError, match="broken"):
+        build._compile_or_unalign(work, Stopwatch(said.append), "x", fails, refetch)
