@@ -265,8 +265,8 @@ class LocalCluster:
 
     def _binaries(self, clock: Stopwatch) -> Binaries:
         """The cluster's binaries (built once). On a cold cache the Debian stand-in images build
-        meanwhile: debootstrap and dpkg are mostly network and disk, the Go compile is CPU, so the
-        stand-ins cost little beside it (their builder needs root: else they build after, as before)."""
+        meanwhile (their builder needs root: else they build after). Measured on 2 cores it pays
+        little: debootstrap and dpkg want CPU too, and the compile beside them took longer."""
         from pytest_pods.localcluster import images
 
         cfg = self.config
