@@ -122,3 +122,32 @@ def test_setup_applies_once_and_a_failure_is_raised_again_for_every_later_test()
             with pytest.raises(RuntimeError, match="pod not Ready"):
                 broken.setup([ManifestMarker(("c.yaml",))])
     assert calls == ["c.yaml"]
+
+
+def test_helm_for_the_runs_charts_is_built_before_the_tests_and_a_failure_is_left_to_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_pods import fixtures
+    from pytest_pods.errors import BuildError
+    from pytest_pods.render import tools
+
+    calls: list[object] = []
+    said: list[str] = []
+
+    def found(progress: object) -> Path:
+        calls.append(progress)
+        return Path("/bin/helm")
+
+    monkeypatch.setattr(tools, "helm", found)
+    fixtures._helm_for_charts(said.append)
+    assert calls == [said.append] and said == []  # built (or found) with the session's progress
+
+    def fails(progress: object) -> Path:
+        raise BuildError("building helm v4.3.2 failed: go: proxy unreachable\nmore", what="helm", detail="x")
+
+    monkeypatch.setattr(tools, "helm", fails)
+    fixtures._helm_for_charts(said.append)  # does not raise: the chart tests report it
+    assert said == [
+        "Helm could not be built (building helm v4.3.2 failed: go: proxy unreachable): "
+        "the tests with pods_chart report it"
+    ]
