@@ -10,7 +10,9 @@ issue 24's last part: ``--ref c2f5c8e --command "bash .ci/install local && pytho
 
 Debian's packages are whatever this machine has (the first apt-get is not repeated). The local
 cluster must be down (``pytest-pods cluster down``): the command starts it. The clone, the cache and
-the cluster it starts are left for a look; remove the cache directory afterwards. Run it on a quiet
+the cluster it starts are left for a look: take the cluster down before another run (else that run
+reuses it), remove the cache directory, and reinstall this repository (``pip install -e .``: the
+command installed the clone, which is deleted at the end). Run it on a quiet
 machine: it compiles Kubernetes, etcd, CoreDNS and local-path-provisioner.
 """
 
