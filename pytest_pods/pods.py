@@ -31,9 +31,12 @@ from pytest_pods.kube import JSON, Kube
 from pytest_pods.podstate import ContainerState
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
-#: What the runtime says to an exec into a container of the pod's spec that no longer runs.
+#: What the runtime says to an exec into a container of the pod's spec that no longer runs (containerd,
+#: once the container's process is gone and its task deleted: "no running task found").
 _STOPPED = re.compile(
-    r"cannot exec in a stopped container|container not running|is not running|container not found", re.I
+    r"cannot exec in a stopped container|container not running|is not running|container not found"
+    r"|no running task found",
+    re.I,
 )
 _NOT_FOUND = re.compile(r"executable file not found|no such file or directory|not found in \$PATH", re.I)
 

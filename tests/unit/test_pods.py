@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_pods.errors import ExecError
-from pytest_pods.pods import ExecResult, exit_status
+from pytest_pods.pods import _STOPPED, ExecResult, exit_status
 
 
 def test_exit_status_success_nonzero_and_not_started() -> None:
@@ -33,3 +33,18 @@ def test_exec_result_is_frozen_and_checks() -> None:
         r.check_returncode()
     assert info.value.stderr == "boom"
     ExecResult(("true",), 0, "", "", "ns", "p", "c").check_returncode()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "cannot exec in a stopped container: unknown",
+        "container not running (5e6f...)",
+        # containerd, once the container's task is gone
+        "Internal error occurred: error executing command in container: failed to exec in container: failed "
+        "to load task: no running task found: task 1105d251e30d not found: not found",
+    ],
+)
+def test_the_runtimes_words_for_an_exec_into_a_stopped_container_are_known(message: str) -> None:
+    assert _STOPPED.search(message)
+    assert not _STOPPED.search('exec: "nope": executable file not found in $PATH: unknown')
