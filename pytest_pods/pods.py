@@ -31,11 +31,15 @@ from pytest_pods.kube import JSON, Kube
 from pytest_pods.podstate import ContainerState
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
-#: What the runtime says to an exec into a container of the pod's spec that no longer runs (containerd,
-#: once the container's process is gone and its task deleted: "no running task found").
+#: What the runtime says to an exec into a container of the pod's spec that no longer runs. containerd's
+#: words depend on how far the container's shutdown has got: CRI's check of the container's state
+#: ("container is in CONTAINER_EXITED state"), the shim's process states ("cannot exec in a stopped
+#: state", "... deleted state"), then the task gone ("no running task found"); Docker says "container
+#: not running".
 _STOPPED = re.compile(
-    r"cannot exec in a stopped container|container not running|is not running|container not found"
-    r"|no running task found",
+    r"cannot exec in a (?:stopped|deleted) (?:container|state)|container is in CONTAINER_(?!RUNNING)\w+ state"
+    r"|container not running|is not running|container not found|no running task found"
+    r"|process already finished",
     re.I,
 )
 _NOT_FOUND = re.compile(r"executable file not found|no such file or directory|not found in \$PATH", re.I)

