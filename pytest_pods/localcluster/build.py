@@ -559,22 +559,25 @@ def ensure_binaries(
     """Build whatever the local cluster needs and is missing; return the paths."""
     clock = Stopwatch.of(progress)
     kube_work = cache.build_dir("kubernetes", kubernetes_version)
+    versions = (kubernetes_version, etcd_version, coredns_version, local_path_provisioner_version)
     with _build_lock(cache), ThreadPoolExecutor(max_workers=3, thread_name_prefix="go-fetch") as pool:
         reference: dict[str, str] | None = None
-        if not (cache.bin_dir("kubernetes", kubernetes_version) / KUBERNETES_COMMANDS[0]).exists():
-            fetch_kubernetes(cache, kubernetes_version, clock)
-        if (kube_work / "go.mod").is_file():
-            reference = module_versions(GoBuilder(cache, clock), kube_work, kube_work / "build.log")
-        # the other modules download (network) while Kubernetes compiles (CPU), at Kubernetes's
-        # module versions where they share modules with it (compiled once); each compile then waits
-        # for its own download
-        fetched = [
-            pool.submit(ETCD.fetch, cache, etcd_version, clock, reference),
-            pool.submit(fetch_coredns, cache, coredns_version, clock, COREDNS_PLUGINS, reference),
-            pool.submit(
-                LOCAL_PATH_PROVISIONER.fetch, cache, local_path_provisioner_version, clock, reference
-            ),
-        ]
+        fetched = []
+        if not binaries_present(cache, *versions):  # all built: no go command runs (nor needs to exist)
+            if not (cache.bin_dir("kubernetes", kubernetes_version) / KUBERNETES_COMMANDS[0]).exists():
+                fetch_kubernetes(cache, kubernetes_version, clock)
+            if (kube_work / "go.mod").is_file():
+                reference = module_versions(GoBuilder(cache, clock), kube_work, kube_work / "build.log")
+            # the other modules download (network) while Kubernetes compiles (CPU), at Kubernetes's
+            # module versions where they share modules with it (compiled once); each compile then
+            # waits for its own download
+            fetched = [
+                pool.submit(ETCD.fetch, cache, etcd_version, clock, reference),
+                pool.submit(fetch_coredns, cache, coredns_version, clock, COREDNS_PLUGINS, reference),
+                pool.submit(
+                    LOCAL_PATH_PROVISIONER.fetch, cache, local_path_provisioner_version, clock, reference
+                ),
+            ]
         try:
             kube_dir = build_kubernetes(cache, kubernetes_version, clock)
         except BaseException:
