@@ -87,15 +87,20 @@ def test_a_cache_with_every_binary_built_starts_without_the_go_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pytest_pods.core.paths import CachePaths
-    from pytest_pods.core.versions import DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION
+    from pytest_pods.core.versions import (
+        DEFAULT_COREDNS_VERSION,
+        DEFAULT_ETCD_VERSION,
+        DEFAULT_KUBERNETES_VERSION,
+        DEFAULT_LOCAL_PATH_PROVISIONER_VERSION,
+    )
 
     cache = CachePaths(tmp_path)
     kube = cache.bin_dir("kubernetes", DEFAULT_KUBERNETES_VERSION)
     built = [kube / c for c in build.KUBERNETES_COMMANDS]
     built += [
         cache.bin_dir("etcd", DEFAULT_ETCD_VERSION) / "etcd",
-        cache.bin_dir("coredns", build.DEFAULT_COREDNS_VERSION) / "coredns",
-        cache.bin_dir("local-path-provisioner", build.DEFAULT_LOCAL_PATH_PROVISIONER_VERSION)
+        cache.bin_dir("coredns", DEFAULT_COREDNS_VERSION) / "coredns",
+        cache.bin_dir("local-path-provisioner", DEFAULT_LOCAL_PATH_PROVISIONER_VERSION)
         / "local-path-provisioner",
     ]
     wrapper = cache.build_dir("kubernetes", DEFAULT_KUBERNETES_VERSION) / "go.mod"  # as a build leaves it
@@ -103,7 +108,7 @@ def test_a_cache_with_every_binary_built_starts_without_the_go_command(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
     # a cache restored on a machine without Go (e.g. a CI cache): GoBuilder would refuse to start
-    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     bins = build.ensure_binaries(cache, DEFAULT_KUBERNETES_VERSION, DEFAULT_ETCD_VERSION)
     assert (bins.kubernetes_dir, bins.etcd, bins.coredns, bins.local_path_provisioner) == (kube, *built[-3:])
 
